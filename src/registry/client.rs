@@ -1,0 +1,335 @@
+//! The warg HTTP API over one shared reqwest client: timeouts, a response size cap, an optional
+//! bearer token, and bodies parsed into typed results or specific [`ApiError`]s.
+
+use super::error::{excerpt, ApiError};
+use super::model::*;
+use crate::ids::{LogId, RecordId};
+use crate::record::{Envelope, RecordContent};
+use color_eyre::eyre::{eyre, Result, WrapErr};
+use reqwest::{Method, StatusCode};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+use zeroize::Zeroizing;
+
+/// Default cap on any response body.
+pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct ClientOptions {
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_body: usize,
+    pub token: Option<Arc<Zeroizing<String>>>,
+    /// Extra PEM CA certificate file trusted besides the system store.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            max_body: DEFAULT_MAX_BODY,
+            token: None,
+            ca_file: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_body", &self.max_body)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
+}
+
+/// The head of a package log as fetch/logs reports it.
+#[derive(Debug, Clone)]
+pub struct LogHead {
+    pub record_id: RecordId,
+    pub content: RecordContent,
+    pub registry_index: u64,
+}
+
+/// A cheaply clonable registry client (clones share the connection pool).
+#[derive(Clone)]
+pub struct RegistryClient {
+    http: reqwest::Client,
+    base: Url,
+    opts: ClientOptions,
+}
+
+impl std::fmt::Debug for RegistryClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RegistryClient({})", self.base)
+    }
+}
+
+/// Parses a registry URL, adding `http://` when no scheme is given and a trailing `/` so
+/// relative paths join under it.
+pub fn parse_base_url(url: &str) -> Result<Url> {
+    let url = url.trim();
+    let with_scheme = if url.contains("://") { url.to_string() } else { format!("http://{url}") };
+    let mut u = Url::parse(&with_scheme).wrap_err_with(|| format!("invalid registry URL `{url}`"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(eyre!("invalid registry URL `{url}`: scheme must be http or https"));
+    }
+    if !u.path().ends_with('/') {
+        let p = format!("{}/", u.path());
+        u.set_path(&p);
+    }
+    Ok(u)
+}
+
+impl RegistryClient {
+    pub fn new(base: &str, opts: ClientOptions) -> Result<Self> {
+        let base = parse_base_url(base)?;
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.request_timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .pool_max_idle_per_host(64)
+            .user_agent(concat!("wargdash/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca) = &opts.ca_file {
+            let pem = std::fs::read(ca).wrap_err_with(|| format!("reading CA certificate {}", ca.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .wrap_err_with(|| format!("CA file {} holds no valid PEM certificate", ca.display()))?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().wrap_err("building the HTTP client")?;
+        Ok(Self { http, base, opts })
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> Result<Url, ApiError> {
+        self.base.join(path).map_err(|e| ApiError::Invalid {
+            status: 0,
+            message: format!("cannot build a URL from `{path}`: {e}"),
+        })
+    }
+
+    fn classify(&self, url: &Url, e: reqwest::Error) -> ApiError {
+        let url = url.to_string();
+        let mut cause = e.to_string();
+        let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+        while let Some(s) = src {
+            cause = format!("{cause}: {s}");
+            src = s.source();
+        }
+        if e.is_timeout() {
+            ApiError::Timeout { url, secs: self.opts.request_timeout.as_secs() }
+        } else if e.is_connect() {
+            ApiError::Unreachable { url, cause }
+        } else if e.is_redirect() {
+            ApiError::Status { status: 310, excerpt: format!("redirect loop: {cause}") }
+        } else {
+            ApiError::Network { url, cause }
+        }
+    }
+
+    /// Sends a request and reads the body up to the size cap.
+    async fn send(&self, method: Method, url: Url, body: Option<Body>) -> Result<(StatusCode, Vec<u8>), ApiError> {
+        let mut req = self.http.request(method, url.clone());
+        if let Some(token) = &self.opts.token {
+            req = req.bearer_auth(token.as_str());
+        }
+        match body {
+            Some(Body::Json(v)) => req = req.header("content-type", "application/json").body(v),
+            Some(Body::Raw(bytes, headers)) => {
+                for (k, v) in headers {
+                    req = req.header(k, v);
+                }
+                req = req.body(bytes);
+            }
+            None => {}
+        }
+        let mut resp = req.send().await.map_err(|e| self.classify(&url, e))?;
+        let status = resp.status();
+        if let Some(len) = resp.content_length() {
+            if len as usize > self.opts.max_body {
+                return Err(ApiError::TooLarge { url: url.to_string(), limit: self.opts.max_body });
+            }
+        }
+        let mut buf = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if buf.len() + chunk.len() > self.opts.max_body {
+                        return Err(ApiError::TooLarge { url: url.to_string(), limit: self.opts.max_body });
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) if e.is_timeout() => return Err(self.classify(&url, e)),
+                Err(e) => {
+                    return Err(ApiError::BadBody {
+                        status: status.as_u16(),
+                        context: format!("the body was cut off after {} bytes: {e}", buf.len()),
+                        excerpt: excerpt(&buf, 200),
+                    })
+                }
+            }
+        }
+        Ok((status, buf))
+    }
+
+    /// Maps a non-success status and its body to the specific error.
+    fn error_for(&self, url: &Url, status: StatusCode, body: &[u8]) -> ApiError {
+        let code = status.as_u16();
+        let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+        let b = parsed.unwrap_or_default();
+        let id = || match &b.id {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        };
+        let message = || b.message.clone().or(b.reason.clone()).unwrap_or_else(|| excerpt(body, 200));
+        match code {
+            404 if b.kind.is_some() => ApiError::NotFound { what: b.kind.clone().unwrap_or_default(), id: id() },
+            404 => ApiError::NoSuchEndpoint { url: url.to_string() },
+            401 => ApiError::Unauthorized { message: message() },
+            409 => ApiError::Conflict { what: b.kind.clone().unwrap_or_default(), id: id() },
+            405 if b.status == Some(405) => ApiError::NotSourcing,
+            400 | 415 | 422 if b.message.is_some() || b.reason.is_some() => ApiError::Invalid { status: code, message: message() },
+            501 => ApiError::NotSupported { message: message() },
+            _ => ApiError::Status { status: code, excerpt: excerpt(body, 200) },
+        }
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(status: StatusCode, body: &[u8], what: &str) -> Result<T, ApiError> {
+        serde_json::from_slice(body).map_err(|e| ApiError::BadBody {
+            status: status.as_u16(),
+            context: format!("{what}: {e}"),
+            excerpt: excerpt(body, 200),
+        })
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Body>,
+        what: &str,
+    ) -> Result<(T, serde_json::Value), ApiError> {
+        let url = self.url(path)?;
+        let (status, bytes) = self.send(method, url.clone(), body).await?;
+        if !status.is_success() {
+            return Err(self.error_for(&url, status, &bytes));
+        }
+        let raw: serde_json::Value = Self::parse(status, &bytes, &format!("{what} is not JSON"))?;
+        let typed = serde_json::from_value(raw.clone()).map_err(|e| ApiError::BadBody {
+            status: status.as_u16(),
+            context: format!("{what} has the wrong shape: {e}"),
+            excerpt: excerpt(&bytes, 200),
+        })?;
+        Ok((typed, raw))
+    }
+
+    /// `GET /v1/package/{logId}/record/{recordId}`; also returns the raw JSON object.
+    pub async fn get_record(&self, log: &LogId, record: &RecordId) -> Result<(PackageRecord, serde_json::Value), ApiError> {
+        let (rec, raw): (PackageRecord, _) = self
+            .call(Method::GET, &format!("v1/package/{log}/record/{record}"), None, "the record status")
+            .await?;
+        if rec.record_id != *record {
+            return Err(ApiError::IdMismatch { asked: record.to_string(), answered: rec.record_id.to_string() });
+        }
+        Ok((rec, raw))
+    }
+
+    /// `POST /v1/package/{logId}/record`. Never call this twice for one envelope: see
+    /// [`crate::publish`] for the safe submit.
+    pub async fn publish(
+        &self,
+        log: &LogId,
+        package_name: &str,
+        envelope: &Envelope,
+    ) -> Result<(PackageRecord, serde_json::Value), ApiError> {
+        let body = serde_json::to_vec(&PublishRecordRequest { package_name, record: envelope })
+            .map_err(|e| ApiError::Invalid { status: 0, message: format!("encoding the request: {e}") })?;
+        self.call(Method::POST, &format!("v1/package/{log}/record"), Some(Body::Json(body)), "the publish answer")
+            .await
+    }
+
+    /// Uploads content to an endpoint the registry gave (method and headers as given; relative
+    /// URLs are joined to the registry base URL).
+    pub async fn upload(&self, endpoint: &UploadEndpoint, bytes: Vec<u8>) -> Result<(), ApiError> {
+        let method = Method::from_bytes(endpoint.method.to_ascii_uppercase().as_bytes()).map_err(|_| ApiError::Invalid {
+            status: 0,
+            message: format!("the registry gave an invalid upload method `{}`", endpoint.method),
+        })?;
+        let url = self.url(&endpoint.url)?;
+        let headers = endpoint.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let (status, body) = self.send(method, url.clone(), Some(Body::Raw(bytes, headers))).await?;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(self.error_for(&url, status, &body))
+        }
+    }
+
+    /// `GET /v1/fetch/checkpoint`.
+    pub async fn checkpoint(&self) -> Result<SignedCheckpoint, ApiError> {
+        Ok(self.call(Method::GET, "v1/fetch/checkpoint", None, "the checkpoint").await?.0)
+    }
+
+    /// Finds a package log's head (its latest published record) at `log_length` via
+    /// `POST /v1/fetch/logs`, paging as needed. `None` when the registry has no such log.
+    pub async fn log_head(&self, log_length: u64, log: &LogId) -> Result<Option<LogHead>, ApiError> {
+        let mut token: Option<RecordId> = None;
+        let mut head: Option<LogHead> = None;
+        loop {
+            let req = FetchLogsRequest { log_length, limit: 1000, packages: BTreeMap::from([(*log, token)]) };
+            let body = serde_json::to_vec(&req)
+                .map_err(|e| ApiError::Invalid { status: 0, message: format!("encoding the request: {e}") })?;
+            let page: FetchLogsResponse = match self.call(Method::POST, "v1/fetch/logs", Some(Body::Json(body)), "the log fetch").await {
+                Ok((page, _)) => page,
+                Err(ApiError::NotFound { what, .. }) if what == "log" => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let records = page.packages.get(log).cloned().unwrap_or_default();
+            let Some(last) = records.last() else { break };
+            let record_id = RecordId::for_package_record(&last.envelope.content_bytes);
+            if last.fetch_token != record_id.to_string() {
+                return Err(ApiError::IdMismatch { asked: record_id.to_string(), answered: last.fetch_token.clone() });
+            }
+            let content = RecordContent::decode(&last.envelope.content_bytes).map_err(|e| ApiError::BadBody {
+                status: 200,
+                context: format!("the head record of {log} does not decode: {e}"),
+                excerpt: String::new(),
+            })?;
+            token = Some(record_id);
+            head = Some(LogHead { record_id, content, registry_index: last.registry_index });
+            if !page.more {
+                break;
+            }
+        }
+        Ok(head)
+    }
+
+    /// `POST /v1/fetch/names`: package names for log IDs. The server answers all-or-nothing, so
+    /// an unknown ID yields `NotFound` for the whole batch.
+    pub async fn fetch_names(&self, logs: &[LogId]) -> Result<BTreeMap<LogId, Option<String>>, ApiError> {
+        let body = serde_json::to_vec(&FetchNamesRequest { packages: logs })
+            .map_err(|e| ApiError::Invalid { status: 0, message: format!("encoding the request: {e}") })?;
+        let (names, _): (FetchNamesResponse, _) =
+            self.call(Method::POST, "v1/fetch/names", Some(Body::Json(body)), "the names answer").await?;
+        Ok(names.packages)
+    }
+}
+
+enum Body {
+    Json(Vec<u8>),
+    Raw(Vec<u8>, Vec<(String, String)>),
+}

@@ -1,0 +1,149 @@
+//! Registry errors: one variant per thing an operator must act on differently, each with a
+//! specific message and a documented exit code.
+
+use crate::exit;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// Nothing listens at the registry address (connection refused, DNS failure, TLS failure).
+    Unreachable { url: String, cause: String },
+    /// The registry did not answer in time.
+    Timeout { url: String, secs: u64 },
+    /// The connection broke mid-request (reset, closed without a response).
+    Network { url: String, cause: String },
+    /// 404 with a typed body: `what` is log, record, namespace, logLength, fetchToken, contentDigest…
+    NotFound { what: String, id: String },
+    /// 404 without a typed body (a wrong path or a registry that is not warg).
+    NoSuchEndpoint { url: String },
+    /// 401: the key was refused or the signature did not verify.
+    Unauthorized { message: String },
+    /// 409: the namespace is imported, or a record conflicts with a pending publish.
+    Conflict { what: String, id: String },
+    /// 400 / 415 / 422 with the registry's message verbatim.
+    Invalid { status: u16, message: String },
+    /// 405 `{"status":405}` on upload: the record is no longer waiting for content.
+    NotSourcing,
+    /// 501: content sources are not supported by this registry.
+    NotSupported { message: String },
+    /// The body could not be understood: non-JSON, truncated, wrong shape.
+    BadBody { status: u16, context: String, excerpt: String },
+    /// The body exceeded the response size cap.
+    TooLarge { url: String, limit: usize },
+    /// The registry answered about a different record than the one asked for.
+    IdMismatch { asked: String, answered: String },
+    /// Any other status: its code and the first 200 bytes of the body.
+    Status { status: u16, excerpt: String },
+}
+
+impl ApiError {
+    /// The process exit code for this error (see README "Exit codes").
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Self::Unreachable { .. } | Self::Timeout { .. } | Self::Network { .. } => exit::UNREACHABLE,
+            Self::NotFound { .. } | Self::NoSuchEndpoint { .. } => exit::NOT_FOUND,
+            Self::Unauthorized { .. } => exit::UNAUTHORIZED,
+            Self::Invalid { message, .. } if is_key_refusal(message) => exit::UNAUTHORIZED,
+            Self::Conflict { .. } => exit::CONFLICT,
+            Self::Invalid { .. } | Self::NotSourcing | Self::NotSupported { .. } => exit::INVALID,
+            Self::BadBody { .. } | Self::TooLarge { .. } | Self::IdMismatch { .. } | Self::Status { .. } => {
+                exit::REGISTRY_FAULT
+            }
+        }
+    }
+
+    /// Transient failures worth retrying with backoff.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } | Self::Timeout { .. } | Self::Network { .. } => true,
+            Self::Status { status, .. } => *status >= 500,
+            Self::BadBody { .. } | Self::TooLarge { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether this error says the registry as a whole is unhealthy (rather than one record).
+    pub fn is_registry_wide(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable { .. }
+                | Self::Timeout { .. }
+                | Self::Network { .. }
+                | Self::NoSuchEndpoint { .. }
+                | Self::Status { .. }
+                | Self::BadBody { .. }
+                | Self::TooLarge { .. }
+        )
+    }
+}
+
+/// A 400/422 caused by a key or signature algorithm the registry does not accept (e.g. ed25519).
+fn is_key_refusal(message: &str) -> bool {
+    message.contains("signature algorithm") || message.contains("record.signature")
+}
+
+fn entity(what: &str) -> &str {
+    match what {
+        "log" => "package log",
+        "record" => "record",
+        "namespace" => "namespace",
+        "logLength" => "checkpoint with log length",
+        "fetchToken" => "fetch token",
+        "contentDigest" => "content",
+        "leaf" => "log leaf",
+        other => other,
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unreachable { url, cause } => write!(f, "registry unreachable at {url}: {cause}"),
+            Self::Timeout { url, secs } => write!(f, "registry at {url} did not answer within {secs}s"),
+            Self::Network { url, cause } => write!(f, "connection to {url} broke: {cause}"),
+            Self::NotFound { what, id } if what == "namespace" => write!(
+                f,
+                "namespace `{id}` is not defined on this registry (404); the operator must define it first"
+            ),
+            Self::NotFound { what, id } => write!(f, "{} `{id}` was not found on the registry (404)", entity(what)),
+            Self::NoSuchEndpoint { url } => {
+                write!(f, "{url} answered 404 with no warg error body: is this a warg registry URL?")
+            }
+            Self::Unauthorized { message } => write!(f, "the registry refused the key or signature (401): {message}"),
+            Self::Conflict { what, id } if what == "namespaceImport" => {
+                write!(f, "conflict (409): namespace `{id}` is imported from another registry; publish there")
+            }
+            Self::Conflict { what, id } => {
+                write!(f, "conflict (409): the record conflicts with the pending publish of {} `{id}`", entity(what))
+            }
+            Self::Invalid { status, message } if is_key_refusal(message) => write!(
+                f,
+                "the registry refused this key's signature ({status}): {message}. This registry accepts only ecdsa-p256 keys (warg-server 0.10); sign with an ecdsa-p256 key"
+            ),
+            Self::Invalid { status, message } => write!(f, "the registry rejected the request ({status}): {message}"),
+            Self::NotSourcing => write!(f, "the record is no longer waiting for content (405)"),
+            Self::NotSupported { message } => write!(f, "not supported by this registry (501): {message}"),
+            Self::BadBody { status, context, excerpt } => {
+                write!(f, "the registry answered {status} with a body wargdash cannot read ({context}); body starts: {excerpt:?}")
+            }
+            Self::TooLarge { url, limit } => write!(f, "the answer from {url} exceeded the {limit}-byte size limit"),
+            Self::IdMismatch { asked, answered } => write!(
+                f,
+                "the registry is misbehaving: asked for record {asked} but it answered about {answered}"
+            ),
+            Self::Status { status, excerpt } => write!(f, "the registry answered HTTP {status}: {excerpt:?}"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The first `n` bytes of a body, lossily decoded, for error messages.
+pub fn excerpt(body: &[u8], n: usize) -> String {
+    let cut = &body[..body.len().min(n)];
+    let mut s = String::from_utf8_lossy(cut).into_owned();
+    if body.len() > n {
+        s.push('…');
+    }
+    s
+}

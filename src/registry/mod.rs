@@ -1,0 +1,9 @@
+//! The warg registry HTTP API: client, JSON model, errors.
+
+pub mod client;
+pub mod error;
+pub mod model;
+
+pub use client::{ClientOptions, LogHead, RegistryClient};
+pub use error::ApiError;
+pub use model::{PackageRecord, RecordState};

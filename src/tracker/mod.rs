@@ -1,0 +1,4 @@
+//! The tracked set: its SQLite store and polling.
+
+pub mod poll;
+pub mod store;

@@ -1,0 +1,346 @@
+//! The tracked set and each record's state history, in SQLite (WAL mode) so that a dashboard and
+//! `wargdash track add` in another shell see each other's changes and a crash loses nothing
+//! committed.
+
+use crate::ids::{LogId, RecordId};
+use crate::record::Entry;
+use color_eyre::eyre::{eyre, Result, WrapErr};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Added by hand (`track add`, `a`).
+    Tracked,
+    /// Submitted by wargdash itself.
+    Submitted,
+}
+
+impl Origin {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Tracked => "tracked",
+            Self::Submitted => "submitted",
+        }
+    }
+}
+
+/// A record to start tracking.
+#[derive(Debug, Clone)]
+pub struct NewTracked {
+    pub log_id: LogId,
+    pub record_id: RecordId,
+    pub package: Option<String>,
+    pub origin: Origin,
+    pub entries: Option<Vec<Entry>>,
+}
+
+/// A tracked record with its last known state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tracked {
+    pub log_id: LogId,
+    pub record_id: RecordId,
+    pub package: Option<String>,
+    pub origin: Origin,
+    pub entries: Option<Vec<Entry>>,
+    /// Unix milliseconds.
+    pub added_at: i64,
+    pub state: Option<String>,
+    pub response: Option<serde_json::Value>,
+    /// Missing content seen while `sourcing`, kept after the registry starts saying `processing`.
+    pub missing: Option<serde_json::Value>,
+    pub polled_at: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// The result of one poll, to be recorded.
+#[derive(Debug, Clone)]
+pub struct PollOutcome {
+    pub log_id: LogId,
+    pub record_id: RecordId,
+    pub at: i64,
+    pub result: Result<PolledState, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PolledState {
+    pub state: String,
+    pub detail: String,
+    pub response: serde_json::Value,
+    pub missing: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub at: i64,
+    pub state: String,
+    pub detail: String,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tracked (
+    log_id    TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    package   TEXT,
+    origin    TEXT NOT NULL DEFAULT 'tracked',
+    entries   TEXT,
+    added_at  INTEGER NOT NULL,
+    state     TEXT,
+    response  TEXT,
+    missing   TEXT,
+    polled_at INTEGER,
+    error     TEXT,
+    PRIMARY KEY (log_id, record_id)
+);
+CREATE TABLE IF NOT EXISTS history (
+    id        INTEGER PRIMARY KEY,
+    log_id    TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    at        INTEGER NOT NULL,
+    state     TEXT NOT NULL,
+    detail    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_record ON history (log_id, record_id);
+";
+
+impl Store {
+    /// Opens (creating if needed) the store. A file that is not a readable wargdash store is
+    /// reported with its path and left untouched.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating data directory {}", dir.display()))?;
+        }
+        let broken = |e: rusqlite::Error| {
+            eyre!(
+                "the store {} cannot be used: {e}. It was left untouched; move it aside to start with an empty store",
+                path.display()
+            )
+        };
+        let conn = Connection::open(path).map_err(broken)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(broken)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(broken)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(broken)?;
+        conn.execute_batch(SCHEMA).map_err(broken)?;
+        Ok(Self { conn, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Changes whenever another connection commits; cheap to poll.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .wrap_err_with(|| format!("reading {}", self.path.display()))
+    }
+
+    /// Adds records in one transaction. Already-tracked records keep their state; a package
+    /// name or signed entries given now fill in what was unknown. Returns how many were new.
+    pub fn add(&mut self, items: &[NewTracked]) -> Result<usize> {
+        let tx = self.conn.transaction().wrap_err("starting a store transaction")?;
+        let mut added = 0;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO tracked (log_id, record_id, package, origin, entries, added_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (log_id, record_id) DO UPDATE SET
+                   package = COALESCE(excluded.package, tracked.package),
+                   entries = COALESCE(excluded.entries, tracked.entries),
+                   origin = CASE WHEN excluded.origin = 'submitted' THEN 'submitted' ELSE tracked.origin END",
+            )?;
+            let mut exists = tx.prepare_cached("SELECT 1 FROM tracked WHERE log_id = ?1 AND record_id = ?2")?;
+            let now = now_ms();
+            for it in items {
+                let (log, rec) = (it.log_id.to_string(), it.record_id.to_string());
+                let known: Option<i64> = exists.query_row(params![log, rec], |r| r.get(0)).optional()?;
+                let entries = it.entries.as_ref().map(serde_json::to_string).transpose()?;
+                insert.execute(params![log, rec, it.package, it.origin.as_str(), entries, now])?;
+                if known.is_none() {
+                    added += 1;
+                }
+            }
+        }
+        tx.commit().wrap_err_with(|| format!("committing to {}", self.path.display()))?;
+        Ok(added)
+    }
+
+    /// Stops tracking a record (and forgets its history). Returns whether it was tracked.
+    pub fn remove(&mut self, log: &LogId, rec: &RecordId) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "DELETE FROM tracked WHERE log_id = ?1 AND record_id = ?2",
+            params![log.to_string(), rec.to_string()],
+        )?;
+        tx.execute(
+            "DELETE FROM history WHERE log_id = ?1 AND record_id = ?2",
+            params![log.to_string(), rec.to_string()],
+        )?;
+        tx.commit().wrap_err_with(|| format!("committing to {}", self.path.display()))?;
+        Ok(n > 0)
+    }
+
+    pub fn list(&self) -> Result<Vec<Tracked>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT log_id, record_id, package, origin, entries, added_at, state, response, missing, polled_at, error
+             FROM tracked ORDER BY added_at, log_id, record_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, Option<i64>>(9)?,
+                r.get::<_, Option<String>>(10)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (log, rec, package, origin, entries, added_at, state, response, missing, polled_at, error) = row?;
+            let bad = |what: &str, e: &dyn std::fmt::Display| {
+                eyre!("the store {} holds a bad {what} for {log}/{rec}: {e}", self.path.display())
+            };
+            out.push(Tracked {
+                log_id: log.parse().map_err(|e| bad("log ID", &e))?,
+                record_id: rec.parse().map_err(|e| bad("record ID", &e))?,
+                package,
+                origin: if origin == "submitted" { Origin::Submitted } else { Origin::Tracked },
+                entries: entries.as_deref().and_then(|e| serde_json::from_str(e).ok()),
+                added_at,
+                state,
+                response: response.as_deref().and_then(|r| serde_json::from_str(r).ok()),
+                missing: missing.as_deref().and_then(|m| serde_json::from_str(m).ok()),
+                polled_at,
+                error,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Records a batch of poll results in one transaction, appending to a record's history when
+    /// its state or detail changed. Untracked records are ignored.
+    pub fn record_polls(&mut self, outcomes: &[PollOutcome]) -> Result<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut current =
+                tx.prepare_cached("SELECT state, response FROM tracked WHERE log_id = ?1 AND record_id = ?2")?;
+            let mut ok = tx.prepare_cached(
+                "UPDATE tracked SET state = ?3, response = ?4, polled_at = ?5, error = NULL,
+                   missing = CASE WHEN ?3 = 'published' THEN NULL ELSE COALESCE(?6, missing) END
+                 WHERE log_id = ?1 AND record_id = ?2",
+            )?;
+            let mut err = tx.prepare_cached(
+                "UPDATE tracked SET error = ?3, polled_at = ?4 WHERE log_id = ?1 AND record_id = ?2",
+            )?;
+            let mut hist = tx.prepare_cached(
+                "INSERT INTO history (log_id, record_id, at, state, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for o in outcomes {
+                let (log, rec) = (o.log_id.to_string(), o.record_id.to_string());
+                match &o.result {
+                    Ok(s) => {
+                        let prev: Option<(Option<String>, Option<String>)> =
+                            current.query_row(params![log, rec], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                        let Some((prev_state, prev_response)) = prev else { continue };
+                        let response = s.response.to_string();
+                        let missing = s.missing.as_ref().map(|m| m.to_string());
+                        ok.execute(params![log, rec, s.state, response, o.at, missing])?;
+                        if prev_state.as_deref() != Some(s.state.as_str()) || prev_response.as_deref() != Some(response.as_str()) {
+                            hist.execute(params![log, rec, o.at, s.state, s.detail])?;
+                        }
+                    }
+                    Err(e) => {
+                        err.execute(params![log, rec, e, o.at])?;
+                    }
+                }
+            }
+        }
+        tx.commit().wrap_err_with(|| format!("committing to {}", self.path.display()))?;
+        Ok(())
+    }
+
+    pub fn history(&self, log: &LogId, rec: &RecordId) -> Result<Vec<HistoryEntry>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at, state, detail FROM history WHERE log_id = ?1 AND record_id = ?2 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![log.to_string(), rec.to_string()], |r| {
+            Ok(HistoryEntry { at: r.get(0)?, state: r.get(1)?, detail: r.get(2)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Sha256Hash;
+
+    fn ids(n: u8) -> (LogId, RecordId) {
+        (LogId(Sha256Hash([n; 32])), RecordId(Sha256Hash([n.wrapping_add(100); 32])))
+    }
+
+    #[test]
+    fn add_poll_history_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("s.db")).unwrap();
+        let (l, r) = ids(1);
+        let new = NewTracked { log_id: l, record_id: r, package: None, origin: Origin::Tracked, entries: None };
+        assert_eq!(s.add(&[new.clone(), new.clone()]).unwrap(), 1);
+        let polled = |state: &str, missing: Option<serde_json::Value>| PollOutcome {
+            log_id: l,
+            record_id: r,
+            at: now_ms(),
+            result: Ok(PolledState {
+                state: state.into(),
+                detail: String::new(),
+                response: serde_json::json!({ "state": state }),
+                missing,
+            }),
+        };
+        s.record_polls(&[polled("sourcing", Some(serde_json::json!({"sha256:aa": {}})))]).unwrap();
+        s.record_polls(&[polled("processing", None)]).unwrap();
+        s.record_polls(&[polled("processing", None)]).unwrap();
+        let t = &s.list().unwrap()[0];
+        assert_eq!(t.state.as_deref(), Some("processing"));
+        assert!(t.missing.is_some(), "missing content survives the sourcing→processing step");
+        assert_eq!(s.history(&l, &r).unwrap().len(), 2);
+        assert!(s.remove(&l, &r).unwrap());
+        assert!(s.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn corrupt_store_is_reported_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        std::fs::write(&path, b"this is not a database, it is a note from the operator").unwrap();
+        let err = Store::open(&path).err().expect("corrupt store must not open");
+        let msg = format!("{err:#}");
+        assert!(msg.contains(path.to_str().unwrap()), "{msg}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"this is not a database, it is a note from the operator");
+    }
+}

@@ -10,8 +10,11 @@ pub const USAGE: i32 = 2;
 pub const PENDING: i32 = 10;
 /// The record was rejected by the registry.
 pub const REJECTED: i32 = 11;
-/// The log, record or namespace does not exist on the registry (404).
+/// The record does not exist on the registry (404 record), or the thing named is not tracked.
 pub const NOT_FOUND: i32 = 12;
+/// The package log or namespace does not exist on the registry (404 log / namespace), or the
+/// URL answered 404 without a warg error body.
+pub const LOG_NOT_FOUND: i32 = 17;
 /// The registry refused the key or signature (401, or a key algorithm it does not accept).
 pub const UNAUTHORIZED: i32 = 13;
 /// Conflict (409).

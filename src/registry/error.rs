@@ -41,7 +41,8 @@ impl ApiError {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Unreachable { .. } | Self::Timeout { .. } | Self::Network { .. } => exit::UNREACHABLE,
-            Self::NotFound { .. } | Self::NoSuchEndpoint { .. } => exit::NOT_FOUND,
+            Self::NotFound { what, .. } if what == "record" => exit::NOT_FOUND,
+            Self::NotFound { .. } | Self::NoSuchEndpoint { .. } => exit::LOG_NOT_FOUND,
             Self::Unauthorized { .. } => exit::UNAUTHORIZED,
             Self::Invalid { message, .. } if is_key_refusal(message) => exit::UNAUTHORIZED,
             Self::Conflict { .. } => exit::CONFLICT,

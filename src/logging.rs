@@ -18,7 +18,7 @@ pub fn init(path: &Path) -> Result<()> {
         opts.mode(0o600);
     }
     let file = opts.open(path).wrap_err_with(|| format!("opening log file {}", path.display()))?;
-    let filter = EnvFilter::try_from_env("WARGDASH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("WARGDASH_LOG").unwrap_or_else(|_| EnvFilter::new("info,warg_server=warn,tower_http=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

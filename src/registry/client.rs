@@ -122,12 +122,7 @@ impl RegistryClient {
 
     fn classify(&self, url: &Url, e: reqwest::Error) -> ApiError {
         let url = url.to_string();
-        let mut cause = e.to_string();
-        let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
-        while let Some(s) = src {
-            cause = format!("{cause}: {s}");
-            src = s.source();
-        }
+        let cause = cause_chain(&e);
         if e.is_timeout() {
             ApiError::Timeout { url, secs: self.opts.request_timeout.as_secs() }
         } else if e.is_connect() {
@@ -173,10 +168,12 @@ impl RegistryClient {
                 }
                 Ok(None) => break,
                 Err(e) if e.is_timeout() => return Err(self.classify(&url, e)),
+                // A reset mid-body is the connection breaking, not the registry's answer.
+                Err(e) if is_connection_broken(&e) => return Err(self.classify(&url, e)),
                 Err(e) => {
                     return Err(ApiError::BadBody {
                         status: status.as_u16(),
-                        context: format!("the body was cut off after {} bytes: {e}", buf.len()),
+                        context: format!("the body was cut off after {} bytes: {}", buf.len(), cause_chain(&e)),
                         excerpt: excerpt(&buf, 200),
                     })
                 }
@@ -327,6 +324,32 @@ impl RegistryClient {
             self.call(Method::POST, "v1/fetch/names", Some(Body::Json(body)), "the names answer").await?;
         Ok(names.packages)
     }
+}
+
+/// An error and its sources, `: `-separated (reqwest's own text rarely names the cause).
+fn cause_chain(e: &reqwest::Error) -> String {
+    let mut cause = e.to_string();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        cause = format!("{cause}: {s}");
+        src = s.source();
+    }
+    cause
+}
+
+/// Whether the peer reset or aborted the connection (as opposed to closing it cleanly early).
+fn is_connection_broken(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if matches!(io.kind(), ConnectionReset | ConnectionAborted | BrokenPipe) {
+                return true;
+            }
+        }
+        src = s.source();
+    }
+    false
 }
 
 enum Body {

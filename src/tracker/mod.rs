@@ -1,4 +1,5 @@
 //! The tracked set: its SQLite store and polling.
 
 pub mod poll;
+pub mod scheduler;
 pub mod store;

@@ -1,0 +1,107 @@
+//! The table's key map. The help overlay is generated from [`BINDINGS`], so it cannot drift.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableAction {
+    Quit,
+    Down,
+    Up,
+    Top,
+    Bottom,
+    PageDown,
+    PageUp,
+    Detail,
+    Help,
+    Filter,
+    ClearFilter,
+    Command,
+    Track,
+    Untrack,
+    Refresh,
+    RefreshAll,
+    Freeze,
+    Sort,
+    Reverse,
+    CopyRecord,
+    CopyLog,
+    Publish,
+}
+
+/// (keys shown in help, description, action).
+pub const BINDINGS: &[(&str, &str, TableAction)] = &[
+    ("j ↓", "move down", TableAction::Down),
+    ("k ↑", "move up", TableAction::Up),
+    ("g Home", "first record", TableAction::Top),
+    ("G End", "last record", TableAction::Bottom),
+    ("PgDn PgUp", "page down / up", TableAction::PageDown),
+    ("Enter", "detail pane", TableAction::Detail),
+    ("/", "filter", TableAction::Filter),
+    ("Esc", "clear filter / close overlay", TableAction::ClearFilter),
+    (":", "command line (:track :untrack :publish :registry :q)", TableAction::Command),
+    ("a", "track a record (log ID or NS:NAME, then record ID)", TableAction::Track),
+    ("d", "untrack the selected record", TableAction::Untrack),
+    ("r", "refresh the selected record now", TableAction::Refresh),
+    ("R", "refresh every record now", TableAction::RefreshAll),
+    ("f", "freeze the table (polling continues)", TableAction::Freeze),
+    ("s", "cycle sort column", TableAction::Sort),
+    ("S", "reverse sort order", TableAction::Reverse),
+    ("y", "copy record ID (OSC 52)", TableAction::CopyRecord),
+    ("Y", "copy log ID (OSC 52)", TableAction::CopyLog),
+    ("p", "publish form", TableAction::Publish),
+    ("?", "this help", TableAction::Help),
+    ("q Ctrl-C", "quit", TableAction::Quit),
+];
+
+/// Form keys, shown in help and the form footer.
+pub const FORM_BINDINGS: &[(&str, &str)] = &[
+    ("Tab ↓ / S-Tab ↑", "next / previous field"),
+    ("← →", "change entry kind or signing key"),
+    ("Ctrl-N", "stage this entry and add another to the same record"),
+    ("Ctrl-U", "drop the last staged entry"),
+    ("Ctrl-G", "generate a new ecdsa-p256 signing key"),
+    ("Enter / Ctrl-S", "next field / review what will be signed"),
+    ("Esc", "back (never quits)"),
+];
+
+pub fn table_action(k: &KeyEvent, readonly: bool) -> Option<TableAction> {
+    use TableAction as T;
+    let a = match k.code {
+        KeyCode::Char('q') => T::Quit,
+        KeyCode::Char('j') | KeyCode::Down => T::Down,
+        KeyCode::Char('k') | KeyCode::Up => T::Up,
+        KeyCode::Char('g') | KeyCode::Home => T::Top,
+        KeyCode::Char('G') | KeyCode::End => T::Bottom,
+        KeyCode::PageDown => T::PageDown,
+        KeyCode::PageUp => T::PageUp,
+        KeyCode::Enter => T::Detail,
+        KeyCode::Char('?') => T::Help,
+        KeyCode::Char('/') => T::Filter,
+        KeyCode::Esc => T::ClearFilter,
+        KeyCode::Char(':') => T::Command,
+        KeyCode::Char('a') => T::Track,
+        KeyCode::Char('d') => T::Untrack,
+        KeyCode::Char('r') => T::Refresh,
+        KeyCode::Char('R') => T::RefreshAll,
+        KeyCode::Char('f') => T::Freeze,
+        KeyCode::Char('s') => T::Sort,
+        KeyCode::Char('S') => T::Reverse,
+        KeyCode::Char('y') => T::CopyRecord,
+        KeyCode::Char('Y') => T::CopyLog,
+        KeyCode::Char('p') if !readonly => T::Publish,
+        _ => return None,
+    };
+    if k.modifiers.contains(KeyModifiers::CONTROL) || k.modifiers.contains(KeyModifiers::ALT) {
+        return None;
+    }
+    Some(a)
+}
+
+/// The bindings in effect (publishing hidden when read-only).
+pub fn help_lines(readonly: bool) -> Vec<(&'static str, &'static str)> {
+    BINDINGS
+        .iter()
+        .filter(|(_, _, a)| !(readonly && *a == TableAction::Publish))
+        .map(|(k, d, _)| (*k, *d))
+        .collect()
+}

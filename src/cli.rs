@@ -572,6 +572,11 @@ pub async fn publish_cmd(ctx: &Ctx, args: PublishArgs) -> CmdResult {
             return Err(publish_fail(e));
         }
     };
+    // The POST answer is the only place `sourcing` appears: keep it in the history.
+    if let Ok(raw) = serde_json::to_value(&rec) {
+        let polled = poll::Polled { log_id: prepared.log_id, record_id, result: Ok((rec.clone(), raw)) };
+        let _ = store.record_polls(&[polled.outcome()]);
+    }
     let mut last = rec;
     if args.wait && !last.state.is_terminal() {
         let deadline = Instant::now() + Duration::from_secs(args.timeout);

@@ -207,6 +207,7 @@ pub enum Command {
     LoadHistory(Key),
     HashFile(String),
     GenerateKey,
+    LoadKeys,
     Prepare { package: PackageName, entries: Vec<crate::record::Entry> },
     Submit { prepared: Box<Prepared>, key_name: String, files: BTreeMap<ContentDigest, PathBuf> },
     Copy(String),
@@ -698,7 +699,7 @@ fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
                 s.flash(format!("copied {what}"));
             }
         }
-        T::Publish => open_form(s),
+        T::Publish => open_form(s, cmds),
         T::ClearFilter => {
             if !s.filter.is_empty() {
                 s.filter.clear();
@@ -708,11 +709,12 @@ fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
     }
 }
 
-fn open_form(s: &mut State) {
+fn open_form(s: &mut State, cmds: &mut Vec<Command>) {
     if s.cfg.readonly {
         s.flash("read-only: publishing is disabled");
         return;
     }
+    cmds.push(Command::LoadKeys);
     s.mode = Mode::Form;
     s.form.step = Step::Edit;
     s.form.error = None;
@@ -769,7 +771,7 @@ fn run_line(s: &mut State, cmds: &mut Vec<Command>) -> Result<(), String> {
                 }
                 "publish" => {
                     s.mode = Mode::Table;
-                    open_form(s);
+                    open_form(s, cmds);
                     if !rest.is_empty() {
                         s.form.package = rest.to_string();
                     }

@@ -145,7 +145,14 @@ pub async fn sign_track_submit(
     })
     .await;
     match result {
-        Ok(_) => Ok(k),
+        Ok(answer) => {
+            // The POST answer is the only place `sourcing` appears: keep it in the history.
+            if let Ok(raw) = serde_json::to_value(&answer) {
+                let polled = crate::tracker::poll::Polled { log_id: k.0, record_id: k.1, result: Ok((answer, raw)) };
+                let _ = store.send(StoreOp::Polls(vec![polled.outcome()]));
+            }
+            Ok(k)
+        }
         Err(e) => {
             if let PublishError::Api(ApiError::Unauthorized { .. } | ApiError::Invalid { .. }) = &e {
                 let _ = store.send(StoreOp::Remove(k));
@@ -336,6 +343,12 @@ impl Runtime {
                 tokio::task::spawn_blocking(move || {
                     let result = hash_file(&path);
                     let _ = actions.blocking_send(Action::FileHashed { path, result });
+                });
+            }
+            Command::LoadKeys => {
+                let keys = self.keys.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = actions.blocking_send(Action::KeysLoaded(load_keys(&keys)));
                 });
             }
             Command::GenerateKey => {

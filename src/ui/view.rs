@@ -206,9 +206,10 @@ fn draw_table(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         Cell::from(sort_title(s, SortKey::Polled, "POLLED")),
     ])
     .style(t.bold());
+    let package_width = if area.width < 100 { 14 } else { 20 };
     let widths = [
         Constraint::Length(1),
-        Constraint::Length(20),
+        Constraint::Length(package_width),
         Constraint::Length(8),
         Constraint::Length(8),
         Constraint::Length(12),

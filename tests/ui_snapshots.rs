@@ -1,0 +1,280 @@
+//! The real dashboard state and view, driven by actions and drawn into ratatui's TestBackend.
+//! Times are fixed and IDs derived from fixed bytes, so snapshots are stable.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+use std::time::Duration;
+use wargdash::ids::{LogId, PackageName, RecordId, Sha256Hash};
+use wargdash::keys::{KeyInfo, SigningKey};
+use wargdash::publish::Prepared;
+use wargdash::record::{Entry, RecordContent, RecordTime};
+use wargdash::registry::{ApiError, PackageRecord};
+use wargdash::tracker::store::{Origin, Tracked};
+use wargdash::ui::app::{update, Action, AppConfig, Mode, State};
+use wargdash::ui::view;
+
+const NOW: i64 = 1_795_900_000_000;
+
+fn state(color: bool) -> State {
+    State::new(
+        AppConfig {
+            registry: "http://127.0.0.1:8090".into(),
+            sandbox: false,
+            readonly: false,
+            interval: Duration::from_secs(2),
+            color,
+        },
+        NOW,
+    )
+}
+
+fn ids(n: u8) -> (LogId, RecordId) {
+    (LogId(Sha256Hash([n; 32])), RecordId(Sha256Hash([n.wrapping_mul(7).wrapping_add(3); 32])))
+}
+
+fn tracked(n: u8, package: &str) -> Tracked {
+    let (log_id, record_id) = ids(n);
+    Tracked {
+        log_id,
+        record_id,
+        package: Some(package.into()),
+        origin: Origin::Tracked,
+        entries: None,
+        added_at: NOW - 95_000 + n as i64 * 1000,
+        state: None,
+        response: None,
+        missing: None,
+        polled_at: None,
+        error: None,
+    }
+}
+
+fn polled(s: &mut State, n: u8, body: serde_json::Value) {
+    let key = ids(n);
+    let mut body = body;
+    body["recordId"] = key.1.to_string().into();
+    let rec: PackageRecord = serde_json::from_value(body.clone()).unwrap();
+    update(s, Action::Polled { key, result: Ok((rec, body)), at: NOW - 3000, latency: Duration::from_micros(1200), hold: None });
+}
+
+fn key(s: &mut State, code: KeyCode) {
+    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn ctrl(s: &mut State, c: char) {
+    update(s, Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)));
+}
+
+fn typed(s: &mut State, text: &str) {
+    for c in text.chars() {
+        key(s, KeyCode::Char(c));
+    }
+}
+
+fn render(s: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
+    s.page = view::page_size(h);
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view::draw(s, f)).unwrap();
+    t
+}
+
+fn text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// One record in each live state, registry healthy.
+fn four_states(color: bool) -> State {
+    let mut s = state(color);
+    update(
+        &mut s,
+        Action::StoreLoaded(vec![
+            tracked(1, "demo:hello"),
+            tracked(2, "demo:world"),
+            tracked(3, "demo:alpha"),
+            tracked(4, "demo:beta"),
+        ]),
+    );
+    let digest = format!("sha256:{}", "5d".repeat(32));
+    polled(
+        &mut s,
+        1,
+        serde_json::json!({"state": "sourcing", "missingContent": {digest.clone(): {"upload": [{"type": "http", "method": "POST", "url": format!("v1/package/x/record/y/content/{digest}")}]}}}),
+    );
+    polled(&mut s, 2, serde_json::json!({"state": "processing"}));
+    polled(
+        &mut s,
+        3,
+        serde_json::json!({"state": "rejected", "reason": "the package record was invalid: an entry attempted to release version 1.0.0 which is already released"}),
+    );
+    polled(&mut s, 4, serde_json::json!({"state": "published", "registryIndex": 7}));
+    update(&mut s, Action::Checkpoint(Ok((8, (NOW / 1000 - 4) as u64))));
+    s
+}
+
+fn signer() -> KeyInfo {
+    let k = SigningKey::decode("ecdsa-p256:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=").unwrap();
+    KeyInfo::of("default", &k)
+}
+
+#[test]
+fn empty_state_splash() {
+    let mut s = state(true);
+    update(&mut s, Action::StoreLoaded(vec![]));
+    insta::assert_snapshot!("empty_80x24", text(&render(&mut s, 80, 24)));
+}
+
+#[test]
+fn one_row_in_each_state_80x24_and_200x50() {
+    let mut s = four_states(true);
+    insta::assert_snapshot!("states_80x24", text(&render(&mut s, 80, 24)));
+    insta::assert_snapshot!("states_200x50", text(&render(&mut s, 200, 50)));
+}
+
+#[test]
+fn registry_down_header_shows_error_and_retry() {
+    let mut s = four_states(true);
+    let err = ApiError::Unreachable { url: "http://127.0.0.1:8090/v1/package/…".into(), cause: "connection refused".into() };
+    update(&mut s, Action::Polled { key: ids(2), result: Err(err), at: NOW, latency: Duration::ZERO, hold: Some(Duration::from_secs(4)) });
+    let out = text(&render(&mut s, 120, 12));
+    assert!(out.contains("● DOWN registry unreachable"), "{out}");
+    assert!(out.contains("retry in 4s"), "{out}");
+    // The outage is shown once, in the header, not on the row.
+    assert_eq!(out.matches("connection refused").count(), 1, "{out}");
+    insta::assert_snapshot!("registry_down", out);
+}
+
+#[test]
+fn detail_pane_shows_everything_about_a_record() {
+    let mut s = four_states(true);
+    update(&mut s, Action::StoreLoaded(vec![Tracked { entries: Some(vec![Entry::Yank { version: "1.0.0".into() }]), ..tracked(3, "demo:alpha") }]));
+    key(&mut s, KeyCode::Char('s'));
+    key(&mut s, KeyCode::Char('s'));
+    // Sorted by state: rejected first.
+    key(&mut s, KeyCode::Char('g'));
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.mode, Mode::Detail);
+    update(
+        &mut s,
+        Action::History(
+            ids(3),
+            vec![
+                wargdash::tracker::store::HistoryEntry { at: NOW - 5000, state: "processing".into(), detail: String::new() },
+                wargdash::tracker::store::HistoryEntry { at: NOW - 3000, state: "rejected".into(), detail: "the package record was invalid".into() },
+            ],
+        ),
+    );
+    let out = text(&render(&mut s, 120, 40));
+    assert!(out.contains(&ids(3).1.to_string()), "full record ID shown: {out}");
+    insta::assert_snapshot!("detail", out);
+}
+
+#[test]
+fn publish_form_validation_and_review() {
+    let mut s = four_states(true);
+    update(&mut s, Action::KeysLoaded(vec![signer()]));
+    key(&mut s, KeyCode::Char('p'));
+    assert_eq!(s.mode, Mode::Form);
+    typed(&mut s, "Demo:Bad");
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Tab);
+    typed(&mut s, "v1");
+    ctrl(&mut s, 's');
+    let out = text(&render(&mut s, 100, 30));
+    assert!(out.contains("✗ Package: invalid package name `Demo:Bad`"), "{out}");
+    insta::assert_snapshot!("form_validation_error", out);
+    // Nothing typed is lost: fix the name and go on.
+    assert_eq!(s.form.package, "Demo:Bad");
+    assert_eq!(s.form.version, "v1");
+
+    // Review: exactly what will be signed.
+    let key_info = signer();
+    let pkg: PackageName = "demo:hello".parse().unwrap();
+    s.form.step = wargdash::ui::form::Step::Preparing;
+    let prepared = Prepared {
+        log_id: pkg.log_id(),
+        package: pkg,
+        head: Some(ids(9).1),
+        content: RecordContent {
+            prev: Some(ids(9).1),
+            time: RecordTime { seconds: NOW / 1000, nanos: 123_456_789 },
+            entries: vec![Entry::Yank { version: "1.0.0".into() }, Entry::Init { public_key: key_info.public_key.clone() }],
+        },
+        warnings: vec![],
+    };
+    update(&mut s, Action::Prepared(Ok(prepared)));
+    let out = text(&render(&mut s, 120, 24));
+    assert!(out.contains(&key_info.key_id.to_string()), "{out}");
+    insta::assert_snapshot!("review", out);
+    // Esc goes back to the form, never quits.
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.mode, Mode::Table);
+    assert!(!s.quit);
+}
+
+#[test]
+fn help_is_generated_from_the_keymap() {
+    let mut s = state(true);
+    key(&mut s, KeyCode::Char('?'));
+    let out = text(&render(&mut s, 100, 44));
+    for (keys, desc, _) in wargdash::ui::keymap::BINDINGS {
+        assert!(out.contains(desc), "help lacks {keys}: {desc}\n{out}");
+    }
+    insta::assert_snapshot!("help", out);
+}
+
+#[test]
+fn no_color_keeps_states_and_selection_readable() {
+    let mut s = four_states(false);
+    let t = render(&mut s, 120, 12);
+    let buf = t.backend().buffer();
+    for cell in buf.content() {
+        assert!(cell.fg == Color::Reset && cell.bg == Color::Reset, "colour used under NO_COLOR: {cell:?}");
+    }
+    // The selected row (first) is reverse video.
+    let row_y = 4;
+    assert!(buf[(5, row_y)].modifier.contains(Modifier::REVERSED));
+    let out = text(&t);
+    for word in ["◌ sourcing", "◐ processing", "✗ rejected", "✓ published"] {
+        assert!(out.contains(word), "{word} missing: {out}");
+    }
+    insta::assert_snapshot!("no_color", out);
+}
+
+#[test]
+fn selection_follows_the_record_across_updates_and_filter() {
+    let mut s = four_states(true);
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Char('j'));
+    let chosen = s.selected.unwrap();
+    // Re-sorting and new poll results keep the same record selected.
+    key(&mut s, KeyCode::Char('s'));
+    polled(&mut s, 2, serde_json::json!({"state": "published", "registryIndex": 9}));
+    assert_eq!(s.selected, Some(chosen));
+    key(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "beta");
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.view.len(), 1);
+    assert_eq!(s.selected, Some(ids(4)));
+}
+
+#[test]
+fn bad_ids_typed_into_track_keep_their_text() {
+    let mut s = state(true);
+    key(&mut s, KeyCode::Char('a'));
+    typed(&mut s, "sha256:XYZ sha256:abc");
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.mode, Mode::Track);
+    assert_eq!(s.input, "sha256:XYZ sha256:abc");
+    let out = text(&render(&mut s, 100, 10));
+    assert!(out.contains("✗ malformed record ID `sha256:abc`") || out.contains("✗ malformed log ID"), "{out}");
+}

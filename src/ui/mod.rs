@@ -519,6 +519,9 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
     let frame_gap = Duration::from_millis(33);
     let mut last_draw = tokio::time::Instant::now() - frame_gap;
     let mut batch = Vec::with_capacity(256);
+    // A test hook proving the terminal is restored on panic: with WARGDASH_DEBUG_PANIC=1 the
+    // key `!` panics.
+    let debug_panic = std::env::var_os("WARGDASH_DEBUG_PANIC").is_some_and(|v| v == "1");
     loop {
         let now = tokio::time::Instant::now();
         if state.dirty && now >= last_draw + frame_gap {
@@ -529,7 +532,12 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
         let next_frame = if state.dirty { Some(last_draw + frame_gap) } else { None };
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => batch.push(Action::Key(k)),
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    if debug_panic && k.code == crossterm::event::KeyCode::Char('!') {
+                        panic!("injected panic (WARGDASH_DEBUG_PANIC)");
+                    }
+                    batch.push(Action::Key(k));
+                }
                 Some(Ok(Event::Paste(p))) => batch.push(Action::Paste(p)),
                 Some(Ok(Event::Resize(_, h))) => {
                     state.page = view::page_size(h);

@@ -1,0 +1,193 @@
+//! The real binary in a pseudo-terminal (tmux) against a real warg-server: the dashboard opens,
+//! a record is published through the form, its row reaches `published`, changes made by another
+//! process show up, and every way out (q, Ctrl-C, SIGTERM, panic) restores the terminal.
+
+mod common;
+
+use common::{bin, TestRegistry, Wd};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// Starts `wargdash ARGS` in a detached 120×35 tmux session. After it exits, the shell
+    /// records its exit code, the tty settings and waits, so the pane can be inspected.
+    fn start(wd: &Wd, args: &str, extra_env: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = format!("wargdash-test-{}-{}", std::process::id(), dir.path().file_name().unwrap().to_string_lossy());
+        let registry = wd.registry.as_deref().map(|r| format!("WARGDASH_REGISTRY={r}")).unwrap_or_default();
+        let script = format!(
+            "env -u WARGDASH_REGISTRY WARGDASH_HOME={home} {registry} NO_COLOR=1 TERM=xterm-256color {extra_env} {bin} {args}; \
+             echo $? > {d}/exit; stty -a > {d}/stty; echo AFTER-EXIT; sleep 120",
+            home = wd.home.path().display(),
+            bin = bin(),
+            d = dir.path().display(),
+        );
+        let ok = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "35", "sh", "-c", &script])
+            .status()
+            .expect("tmux is installed (.ci/run installs it)");
+        assert!(ok.success());
+        Self { socket, dir }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", k]);
+            std::thread::sleep(Duration::from_millis(120));
+        }
+    }
+
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-l", text]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn wait_for(&self, what: &str, secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what:?}; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_gone(&self, what: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while self.screen().contains(what) {
+            assert!(Instant::now() < deadline, "{what:?} still on screen:\n{}", self.screen());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn exit_file(&self) -> PathBuf {
+        self.dir.path().join("exit")
+    }
+
+    /// Waits for the program to exit and checks the terminal is back to normal.
+    fn assert_exited_cleanly(&self, code: i32) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.exit_file().exists() {
+            assert!(Instant::now() < deadline, "wargdash did not exit; screen:\n{}", self.screen());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let got: i32 = std::fs::read_to_string(self.exit_file()).unwrap().trim().parse().unwrap();
+        assert_eq!(got, code, "exit code; screen:\n{}", self.screen());
+        let stty = std::fs::read_to_string(self.dir.path().join("stty")).unwrap();
+        assert!(stty.contains(" icanon") && !stty.contains("-icanon"), "raw mode left on: {stty}");
+        assert!(stty.contains(" echo ") && !stty.contains("-echo "), "echo left off: {stty}");
+        let flags = self.tmux(&["display-message", "-p", "#{alternate_on} #{cursor_flag}"]);
+        assert_eq!(flags.trim(), "0 1", "alternate screen left and cursor shown");
+        assert!(self.screen().contains("AFTER-EXIT"));
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
+#[test]
+fn publish_through_the_form_and_watch_it_reach_published() {
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    wd.ok(&["key", "new"], 0);
+    let t = Tmux::start(&wd, "--interval 0.3", "");
+    t.wait_for("No tracked records yet", 15);
+    t.wait_for("● up", 10);
+
+    t.keys(&["p"]);
+    t.wait_for("Publish a package record", 5);
+    t.type_text("demo:ptypkg");
+    t.keys(&["Tab", "Left"]); // entry kind: release → init
+    t.wait_for("◂ init ▸", 5);
+    t.keys(&["C-s"]);
+    let review = t.wait_for("Review: exactly what will be signed", 10);
+    assert!(review.contains("none (first record of the log)"), "{review}");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("✓ published", 20);
+    assert!(screen.contains("demo:ptypkg"), "{screen}");
+
+    // Another process tracks a record: it appears within a couple of seconds; untracked, it goes.
+    let other = format!("sha256:{}", "cd".repeat(32));
+    wd.ok(&["track", "add", "--package", "demo:elsewhere", &other], 0);
+    t.wait_for("demo:elsewhere", 4);
+    let log = wd.ok(&["log-id", "demo:elsewhere"], 0).stdout.trim().to_string();
+    wd.ok(&["track", "remove", &log, &other], 0);
+    t.wait_gone("demo:elsewhere", 4);
+
+    t.keys(&["q"]);
+    t.assert_exited_cleanly(0);
+    // The published record is in the store for the next run.
+    let list = wd.ok(&["--json", "track", "list"], 0).stdout;
+    assert!(list.contains("\"state\":\"published\""), "{list}");
+}
+
+fn quick_dashboard(extra_env: &str) -> (TestRegistry, Wd, Tmux) {
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    let t = Tmux::start(&wd, "", extra_env);
+    t.wait_for("No tracked records yet", 15);
+    (reg, wd, t)
+}
+
+#[test]
+fn ctrl_c_restores_the_terminal() {
+    let (_reg, _wd, t) = quick_dashboard("");
+    t.keys(&["C-c"]);
+    t.assert_exited_cleanly(0);
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let (_reg, _wd, t) = quick_dashboard("");
+    let pid = t.tmux(&["list-panes", "-F", "#{pane_pid}"]);
+    // The pane runs `sh -c`; signal its child, the dashboard.
+    let out = Command::new("pkill").args(["-TERM", "-P", pid.trim()]).status().unwrap();
+    assert!(out.success());
+    t.assert_exited_cleanly(0);
+}
+
+#[test]
+fn esc_in_the_form_never_quits() {
+    let (_reg, _wd, t) = quick_dashboard("");
+    t.keys(&["p"]);
+    t.wait_for("Publish a package record", 5);
+    t.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    t.keys(&["Escape"]);
+    t.wait_for("No tracked records yet", 5);
+    assert!(!t.exit_file().exists(), "Esc quit the dashboard");
+    t.keys(&["q"]);
+    t.assert_exited_cleanly(0);
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_is_reported() {
+    let (_reg, wd, t) = quick_dashboard("WARGDASH_DEBUG_PANIC=1");
+    t.keys(&["!"]);
+    t.assert_exited_cleanly(101);
+    let log = std::fs::read_to_string(wd.home.path().join("state/wargdash.log")).unwrap();
+    assert!(log.contains("panic"), "panic not in the log file: {log}");
+    let history = t.tmux(&["capture-pane", "-p", "-S", "-400"]);
+    assert!(history.contains("injected panic"), "panic report not on stderr after restore:\n{history}");
+}

@@ -20,7 +20,11 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 #[derive(Debug, Parser)]
-#[command(name = "wargdash", version, about = "A terminal dashboard and scriptable CLI for warg registry operators")]
+#[command(
+    name = "wargdash",
+    version,
+    about = "A terminal dashboard and scriptable CLI for warg registry operators"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -144,7 +148,10 @@ pub enum PublishAction {
     /// Yank VERSION.
     Yank { version: String },
     /// Grant PERMS (release, yank or release,yank) to PUBLIC_KEY (`ecdsa-p256:<base64>`).
-    Grant { public_key: String, permissions: String },
+    Grant {
+        public_key: String,
+        permissions: String,
+    },
     /// Revoke PERMS from the key with KEY_ID.
     Revoke { key_id: String, permissions: String },
 }
@@ -186,16 +193,25 @@ pub struct Fail {
 
 impl<E: Into<color_eyre::Report>> From<E> for Fail {
     fn from(e: E) -> Self {
-        Self { code: exit::ERROR, report: e.into() }
+        Self {
+            code: exit::ERROR,
+            report: e.into(),
+        }
     }
 }
 
 pub fn fail(code: i32, report: impl Into<color_eyre::Report>) -> Fail {
-    Fail { code, report: report.into() }
+    Fail {
+        code,
+        report: report.into(),
+    }
 }
 
 fn api_fail(e: ApiError) -> Fail {
-    Fail { code: e.exit_code(), report: eyre!(e) }
+    Fail {
+        code: e.exit_code(),
+        report: eyre!(e),
+    }
 }
 
 pub type CmdResult = std::result::Result<i32, Fail>;
@@ -204,22 +220,39 @@ impl Ctx {
     pub fn load(global: GlobalArgs) -> Result<Self> {
         let paths = Paths::from_env()?;
         let config = Config::load(&paths.config_file())?;
-        Ok(Self { paths, config, global })
+        Ok(Self {
+            paths,
+            config,
+            global,
+        })
     }
 
     /// The configured registry URL, if any.
     pub fn registry_url(&self) -> Option<String> {
-        self.global.registry.clone().or_else(|| self.config.registry.clone()).filter(|r| !r.trim().is_empty())
+        self.global
+            .registry
+            .clone()
+            .or_else(|| self.config.registry.clone())
+            .filter(|r| !r.trim().is_empty())
     }
 
     pub fn client_options(&self) -> Result<ClientOptions> {
-        let token = if let Some(path) = self.global.token_file.as_ref().or(self.config.token_file.as_ref()) {
+        let token = if let Some(path) = self
+            .global
+            .token_file
+            .as_ref()
+            .or(self.config.token_file.as_ref())
+        {
             let t = Zeroizing::new(
-                std::fs::read_to_string(path).wrap_err_with(|| format!("reading token file {}", path.display()))?,
+                std::fs::read_to_string(path)
+                    .wrap_err_with(|| format!("reading token file {}", path.display()))?,
             );
             Some(Zeroizing::new(t.trim().to_string()))
         } else {
-            std::env::var("WARGDASH_TOKEN").ok().filter(|t| !t.is_empty()).map(Zeroizing::new)
+            std::env::var("WARGDASH_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty())
+                .map(Zeroizing::new)
         };
         Ok(ClientOptions {
             request_timeout: Duration::from_secs(self.global.request_timeout.max(1)),
@@ -249,13 +282,21 @@ impl Ctx {
 
     /// The signer: --key-file, --key, env WARGDASH_KEY (a name, or a path if it contains `/`),
     /// the config's `key`, else the key named `default`.
-    pub fn signer(&self, key: Option<&str>, key_file: Option<&PathBuf>) -> std::result::Result<SigningKey, Fail> {
+    pub fn signer(
+        &self,
+        key: Option<&str>,
+        key_file: Option<&PathBuf>,
+    ) -> std::result::Result<SigningKey, Fail> {
         let k = |r: Result<SigningKey>| r.map_err(|e| fail(exit::KEY, e));
         if let Some(path) = key_file {
             return k(load_key_file(path));
         }
         let env = std::env::var("WARGDASH_KEY").ok().filter(|v| !v.is_empty());
-        let name = key.map(str::to_string).or(env).or(self.config.key.clone()).unwrap_or_else(|| "default".into());
+        let name = key
+            .map(str::to_string)
+            .or(env)
+            .or(self.config.key.clone())
+            .unwrap_or_else(|| "default".into());
         if name.contains('/') {
             return k(load_key_file(std::path::Path::new(&name)));
         }
@@ -271,7 +312,8 @@ where
 }
 
 fn parse_package(s: &str) -> std::result::Result<PackageName, Fail> {
-    s.parse::<PackageName>().map_err(|e| fail(exit::USAGE, eyre!(e)))
+    s.parse::<PackageName>()
+        .map_err(|e| fail(exit::USAGE, eyre!(e)))
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
@@ -305,7 +347,9 @@ pub fn describe_state(rec: &PackageRecord) -> String {
         }
         RecordState::Processing => "processing".into(),
         RecordState::Rejected { reason } => format!("rejected: {reason}"),
-        RecordState::Published { registry_index } => format!("published at registry index {registry_index}"),
+        RecordState::Published { registry_index } => {
+            format!("published at registry index {registry_index}")
+        }
     }
 }
 
@@ -332,7 +376,12 @@ fn parse_track_line(line: &str, n: usize) -> std::result::Result<NewTracked, Fai
     let (log, rec, package) = match parts.as_slice() {
         [l, r] => (*l, *r, None),
         [l, r, p] => (*l, *r, Some(*p)),
-        _ => return Err(fail(exit::USAGE, eyre!("line {n}: expected `LOG_ID RECORD_ID [NS:NAME]`, got {line:?}"))),
+        _ => {
+            return Err(fail(
+                exit::USAGE,
+                eyre!("line {n}: expected `LOG_ID RECORD_ID [NS:NAME]`, got {line:?}"),
+            ))
+        }
     };
     let ctx_err = |e: Fail| fail(exit::USAGE, e.report.wrap_err(format!("line {n}")));
     let log_id: LogId = parse_id(log).map_err(ctx_err)?;
@@ -341,13 +390,25 @@ fn parse_track_line(line: &str, n: usize) -> std::result::Result<NewTracked, Fai
         Some(p) => {
             let name = parse_package(p).map_err(ctx_err)?;
             if name.log_id() != log_id {
-                return Err(fail(exit::USAGE, eyre!("line {n}: package `{name}` has log ID {}, not {log_id}", name.log_id())));
+                return Err(fail(
+                    exit::USAGE,
+                    eyre!(
+                        "line {n}: package `{name}` has log ID {}, not {log_id}",
+                        name.log_id()
+                    ),
+                ));
             }
             Some(name.to_string())
         }
         None => None,
     };
-    Ok(NewTracked { log_id, record_id, package, origin: Origin::Tracked, entries: None })
+    Ok(NewTracked {
+        log_id,
+        record_id,
+        package,
+        origin: Origin::Tracked,
+        entries: None,
+    })
 }
 
 pub fn track(ctx: &Ctx, cmd: TrackCmd) -> CmdResult {
@@ -407,7 +468,10 @@ pub fn track(ctx: &Ctx, cmd: TrackCmd) -> CmdResult {
             } else if list.is_empty() {
                 println!("no tracked records (add one with `wargdash track add LOG_ID RECORD_ID`)");
             } else {
-                println!("{:<20} {:<14} {:<14} {:<11} DETAIL", "PACKAGE", "LOG", "RECORD", "STATE");
+                println!(
+                    "{:<20} {:<14} {:<14} {:<11} DETAIL",
+                    "PACKAGE", "LOG", "RECORD", "STATE"
+                );
                 for t in &list {
                     println!(
                         "{:<20} {:<14} {:<14} {:<11} {}",
@@ -423,11 +487,18 @@ pub fn track(ctx: &Ctx, cmd: TrackCmd) -> CmdResult {
         }
         TrackCmd::Remove { log_id, record_id } => {
             let (l, r): (LogId, RecordId) = (parse_id(&log_id)?, parse_id(&record_id)?);
-            if ctx.store()?.remove(&l, &r).map_err(|e| fail(exit::STORE, e))? {
+            if ctx
+                .store()?
+                .remove(&l, &r)
+                .map_err(|e| fail(exit::STORE, e))?
+            {
                 println!("stopped tracking {r}");
                 Ok(exit::OK)
             } else {
-                Err(fail(exit::NOT_FOUND, eyre!("record {r} in log {l} is not tracked")))
+                Err(fail(
+                    exit::NOT_FOUND,
+                    eyre!("record {r} in log {l} is not tracked"),
+                ))
             }
         }
     }
@@ -450,10 +521,15 @@ pub async fn poll_once(ctx: &Ctx, concurrency: usize) -> CmdResult {
     let items: Vec<(LogId, RecordId)> = tracked.iter().map(|t| (t.log_id, t.record_id)).collect();
     let results = poll::sweep(&client, &items, concurrency).await;
     let outcomes: Vec<_> = results.iter().map(poll::Polled::outcome).collect();
-    store.record_polls(&outcomes).map_err(|e| fail(exit::STORE, e))?;
+    store
+        .record_polls(&outcomes)
+        .map_err(|e| fail(exit::STORE, e))?;
     let mut worst = exit::OK;
     if !ctx.global.json && !results.is_empty() {
-        println!("{:<20} {:<14} {:<14} {:<11} DETAIL", "PACKAGE", "LOG", "RECORD", "STATE");
+        println!(
+            "{:<20} {:<14} {:<14} {:<11} DETAIL",
+            "PACKAGE", "LOG", "RECORD", "STATE"
+        );
     }
     for (t, p) in tracked.iter().zip(&results) {
         let code = match &p.result {
@@ -501,23 +577,38 @@ pub async fn poll_once(ctx: &Ctx, concurrency: usize) -> CmdResult {
 pub fn action_entries(
     action: &PublishAction,
     signer: &SigningKey,
-) -> std::result::Result<(Vec<Entry>, BTreeMap<ContentDigest, Vec<u8>>), Fail> {
+) -> std::result::Result<(Vec<Entry>, publish::Contents), Fail> {
     let usage = |e: color_eyre::Report| fail(exit::USAGE, e);
     let mut contents = BTreeMap::new();
     let entry = match action {
-        PublishAction::Init => Entry::Init { public_key: signer.public_key() },
+        PublishAction::Init => Entry::Init {
+            public_key: signer.public_key(),
+        },
         PublishAction::Release { version, file } => {
-            let bytes = std::fs::read(file).wrap_err_with(|| format!("reading content file {}", file.display())).map_err(usage)?;
+            let bytes = std::fs::read(file)
+                .wrap_err_with(|| format!("reading content file {}", file.display()))
+                .map_err(usage)?;
             let digest = ContentDigest::of_bytes(&bytes);
             contents.insert(digest, bytes);
-            Entry::Release { version: version.clone(), digest }
+            Entry::Release {
+                version: version.clone(),
+                digest,
+            }
         }
-        PublishAction::Yank { version } => Entry::Yank { version: version.clone() },
-        PublishAction::Grant { public_key, permissions } => Entry::Grant {
+        PublishAction::Yank { version } => Entry::Yank {
+            version: version.clone(),
+        },
+        PublishAction::Grant {
+            public_key,
+            permissions,
+        } => Entry::Grant {
             public_key: public_key.clone(),
             permissions: Permission::parse_list(permissions).map_err(usage)?,
         },
-        PublishAction::Revoke { key_id, permissions } => Entry::Revoke {
+        PublishAction::Revoke {
+            key_id,
+            permissions,
+        } => Entry::Revoke {
             key_id: parse_id::<KeyId>(key_id)?,
             permissions: Permission::parse_list(permissions).map_err(usage)?,
         },
@@ -527,7 +618,10 @@ pub fn action_entries(
 }
 
 fn publish_fail(e: PublishError) -> Fail {
-    Fail { code: e.exit_code(), report: eyre!(e) }
+    Fail {
+        code: e.exit_code(),
+        report: eyre!(e),
+    }
 }
 
 pub async fn publish_cmd(ctx: &Ctx, args: PublishArgs) -> CmdResult {
@@ -556,7 +650,9 @@ pub async fn publish_cmd(ctx: &Ctx, args: PublishArgs) -> CmdResult {
         .map_err(|e| fail(exit::STORE, e))?;
     let submitted = publish::submit(&client, &package, &signed, &contents, |p| match p {
         Progress::Submitting(id) => eprintln!("submitting record {id} to {package}"),
-        Progress::Recovering(e) => eprintln!("no answer to the submit ({e}); checking whether the registry received it"),
+        Progress::Recovering(e) => {
+            eprintln!("no answer to the submit ({e}); checking whether the registry received it")
+        }
         Progress::Accepted(s) => eprintln!("accepted: {}", s.name()),
         Progress::Uploading { digest, bytes } => eprintln!("uploading {digest} ({bytes} bytes)"),
         Progress::Uploaded(d) => eprintln!("uploaded {d}"),
@@ -565,7 +661,8 @@ pub async fn publish_cmd(ctx: &Ctx, args: PublishArgs) -> CmdResult {
     let rec = match submitted {
         Ok(rec) => rec,
         Err(e) => {
-            if let PublishError::Api(ApiError::Unauthorized { .. } | ApiError::Invalid { .. }) = &e {
+            if let PublishError::Api(ApiError::Unauthorized { .. } | ApiError::Invalid { .. }) = &e
+            {
                 // Refused outright: the registry never stored it, so stop tracking it.
                 let _ = store.remove(&prepared.log_id, &record_id);
             }
@@ -574,7 +671,11 @@ pub async fn publish_cmd(ctx: &Ctx, args: PublishArgs) -> CmdResult {
     };
     // The POST answer is the only place `sourcing` appears: keep it in the history.
     if let Ok(raw) = serde_json::to_value(&rec) {
-        let polled = poll::Polled { log_id: prepared.log_id, record_id, result: Ok((rec.clone(), raw)) };
+        let polled = poll::Polled {
+            log_id: prepared.log_id,
+            record_id,
+            result: Ok((rec.clone(), raw)),
+        };
         let _ = store.record_polls(&[polled.outcome()]);
     }
     let mut last = rec;
@@ -607,7 +708,11 @@ pub async fn publish_cmd(ctx: &Ctx, args: PublishArgs) -> CmdResult {
         }
     }
     emit_publish_result(ctx, &package, &last)?;
-    Ok(if args.wait { state_exit_code(&last.state) } else { exit::OK })
+    Ok(if args.wait {
+        state_exit_code(&last.state)
+    } else {
+        exit::OK
+    })
 }
 
 fn emit_publish_result(ctx: &Ctx, package: &PackageName, rec: &PackageRecord) -> Result<()> {
@@ -629,7 +734,10 @@ pub fn key(ctx: &Ctx, cmd: KeyCmd) -> CmdResult {
         if ctx.global.json {
             print_json(info)
         } else {
-            println!("name:       {}\nalgorithm:  {}\npublic key: {}\nkey ID:     {}", info.name, info.algorithm, info.public_key, info.key_id);
+            println!(
+                "name:       {}\nalgorithm:  {}\npublic key: {}\nkey ID:     {}",
+                info.name, info.algorithm, info.public_key, info.key_id
+            );
             Ok(())
         }
     };
@@ -649,7 +757,10 @@ pub fn key(ctx: &Ctx, cmd: KeyCmd) -> CmdResult {
                     print_json(k)?;
                 }
             } else if list.is_empty() {
-                println!("no keys in {} (create one with `wargdash key new`)", keys.dir().display());
+                println!(
+                    "no keys in {} (create one with `wargdash key new`)",
+                    keys.dir().display()
+                );
             } else {
                 for k in &list {
                     println!("{:<16} {:<11} {}", k.name, k.algorithm, k.key_id);
@@ -660,10 +771,14 @@ pub fn key(ctx: &Ctx, cmd: KeyCmd) -> CmdResult {
         KeyCmd::Import { name, file } => {
             let text = Zeroizing::new(if file == "-" {
                 let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).wrap_err("reading the key from stdin")?;
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .wrap_err("reading the key from stdin")?;
                 s
             } else {
-                std::fs::read_to_string(&file).wrap_err_with(|| format!("reading key file {file}")).map_err(key_fail)?
+                std::fs::read_to_string(&file)
+                    .wrap_err_with(|| format!("reading key file {file}"))
+                    .map_err(key_fail)?
             });
             let k = SigningKey::decode(&text).map_err(key_fail)?;
             keys.save(&name, &k).map_err(key_fail)?;
@@ -704,7 +819,9 @@ pub fn info(ctx: &Ctx) -> CmdResult {
         println!("log file:    {}", ctx.paths.log_file().display());
         match registry {
             Some(r) => println!("registry:    {r}"),
-            None => println!("registry:    none configured (the dashboard starts a local sandbox registry)"),
+            None => println!(
+                "registry:    none configured (the dashboard starts a local sandbox registry)"
+            ),
         }
     }
     Ok(exit::OK)
@@ -714,7 +831,9 @@ pub async fn sandbox(ctx: &Ctx) -> CmdResult {
     let sb = crate::embedded::Sandbox::start(&ctx.paths, Duration::from_secs(2)).await?;
     println!("sandbox registry listening at {} (namespace `demo`; records vanish on exit; Ctrl-C stops it)", sb.url);
     std::io::stdout().flush()?;
-    tokio::signal::ctrl_c().await.wrap_err("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .wrap_err("waiting for Ctrl-C")?;
     sb.stop().await;
     Ok(exit::OK)
 }
@@ -725,7 +844,10 @@ pub async fn run(ctx: &Ctx, cmd: Command) -> CmdResult {
         Command::LogId { package } => log_id(&package),
         Command::Status { log_id, record_id } => status(ctx, &log_id, &record_id).await,
         Command::Track(t) => track(ctx, t),
-        Command::Poll { once: _, concurrency } => poll_once(ctx, concurrency).await,
+        Command::Poll {
+            once: _,
+            concurrency,
+        } => poll_once(ctx, concurrency).await,
         Command::Publish(args) => publish_cmd(ctx, args).await,
         Command::Key(k) => key(ctx, k),
         Command::Info => info(ctx),

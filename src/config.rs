@@ -40,7 +40,11 @@ impl Paths {
     }
 
     pub fn under(home: &Path) -> Self {
-        Self { config_dir: home.join("config"), data_dir: home.join("data"), state_dir: home.join("state") }
+        Self {
+            config_dir: home.join("config"),
+            data_dir: home.join("data"),
+            state_dir: home.join("state"),
+        }
     }
 
     pub fn config_file(&self) -> PathBuf {
@@ -84,8 +88,15 @@ impl Config {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(e).wrap_err_with(|| format!("reading config file {}", path.display())),
+            Err(e) => {
+                return Err(e).wrap_err_with(|| format!("reading config file {}", path.display()))
+            }
         };
-        serde_json::from_str(&text).wrap_err_with(|| format!("config file {} is not valid (fix or remove it)", path.display()))
+        serde_json::from_str(&text).wrap_err_with(|| {
+            format!(
+                "config file {} is not valid (fix or remove it)",
+                path.display()
+            )
+        })
     }
 }

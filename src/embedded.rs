@@ -23,7 +23,8 @@ impl Sandbox {
     /// kept (mode 0600) under the data directory; content goes under `<data>/sandbox/content`.
     pub async fn start(paths: &Paths, checkpoint_interval: Duration) -> Result<Self> {
         let dir = paths.sandbox_dir();
-        std::fs::create_dir_all(&dir).wrap_err_with(|| format!("creating sandbox directory {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .wrap_err_with(|| format!("creating sandbox directory {}", dir.display()))?;
         crate::keys::set_mode(&dir, 0o700)?;
         let key_path = dir.join("operator.key");
         let key = if key_path.exists() {
@@ -34,15 +35,19 @@ impl Sandbox {
                 .wrap_err_with(|| format!("writing sandbox operator key {}", key_path.display()))?;
             k
         };
-        let operator_key = warg_crypto::signing::PrivateKey::decode(key.encode_private().to_string())
-            .map_err(|e| eyre!("the sandbox operator key is unusable: {e}"))?;
+        let operator_key =
+            warg_crypto::signing::PrivateKey::decode(key.encode_private().to_string())
+                .map_err(|e| eyre!("the sandbox operator key is unusable: {e}"))?;
         let content = dir.join("content");
         // The memory store starts empty each run; stale content would only confuse it.
         let _ = std::fs::remove_dir_all(&content);
         let (tx, rx) = oneshot::channel::<()>();
         let config = warg_server::Config::new(
             operator_key,
-            Some(vec![(SANDBOX_NAMESPACE.to_string(), warg_protocol::operator::NamespaceState::Defined)]),
+            Some(vec![(
+                SANDBOX_NAMESPACE.to_string(),
+                warg_protocol::operator::NamespaceState::Defined,
+            )]),
             content,
         )
         .with_addr(([127, 0, 0, 1], 0))
@@ -54,13 +59,20 @@ impl Sandbox {
             .initialize()
             .await
             .map_err(|e| eyre!("starting the sandbox registry: {e:#}"))?;
-        let addr = server.local_addr().wrap_err("reading the sandbox address")?;
+        let addr = server
+            .local_addr()
+            .wrap_err("reading the sandbox address")?;
         let task = tokio::spawn(async move {
             if let Err(e) = server.serve().await {
                 tracing::error!("sandbox registry stopped: {e:#}");
             }
         });
-        Ok(Self { url: format!("http://{addr}"), dir, shutdown: Some(tx), task: Some(task) })
+        Ok(Self {
+            url: format!("http://{addr}"),
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 
     /// Stops the server and waits (briefly) for it to finish.

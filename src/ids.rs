@@ -18,9 +18,17 @@ pub enum HashParseError {
 impl fmt::Display for HashParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::MissingAlgorithm => write!(f, "expected `sha256:<64 hex digits>`, found no `algorithm:` prefix"),
-            Self::UnsupportedAlgorithm(a) => write!(f, "unsupported hash algorithm `{a}` (only `sha256` exists)"),
-            Self::Uppercase => write!(f, "hash contains uppercase hex digits (warg IDs are lowercase)"),
+            Self::MissingAlgorithm => write!(
+                f,
+                "expected `sha256:<64 hex digits>`, found no `algorithm:` prefix"
+            ),
+            Self::UnsupportedAlgorithm(a) => {
+                write!(f, "unsupported hash algorithm `{a}` (only `sha256` exists)")
+            }
+            Self::Uppercase => write!(
+                f,
+                "hash contains uppercase hex digits (warg IDs are lowercase)"
+            ),
             Self::NotHex(c) => write!(f, "hash contains `{c}`, which is not a hex digit"),
             Self::WrongLength(n) => write!(f, "hash has {n} hex digits; sha256 needs 64"),
         }
@@ -79,7 +87,8 @@ impl FromStr for Sha256Hash {
             return Err(HashParseError::WrongLength(hex_part.len()));
         }
         let mut out = [0u8; 32];
-        hex::decode_to_slice(hex_part, &mut out).map_err(|_| HashParseError::WrongLength(hex_part.len()))?;
+        hex::decode_to_slice(hex_part, &mut out)
+            .map_err(|_| HashParseError::WrongLength(hex_part.len()))?;
         Ok(Self(out))
     }
 }
@@ -145,7 +154,11 @@ pub struct IdError {
 
 impl fmt::Display for IdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "malformed {} `{}`: {}", self.what, self.input, self.source)
+        write!(
+            f,
+            "malformed {} `{}`: {}",
+            self.what, self.input, self.source
+        )
     }
 }
 
@@ -168,7 +181,10 @@ impl LogId {
 impl RecordId {
     /// The ID of a package record: a hash of its exact content bytes.
     pub fn for_package_record(content_bytes: &[u8]) -> Self {
-        Self(Sha256Hash::of(&[b"WARG-PACKAGE-LOG-RECORD-V0:", content_bytes]))
+        Self(Sha256Hash::of(&[
+            b"WARG-PACKAGE-LOG-RECORD-V0:",
+            content_bytes,
+        ]))
     }
 }
 
@@ -244,7 +260,9 @@ impl FromStr for PackageName {
         let s = s.trim();
         let shown: String = s.chars().take(80).collect();
         let colon = s.rfind(':').ok_or_else(|| {
-            format!("invalid package name `{shown}`: expected `<namespace>:<name>`, e.g. `demo:hello`")
+            format!(
+                "invalid package name `{shown}`: expected `<namespace>:<name>`, e.g. `demo:hello`"
+            )
         })?;
         let (ns, name) = (&s[..colon], &s[colon + 1..]);
         if !is_lower_kebab(ns) {
@@ -271,9 +289,18 @@ mod tests {
     #[test]
     fn log_ids_match_the_reference_examples() {
         let cases = [
-            ("demo:hello", "sha256:7db5febe972ba3fa55ad508805add3dd8e8cfd64053b99b4835dc166f280278a"),
-            ("demo:world", "sha256:1bcf3c0ccd5ab21ed6095418b636020aa13dfc20c2249c4ab2d6d26ddeb967d9"),
-            ("demo:alpha", "sha256:2ccc3627a46d245d040005282dc496e6618d5361d8703c63e0be8c4973c2f21f"),
+            (
+                "demo:hello",
+                "sha256:7db5febe972ba3fa55ad508805add3dd8e8cfd64053b99b4835dc166f280278a",
+            ),
+            (
+                "demo:world",
+                "sha256:1bcf3c0ccd5ab21ed6095418b636020aa13dfc20c2249c4ab2d6d26ddeb967d9",
+            ),
+            (
+                "demo:alpha",
+                "sha256:2ccc3627a46d245d040005282dc496e6618d5361d8703c63e0be8c4973c2f21f",
+            ),
         ];
         for (name, want) in cases {
             let name: PackageName = name.parse().unwrap();
@@ -294,8 +321,14 @@ mod tests {
     fn malformed_ids_get_specific_errors() {
         let e = |s: &str| s.parse::<RecordId>().unwrap_err().source;
         assert_eq!(e("xyz"), HashParseError::MissingAlgorithm);
-        assert_eq!(e("sha512:00"), HashParseError::UnsupportedAlgorithm("sha512".into()));
-        assert_eq!(e(&format!("sha256:{}", "A".repeat(64))), HashParseError::Uppercase);
+        assert_eq!(
+            e("sha512:00"),
+            HashParseError::UnsupportedAlgorithm("sha512".into())
+        );
+        assert_eq!(
+            e(&format!("sha256:{}", "A".repeat(64))),
+            HashParseError::Uppercase
+        );
         assert_eq!(e("sha256:abc"), HashParseError::WrongLength(3));
         assert_eq!(e("sha256:zz"), HashParseError::NotHex('z'));
         let msg = "nope".parse::<LogId>().unwrap_err().to_string();
@@ -307,7 +340,18 @@ mod tests {
         for ok in ["demo:hello", "a:b", "my-ns:pkg-v2", "ns2:a1-b2"] {
             assert!(ok.parse::<PackageName>().is_ok(), "{ok}");
         }
-        for bad in ["demo", "demo:Alpha", ":x", "demo:", "demo:-a", "demo:a-", "demo:1a", "de mo:x", "demo:a--b", "x:y:z-a"] {
+        for bad in [
+            "demo",
+            "demo:Alpha",
+            ":x",
+            "demo:",
+            "demo:-a",
+            "demo:a-",
+            "demo:1a",
+            "de mo:x",
+            "demo:a--b",
+            "x:y:z-a",
+        ] {
             assert!(bad.parse::<PackageName>().is_err(), "{bad}");
         }
     }

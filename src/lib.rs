@@ -5,16 +5,16 @@
 //! flow ([`publish`]), the tracked set ([`tracker`]), the embedded sandbox registry
 //! ([`embedded`]) and the dashboard ([`ui`]).
 
+pub mod cli;
 pub mod config;
 pub mod embedded;
 pub mod exit;
 pub mod fsutil;
 pub mod ids;
 pub mod keys;
+pub mod logging;
 pub mod publish;
 pub mod record;
 pub mod registry;
 pub mod tracker;
-pub mod cli;
-pub mod logging;
 pub mod ui;

@@ -8,7 +8,8 @@ use tracing_subscriber::EnvFilter;
 /// `WARGDASH_LOG` sets the filter (default `info`).
 pub fn init(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating log directory {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .wrap_err_with(|| format!("creating log directory {}", dir.display()))?;
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.create(true).append(true);
@@ -17,8 +18,11 @@ pub fn init(path: &Path) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let file = opts.open(path).wrap_err_with(|| format!("opening log file {}", path.display()))?;
-    let filter = EnvFilter::try_from_env("WARGDASH_LOG").unwrap_or_else(|_| EnvFilter::new("info,warg_server=warn,tower_http=warn"));
+    let file = opts
+        .open(path)
+        .wrap_err_with(|| format!("opening log file {}", path.display()))?;
+    let filter = EnvFilter::try_from_env("WARGDASH_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,warg_server=warn,tower_http=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

@@ -24,7 +24,9 @@ fn main() {
 }
 
 fn real_main() -> cli::CmdResult {
-    let _ = color_eyre::config::HookBuilder::default().display_env_section(false).install();
+    let _ = color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .install();
     let args = Cli::parse();
     let ctx = Ctx::load(args.global.clone()).map_err(|e| cli::fail(exit::ERROR, e))?;
     wargdash::logging::init(&ctx.paths.log_file()).map_err(|e| cli::fail(exit::ERROR, e))?;

@@ -9,6 +9,9 @@ use crate::registry::{ApiError, PackageRecord, RecordState, RegistryClient};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// Content to upload, by digest.
+pub type Contents = BTreeMap<ContentDigest, Vec<u8>>;
+
 /// A record built on the registry's current head, ready for review and signing.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -64,14 +67,19 @@ pub async fn prepare(
     auto_init: Option<&SigningKey>,
 ) -> Result<Prepared, PublishError> {
     if entries.is_empty() {
-        return Err(PublishError::Refused("a record needs at least one entry".into()));
+        return Err(PublishError::Refused(
+            "a record needs at least one entry".into(),
+        ));
     }
     for e in &entries {
-        e.validate().map_err(|err| PublishError::Refused(format!("{}: {err}", e.kind())))?;
+        e.validate()
+            .map_err(|err| PublishError::Refused(format!("{}: {err}", e.kind())))?;
     }
     let log_id = package.log_id();
     let checkpoint = client.checkpoint().await?;
-    let head = client.log_head(checkpoint.contents.log_length, &log_id).await?;
+    let head = client
+        .log_head(checkpoint.contents.log_length, &log_id)
+        .await?;
     let mut entries = entries;
     let mut warnings = Vec::new();
     let starts_with_init = matches!(entries.first(), Some(Entry::Init { .. }));
@@ -111,7 +119,11 @@ pub async fn prepare(
         package: package.clone(),
         log_id,
         head: head.map(|h| h.record_id),
-        content: RecordContent { prev: None, time: now, entries },
+        content: RecordContent {
+            prev: None,
+            time: now,
+            entries,
+        },
         warnings,
     }
     .with_prev())
@@ -131,7 +143,10 @@ pub enum Progress {
     /// The POST failed without an answer; checking whether the registry got it anyway.
     Recovering(String),
     Accepted(RecordState),
-    Uploading { digest: ContentDigest, bytes: usize },
+    Uploading {
+        digest: ContentDigest,
+        bytes: usize,
+    },
     Uploaded(ContentDigest),
 }
 
@@ -143,18 +158,26 @@ pub async fn submit(
     client: &RegistryClient,
     package: &PackageName,
     signed: &SignedRecord,
-    contents: &BTreeMap<ContentDigest, Vec<u8>>,
+    contents: &Contents,
     mut progress: impl FnMut(Progress),
 ) -> Result<PackageRecord, PublishError> {
     let log_id = package.log_id();
     progress(Progress::Submitting(signed.record_id));
-    let answer = match client.publish(&log_id, package.as_str(), &signed.envelope).await {
+    let answer = match client
+        .publish(&log_id, package.as_str(), &signed.envelope)
+        .await
+    {
         Ok((rec, _)) => rec,
         Err(e @ (ApiError::Network { .. } | ApiError::Timeout { .. })) => {
             progress(Progress::Recovering(e.to_string()));
             match client.get_record(&log_id, &signed.record_id).await {
                 Ok((rec, _)) => rec,
-                Err(ApiError::NotFound { .. }) => client.publish(&log_id, package.as_str(), &signed.envelope).await?.0,
+                Err(ApiError::NotFound { .. }) => {
+                    client
+                        .publish(&log_id, package.as_str(), &signed.envelope)
+                        .await?
+                        .0
+                }
                 Err(_) => return Err(e.into()),
             }
         }
@@ -171,12 +194,23 @@ pub async fn submit(
     if let RecordState::Sourcing { missing_content } = &answer.state {
         for (digest, missing) in missing_content {
             let bytes = contents.get(digest).ok_or_else(|| {
-                PublishError::Refused(format!("the registry asks for content {digest}, which this record does not release"))
+                PublishError::Refused(format!(
+                    "the registry asks for content {digest}, which this record does not release"
+                ))
             })?;
-            let endpoint = missing.upload.iter().find(|e| e.kind == "http").ok_or_else(|| {
-                PublishError::Refused(format!("the registry offers no http upload endpoint for {digest}"))
-            })?;
-            progress(Progress::Uploading { digest: *digest, bytes: bytes.len() });
+            let endpoint = missing
+                .upload
+                .iter()
+                .find(|e| e.kind == "http")
+                .ok_or_else(|| {
+                    PublishError::Refused(format!(
+                        "the registry offers no http upload endpoint for {digest}"
+                    ))
+                })?;
+            progress(Progress::Uploading {
+                digest: *digest,
+                bytes: bytes.len(),
+            });
             client.upload(endpoint, bytes.clone()).await?;
             progress(Progress::Uploaded(*digest));
         }

@@ -19,8 +19,16 @@ impl Tmux {
     /// records its exit code, the tty settings and waits, so the pane can be inspected.
     fn start(wd: &Wd, args: &str, extra_env: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let socket = format!("wargdash-test-{}-{}", std::process::id(), dir.path().file_name().unwrap().to_string_lossy());
-        let registry = wd.registry.as_deref().map(|r| format!("WARGDASH_REGISTRY={r}")).unwrap_or_default();
+        let socket = format!(
+            "wargdash-test-{}-{}",
+            std::process::id(),
+            dir.path().file_name().unwrap().to_string_lossy()
+        );
+        let registry = wd
+            .registry
+            .as_deref()
+            .map(|r| format!("WARGDASH_REGISTRY={r}"))
+            .unwrap_or_default();
         let script = format!(
             "env -u WARGDASH_REGISTRY WARGDASH_HOME={home} {registry} NO_COLOR=1 TERM=xterm-256color {extra_env} {bin} {args}; \
              echo $? > {d}/exit; stty -a > {d}/stty; echo AFTER-EXIT; sleep 120",
@@ -29,7 +37,21 @@ impl Tmux {
             d = dir.path().display(),
         );
         let ok = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "35", "sh", "-c", &script])
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "120",
+                "-y",
+                "35",
+                "sh",
+                "-c",
+                &script,
+            ])
             .status()
             .expect("tmux is installed (.ci/run installs it)");
         assert!(ok.success());
@@ -37,7 +59,12 @@ impl Tmux {
     }
 
     fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().unwrap();
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -64,7 +91,10 @@ impl Tmux {
             if s.contains(what) {
                 return s;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what:?}; screen:\n{s}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what:?}; screen:\n{s}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -72,7 +102,11 @@ impl Tmux {
     fn wait_gone(&self, what: &str, secs: u64) {
         let deadline = Instant::now() + Duration::from_secs(secs);
         while self.screen().contains(what) {
-            assert!(Instant::now() < deadline, "{what:?} still on screen:\n{}", self.screen());
+            assert!(
+                Instant::now() < deadline,
+                "{what:?} still on screen:\n{}",
+                self.screen()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -85,24 +119,44 @@ impl Tmux {
     fn assert_exited_cleanly(&self, code: i32) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while !self.exit_file().exists() {
-            assert!(Instant::now() < deadline, "wargdash did not exit; screen:\n{}", self.screen());
+            assert!(
+                Instant::now() < deadline,
+                "wargdash did not exit; screen:\n{}",
+                self.screen()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         std::thread::sleep(Duration::from_millis(200));
-        let got: i32 = std::fs::read_to_string(self.exit_file()).unwrap().trim().parse().unwrap();
+        let got: i32 = std::fs::read_to_string(self.exit_file())
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         assert_eq!(got, code, "exit code; screen:\n{}", self.screen());
         let stty = std::fs::read_to_string(self.dir.path().join("stty")).unwrap();
-        assert!(stty.contains(" icanon") && !stty.contains("-icanon"), "raw mode left on: {stty}");
-        assert!(stty.contains(" echo ") && !stty.contains("-echo "), "echo left off: {stty}");
+        assert!(
+            stty.contains(" icanon") && !stty.contains("-icanon"),
+            "raw mode left on: {stty}"
+        );
+        assert!(
+            stty.contains(" echo ") && !stty.contains("-echo "),
+            "echo left off: {stty}"
+        );
         let flags = self.tmux(&["display-message", "-p", "#{alternate_on} #{cursor_flag}"]);
-        assert_eq!(flags.trim(), "0 1", "alternate screen left and cursor shown");
+        assert_eq!(
+            flags.trim(),
+            "0 1",
+            "alternate screen left and cursor shown"
+        );
         assert!(self.screen().contains("AFTER-EXIT"));
     }
 }
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
     }
 }
 
@@ -122,7 +176,10 @@ fn publish_through_the_form_and_watch_it_reach_published() {
     t.wait_for("◂ init ▸", 5);
     t.keys(&["C-s"]);
     let review = t.wait_for("Review: exactly what will be signed", 10);
-    assert!(review.contains("none (first record of the log)"), "{review}");
+    assert!(
+        review.contains("none (first record of the log)"),
+        "{review}"
+    );
     t.keys(&["Enter"]);
     let screen = t.wait_for("✓ published", 20);
     assert!(screen.contains("demo:ptypkg"), "{screen}");
@@ -131,7 +188,11 @@ fn publish_through_the_form_and_watch_it_reach_published() {
     let other = format!("sha256:{}", "cd".repeat(32));
     wd.ok(&["track", "add", "--package", "demo:elsewhere", &other], 0);
     t.wait_for("demo:elsewhere", 4);
-    let log = wd.ok(&["log-id", "demo:elsewhere"], 0).stdout.trim().to_string();
+    let log = wd
+        .ok(&["log-id", "demo:elsewhere"], 0)
+        .stdout
+        .trim()
+        .to_string();
     wd.ok(&["track", "remove", &log, &other], 0);
     t.wait_gone("demo:elsewhere", 4);
 
@@ -162,7 +223,10 @@ fn sigterm_restores_the_terminal() {
     let (_reg, _wd, t) = quick_dashboard("");
     let pid = t.tmux(&["list-panes", "-F", "#{pane_pid}"]);
     // The pane runs `sh -c`; signal its child, the dashboard.
-    let out = Command::new("pkill").args(["-TERM", "-P", pid.trim()]).status().unwrap();
+    let out = Command::new("pkill")
+        .args(["-TERM", "-P", pid.trim()])
+        .status()
+        .unwrap();
     assert!(out.success());
     t.assert_exited_cleanly(0);
 }
@@ -189,5 +253,8 @@ fn a_panic_restores_the_terminal_and_is_reported() {
     let log = std::fs::read_to_string(wd.home.path().join("state/wargdash.log")).unwrap();
     assert!(log.contains("panic"), "panic not in the log file: {log}");
     let history = t.tmux(&["capture-pane", "-p", "-S", "-400"]);
-    assert!(history.contains("injected panic"), "panic report not on stderr after restore:\n{history}");
+    assert!(
+        history.contains("injected panic"),
+        "panic report not on stderr after restore:\n{history}"
+    );
 }

@@ -6,12 +6,12 @@ mod common;
 use common::TestRegistry;
 use proptest::prelude::*;
 use std::str::FromStr;
+use warg_crypto::hash::Sha256;
+use warg_crypto::Signable;
 use wargdash::ids::{ContentDigest, KeyId, LogId, PackageName, RecordId, Sha256Hash};
 use wargdash::keys::{Algorithm, SigningKey};
 use wargdash::record::{Entry, Permission, RecordContent, RecordTime};
 use wargdash::registry::{ApiError, ClientOptions, RecordState, RegistryClient};
-use warg_crypto::hash::Sha256;
-use warg_crypto::Signable;
 
 fn ref_log_id(name: &str) -> String {
     let n = warg_protocol::registry::PackageName::new(name).expect("reference accepts the name");
@@ -23,11 +23,17 @@ fn ref_log_id(name: &str) -> String {
 fn ref_check(content: &RecordContent, key: &SigningKey) -> String {
     let signed = content.sign(key);
     let json = serde_json::to_value(&signed.envelope).unwrap();
-    let body: warg_protocol::ProtoEnvelopeBody = serde_json::from_value(json).expect("reference parses our envelope");
+    let body: warg_protocol::ProtoEnvelopeBody =
+        serde_json::from_value(json).expect("reference parses our envelope");
     let env: warg_protocol::ProtoEnvelope<warg_protocol::package::PackageRecord> =
         body.try_into().expect("reference decodes our record");
-    let public = warg_crypto::signing::PublicKey::from_str(&key.public_key()).expect("reference parses our public key");
-    assert_eq!(public.fingerprint().to_string(), key.key_id().to_string(), "key IDs agree");
+    let public = warg_crypto::signing::PublicKey::from_str(&key.public_key())
+        .expect("reference parses our public key");
+    assert_eq!(
+        public.fingerprint().to_string(),
+        key.key_id().to_string(),
+        "key IDs agree"
+    );
     warg_protocol::package::PackageRecord::verify(&public, env.content_bytes(), env.signature())
         .expect("reference verifies our signature");
     assert_eq!(env.as_ref().entries.len(), content.entries.len());
@@ -103,17 +109,36 @@ fn ed25519_envelopes_verify_with_dalek() {
     let content = RecordContent {
         prev: None,
         time: RecordTime::now(),
-        entries: vec![Entry::Init { public_key: key.public_key() }],
+        entries: vec![Entry::Init {
+            public_key: key.public_key(),
+        }],
     };
     let signed = content.sign(&key);
     let b64 = base64::engine::general_purpose::STANDARD;
-    let sig = b64.decode(signed.envelope.signature.strip_prefix("ed25519:").unwrap()).unwrap();
-    let pk: [u8; 32] = b64.decode(key.public_key().strip_prefix("ed25519:").unwrap()).unwrap().try_into().unwrap();
+    let sig = b64
+        .decode(signed.envelope.signature.strip_prefix("ed25519:").unwrap())
+        .unwrap();
+    let pk: [u8; 32] = b64
+        .decode(key.public_key().strip_prefix("ed25519:").unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
     let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).unwrap();
-    let msg = [b"WARG-PACKAGE-RECORD-SIGNATURE-V0:".as_slice(), &signed.envelope.content_bytes].concat();
-    vk.verify_strict(&msg, &ed25519_dalek::Signature::from_slice(&sig).unwrap()).expect("verifies");
-    assert_eq!(signed.envelope.key_id, KeyId::for_public_key(&key.public_key()));
-    assert_eq!(signed.record_id, RecordId::for_package_record(&signed.envelope.content_bytes));
+    let msg = [
+        b"WARG-PACKAGE-RECORD-SIGNATURE-V0:".as_slice(),
+        &signed.envelope.content_bytes,
+    ]
+    .concat();
+    vk.verify_strict(&msg, &ed25519_dalek::Signature::from_slice(&sig).unwrap())
+        .expect("verifies");
+    assert_eq!(
+        signed.envelope.key_id,
+        KeyId::for_public_key(&key.public_key())
+    );
+    assert_eq!(
+        signed.record_id,
+        RecordId::for_package_record(&signed.envelope.content_bytes)
+    );
 }
 
 async fn wait_terminal(client: &RegistryClient, log: &LogId, rec: &RecordId) -> RecordState {
@@ -136,15 +161,34 @@ async fn the_server_agrees_with_local_ids_and_rejects_bad_records() {
     let log = name.log_id();
     assert_eq!(log.to_string(), ref_log_id("demo:oracle"));
 
-    let init = RecordContent { prev: None, time: RecordTime::now(), entries: vec![Entry::Init { public_key: key.public_key() }] };
+    let init = RecordContent {
+        prev: None,
+        time: RecordTime::now(),
+        entries: vec![Entry::Init {
+            public_key: key.public_key(),
+        }],
+    };
     let signed = init.sign(&key);
-    let (answer, _) = client.publish(&log, name.as_str(), &signed.envelope).await.unwrap();
-    assert_eq!(answer.record_id, signed.record_id, "the server's record ID equals ours");
-    assert!(matches!(wait_terminal(&client, &log, &signed.record_id).await, RecordState::Published { .. }));
+    let (answer, _) = client
+        .publish(&log, name.as_str(), &signed.envelope)
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.record_id, signed.record_id,
+        "the server's record ID equals ours"
+    );
+    assert!(matches!(
+        wait_terminal(&client, &log, &signed.record_id).await,
+        RecordState::Published { .. }
+    ));
 
     // The head as fetch/logs reports it is the record we built.
     let cp = client.checkpoint().await.unwrap();
-    let head = client.log_head(cp.contents.log_length, &log).await.unwrap().expect("head");
+    let head = client
+        .log_head(cp.contents.log_length, &log)
+        .await
+        .unwrap()
+        .expect("head");
     assert_eq!(head.record_id, signed.record_id);
     assert_eq!(head.content, init);
 
@@ -152,29 +196,67 @@ async fn the_server_agrees_with_local_ids_and_rejects_bad_records() {
     let wrong = RecordContent {
         prev: Some(RecordId(Sha256Hash([7; 32]))),
         time: RecordTime::now(),
-        entries: vec![Entry::Yank { version: "1.0.0".into() }],
+        entries: vec![Entry::Yank {
+            version: "1.0.0".into(),
+        }],
     }
     .sign(&key);
-    client.publish(&log, name.as_str(), &wrong.envelope).await.unwrap();
+    client
+        .publish(&log, name.as_str(), &wrong.envelope)
+        .await
+        .unwrap();
     match wait_terminal(&client, &log, &wrong.record_id).await {
         RecordState::Rejected { reason } => {
-            assert_eq!(reason, "the package record was invalid: previous record hash does not match")
+            assert_eq!(
+                reason,
+                "the package record was invalid: previous record hash does not match"
+            )
         }
         other => panic!("expected rejected, got {other:?}"),
     }
 
     // A signature made by another key under this key's ID: 401 verification failed.
-    let mut forged = RecordContent { prev: Some(signed.record_id), time: RecordTime::now(), entries: vec![Entry::Yank { version: "1.0.0".into() }] }
-        .sign(&SigningKey::generate(Algorithm::EcdsaP256).unwrap());
+    let mut forged = RecordContent {
+        prev: Some(signed.record_id),
+        time: RecordTime::now(),
+        entries: vec![Entry::Yank {
+            version: "1.0.0".into(),
+        }],
+    }
+    .sign(&SigningKey::generate(Algorithm::EcdsaP256).unwrap());
     forged.envelope.key_id = key.key_id();
-    let err = client.publish(&log, name.as_str(), &forged.envelope).await.unwrap_err();
-    assert!(matches!(&err, ApiError::Unauthorized { message } if message.contains("verification failed")), "{err:?}");
+    let err = client
+        .publish(&log, name.as_str(), &forged.envelope)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Unauthorized { message } if message.contains("verification failed")),
+        "{err:?}"
+    );
     assert_eq!(err.exit_code(), wargdash::exit::UNAUTHORIZED);
-    assert!(err.to_string().starts_with("the registry refused the key or signature (401): signature `ecdsa-p256:"));
+    assert!(err
+        .to_string()
+        .starts_with("the registry refused the key or signature (401): signature `ecdsa-p256:"));
 
     // Unknown namespace: 404 namespace.
     let other: PackageName = "nope:pkg".parse().unwrap();
-    let rec = RecordContent { prev: None, time: RecordTime::now(), entries: vec![Entry::Init { public_key: key.public_key() }] }.sign(&key);
-    let err = client.publish(&other.log_id(), other.as_str(), &rec.envelope).await.unwrap_err();
-    assert_eq!(err, ApiError::NotFound { what: "namespace".into(), id: "nope".into() });
+    let rec = RecordContent {
+        prev: None,
+        time: RecordTime::now(),
+        entries: vec![Entry::Init {
+            public_key: key.public_key(),
+        }],
+    }
+    .sign(&key);
+    let err = client
+        .publish(&other.log_id(), other.as_str(), &rec.envelope)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ApiError::NotFound {
+            what: "namespace".into(),
+            id: "nope".into()
+        }
+    );
 }

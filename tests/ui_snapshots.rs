@@ -31,7 +31,10 @@ fn state(color: bool) -> State {
 }
 
 fn ids(n: u8) -> (LogId, RecordId) {
-    (LogId(Sha256Hash([n; 32])), RecordId(Sha256Hash([n.wrapping_mul(7).wrapping_add(3); 32])))
+    (
+        LogId(Sha256Hash([n; 32])),
+        RecordId(Sha256Hash([n.wrapping_mul(7).wrapping_add(3); 32])),
+    )
 }
 
 fn tracked(n: u8, package: &str) -> Tracked {
@@ -56,7 +59,16 @@ fn polled(s: &mut State, n: u8, body: serde_json::Value) {
     let mut body = body;
     body["recordId"] = key.1.to_string().into();
     let rec: PackageRecord = serde_json::from_value(body.clone()).unwrap();
-    update(s, Action::Polled { key, result: Ok((rec, body)), at: NOW - 3000, latency: Duration::from_micros(1200), hold: None });
+    update(
+        s,
+        Action::Polled {
+            key,
+            result: Ok((rec, body)),
+            at: NOW - 3000,
+            latency: Duration::from_micros(1200),
+            hold: None,
+        },
+    );
 }
 
 fn key(s: &mut State, code: KeyCode) {
@@ -64,7 +76,10 @@ fn key(s: &mut State, code: KeyCode) {
 }
 
 fn ctrl(s: &mut State, c: char) {
-    update(s, Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)));
+    update(
+        s,
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    );
 }
 
 fn typed(s: &mut State, text: &str) {
@@ -84,7 +99,9 @@ fn text(t: &Terminal<TestBackend>) -> String {
     let buf = t.backend().buffer();
     let mut out = String::new();
     for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        let line: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -115,7 +132,11 @@ fn four_states(color: bool) -> State {
         3,
         serde_json::json!({"state": "rejected", "reason": "the package record was invalid: an entry attempted to release version 1.0.0 which is already released"}),
     );
-    polled(&mut s, 4, serde_json::json!({"state": "published", "registryIndex": 7}));
+    polled(
+        &mut s,
+        4,
+        serde_json::json!({"state": "published", "registryIndex": 7}),
+    );
     update(&mut s, Action::Checkpoint(Ok((8, (NOW / 1000 - 4) as u64))));
     s
 }
@@ -142,8 +163,20 @@ fn one_row_in_each_state_80x24_and_200x50() {
 #[test]
 fn registry_down_header_shows_error_and_retry() {
     let mut s = four_states(true);
-    let err = ApiError::Unreachable { url: "http://127.0.0.1:8090/v1/package/…".into(), cause: "connection refused".into() };
-    update(&mut s, Action::Polled { key: ids(2), result: Err(err), at: NOW, latency: Duration::ZERO, hold: Some(Duration::from_secs(4)) });
+    let err = ApiError::Unreachable {
+        url: "http://127.0.0.1:8090/v1/package/…".into(),
+        cause: "connection refused".into(),
+    };
+    update(
+        &mut s,
+        Action::Polled {
+            key: ids(2),
+            result: Err(err),
+            at: NOW,
+            latency: Duration::ZERO,
+            hold: Some(Duration::from_secs(4)),
+        },
+    );
     let out = text(&render(&mut s, 120, 12));
     assert!(out.contains("● DOWN registry unreachable"), "{out}");
     assert!(out.contains("retry in 4s"), "{out}");
@@ -155,7 +188,15 @@ fn registry_down_header_shows_error_and_retry() {
 #[test]
 fn detail_pane_shows_everything_about_a_record() {
     let mut s = four_states(true);
-    update(&mut s, Action::StoreLoaded(vec![Tracked { entries: Some(vec![Entry::Yank { version: "1.0.0".into() }]), ..tracked(3, "demo:alpha") }]));
+    update(
+        &mut s,
+        Action::StoreLoaded(vec![Tracked {
+            entries: Some(vec![Entry::Yank {
+                version: "1.0.0".into(),
+            }]),
+            ..tracked(3, "demo:alpha")
+        }]),
+    );
     key(&mut s, KeyCode::Char('s'));
     key(&mut s, KeyCode::Char('s'));
     // Sorted by state: rejected first.
@@ -167,13 +208,24 @@ fn detail_pane_shows_everything_about_a_record() {
         Action::History(
             ids(3),
             vec![
-                wargdash::tracker::store::HistoryEntry { at: NOW - 5000, state: "processing".into(), detail: String::new() },
-                wargdash::tracker::store::HistoryEntry { at: NOW - 3000, state: "rejected".into(), detail: "the package record was invalid".into() },
+                wargdash::tracker::store::HistoryEntry {
+                    at: NOW - 5000,
+                    state: "processing".into(),
+                    detail: String::new(),
+                },
+                wargdash::tracker::store::HistoryEntry {
+                    at: NOW - 3000,
+                    state: "rejected".into(),
+                    detail: "the package record was invalid".into(),
+                },
             ],
         ),
     );
     let out = text(&render(&mut s, 120, 40));
-    assert!(out.contains(&ids(3).1.to_string()), "full record ID shown: {out}");
+    assert!(
+        out.contains(&ids(3).1.to_string()),
+        "full record ID shown: {out}"
+    );
     insta::assert_snapshot!("detail", out);
 }
 
@@ -189,7 +241,10 @@ fn publish_form_validation_and_review() {
     typed(&mut s, "v1");
     ctrl(&mut s, 's');
     let out = text(&render(&mut s, 100, 30));
-    assert!(out.contains("✗ Package: invalid package name `Demo:Bad`"), "{out}");
+    assert!(
+        out.contains("✗ Package: invalid package name `Demo:Bad`"),
+        "{out}"
+    );
     insta::assert_snapshot!("form_validation_error", out);
     // Nothing typed is lost: fix the name and go on.
     assert_eq!(s.form.package, "Demo:Bad");
@@ -205,8 +260,18 @@ fn publish_form_validation_and_review() {
         head: Some(ids(9).1),
         content: RecordContent {
             prev: Some(ids(9).1),
-            time: RecordTime { seconds: NOW / 1000, nanos: 123_456_789 },
-            entries: vec![Entry::Yank { version: "1.0.0".into() }, Entry::Init { public_key: key_info.public_key.clone() }],
+            time: RecordTime {
+                seconds: NOW / 1000,
+                nanos: 123_456_789,
+            },
+            entries: vec![
+                Entry::Yank {
+                    version: "1.0.0".into(),
+                },
+                Entry::Init {
+                    public_key: key_info.public_key.clone(),
+                },
+            ],
         },
         warnings: vec![],
     };
@@ -238,7 +303,10 @@ fn no_color_keeps_states_and_selection_readable() {
     let t = render(&mut s, 120, 12);
     let buf = t.backend().buffer();
     for cell in buf.content() {
-        assert!(cell.fg == Color::Reset && cell.bg == Color::Reset, "colour used under NO_COLOR: {cell:?}");
+        assert!(
+            cell.fg == Color::Reset && cell.bg == Color::Reset,
+            "colour used under NO_COLOR: {cell:?}"
+        );
     }
     // The selected row (first) is reverse video.
     let row_y = 4;
@@ -258,7 +326,11 @@ fn selection_follows_the_record_across_updates_and_filter() {
     let chosen = s.selected.unwrap();
     // Re-sorting and new poll results keep the same record selected.
     key(&mut s, KeyCode::Char('s'));
-    polled(&mut s, 2, serde_json::json!({"state": "published", "registryIndex": 9}));
+    polled(
+        &mut s,
+        2,
+        serde_json::json!({"state": "published", "registryIndex": 9}),
+    );
     assert_eq!(s.selected, Some(chosen));
     key(&mut s, KeyCode::Char('/'));
     typed(&mut s, "beta");
@@ -276,5 +348,8 @@ fn bad_ids_typed_into_track_keep_their_text() {
     assert_eq!(s.mode, Mode::Track);
     assert_eq!(s.input, "sha256:XYZ sha256:abc");
     let out = text(&render(&mut s, 100, 10));
-    assert!(out.contains("✗ malformed record ID `sha256:abc`") || out.contains("✗ malformed log ID"), "{out}");
+    assert!(
+        out.contains("✗ malformed record ID `sha256:abc`") || out.contains("✗ malformed log ID"),
+        "{out}"
+    );
 }

@@ -38,7 +38,9 @@ impl std::str::FromStr for Algorithm {
         match s {
             "ecdsa-p256" => Ok(Self::EcdsaP256),
             "ed25519" => Ok(Self::Ed25519),
-            other => Err(format!("unknown key algorithm `{other}` (use `ecdsa-p256` or `ed25519`)")),
+            other => Err(format!(
+                "unknown key algorithm `{other}` (use `ecdsa-p256` or `ed25519`)"
+            )),
         }
     }
 }
@@ -52,7 +54,12 @@ pub enum SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SigningKey({}, key id {})", self.algorithm(), self.key_id())
+        write!(
+            f,
+            "SigningKey({}, key id {})",
+            self.algorithm(),
+            self.key_id()
+        )
     }
 }
 
@@ -91,9 +98,9 @@ impl SigningKey {
     /// Errors never echo the input (it is a secret).
     pub fn decode(text: &str) -> Result<Self> {
         let text = text.trim();
-        let (algo, b64) = text
-            .split_once(':')
-            .ok_or_else(|| eyre!("not a private key: expected `ecdsa-p256:<base64>` or `ed25519:<base64>`"))?;
+        let (algo, b64) = text.split_once(':').ok_or_else(|| {
+            eyre!("not a private key: expected `ecdsa-p256:<base64>` or `ed25519:<base64>`")
+        })?;
         let algorithm: Algorithm = algo.parse().map_err(|e: String| eyre!(e))?;
         let bytes = Zeroizing::new(
             B64.decode(b64)
@@ -119,7 +126,11 @@ impl SigningKey {
             Self::EcdsaP256(k) => Zeroizing::new(k.to_bytes().to_vec()),
             Self::Ed25519(k) => Zeroizing::new(k.to_bytes().to_vec()),
         };
-        Zeroizing::new(format!("{}:{}", self.algorithm(), B64.encode(bytes.as_slice())))
+        Zeroizing::new(format!(
+            "{}:{}",
+            self.algorithm(),
+            B64.encode(bytes.as_slice())
+        ))
     }
 
     /// The public key text: `ecdsa-p256:` + base64(SEC1 compressed point) or `ed25519:` + base64(32 bytes).
@@ -189,7 +200,9 @@ pub struct KeyStore {
 pub fn validate_key_name(name: &str) -> Result<()> {
     if name.is_empty()
         || name.len() > 64
-        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
         || name.starts_with('.')
     {
         bail!("invalid key name `{name}`: use 1-64 characters from a-z, A-Z, 0-9, `-`, `_`, `.` (not starting with `.`)");
@@ -221,7 +234,10 @@ impl KeyStore {
     pub fn save(&self, name: &str, key: &SigningKey) -> Result<PathBuf> {
         let path = self.path(name)?;
         if path.exists() {
-            bail!("a key named `{name}` already exists ({}); delete it first or pick another name", path.display());
+            bail!(
+                "a key named `{name}` already exists ({}); delete it first or pick another name",
+                path.display()
+            );
         }
         self.ensure_dir()?;
         let text = key.encode_private();
@@ -233,7 +249,10 @@ impl KeyStore {
     pub fn load(&self, name: &str) -> Result<SigningKey> {
         let path = self.path(name)?;
         if !path.exists() {
-            let known = self.list().map(|l| l.into_iter().map(|k| k.name).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+            let known = self
+                .list()
+                .map(|l| l.into_iter().map(|k| k.name).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default();
             bail!(
                 "no key named `{name}` in {} (known keys: {}); create one with `wargdash key new --name {name}`",
                 self.dir.display(),
@@ -245,7 +264,8 @@ impl KeyStore {
 
     pub fn delete(&self, name: &str) -> Result<()> {
         let path = self.path(name)?;
-        std::fs::remove_file(&path).wrap_err_with(|| format!("deleting key file {}", path.display()))
+        std::fs::remove_file(&path)
+            .wrap_err_with(|| format!("deleting key file {}", path.display()))
     }
 
     pub fn list(&self) -> Result<Vec<KeyInfo>> {
@@ -253,12 +273,19 @@ impl KeyStore {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e).wrap_err_with(|| format!("reading key directory {}", self.dir.display())),
+            Err(e) => {
+                return Err(e)
+                    .wrap_err_with(|| format!("reading key directory {}", self.dir.display()))
+            }
         };
         for entry in entries {
             let entry = entry?;
             let path = entry.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".key")) else {
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".key"))
+            else {
                 continue;
             };
             let key = load_key_file(&path)?;
@@ -274,7 +301,8 @@ pub fn load_key_file(path: &Path) -> Result<SigningKey> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).wrap_err_with(|| format!("reading key file {}", path.display()))?;
+        let meta = std::fs::metadata(path)
+            .wrap_err_with(|| format!("reading key file {}", path.display()))?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             bail!(
@@ -286,9 +314,15 @@ pub fn load_key_file(path: &Path) -> Result<SigningKey> {
         }
     }
     let text = Zeroizing::new(
-        std::fs::read_to_string(path).wrap_err_with(|| format!("reading key file {}", path.display()))?,
+        std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("reading key file {}", path.display()))?,
     );
-    SigningKey::decode(&text).wrap_err_with(|| format!("key file {} does not hold a valid private key", path.display()))
+    SigningKey::decode(&text).wrap_err_with(|| {
+        format!(
+            "key file {} does not hold a valid private key",
+            path.display()
+        )
+    })
 }
 
 pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
@@ -322,7 +356,9 @@ mod tests {
         let sig = k.sign_prefixed(b"WARG-PACKAGE-RECORD-SIGNATURE-V0", b"hello");
         let raw = B64.decode(sig.strip_prefix("ed25519:").unwrap()).unwrap();
         let sig = ed25519_dalek::Signature::from_slice(&raw).unwrap();
-        let SigningKey::Ed25519(inner) = &k else { unreachable!() };
+        let SigningKey::Ed25519(inner) = &k else {
+            unreachable!()
+        };
         inner
             .verifying_key()
             .verify_strict(b"WARG-PACKAGE-RECORD-SIGNATURE-V0:hello", &sig)
@@ -344,8 +380,14 @@ mod tests {
         let k = SigningKey::generate(Algorithm::EcdsaP256).unwrap();
         let path = store.save("op", &k).unwrap();
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         set_mode(&path, 0o644).unwrap();
         let err = format!("{:#}", store.load("op").unwrap_err());
         assert!(err.contains("chmod 600"), "{err}");

@@ -37,7 +37,9 @@ impl Permission {
             let perm = match p {
                 "release" => Self::Release,
                 "yank" => Self::Yank,
-                other => bail!("unknown permission `{other}` (use `release`, `yank` or `release,yank`)"),
+                other => {
+                    bail!("unknown permission `{other}` (use `release`, `yank` or `release,yank`)")
+                }
             };
             if !out.contains(&perm) {
                 out.push(perm);
@@ -88,11 +90,22 @@ pub enum Entry {
 
 impl fmt::Display for Entry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let perms = |p: &[Permission]| p.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",");
+        let perms = |p: &[Permission]| {
+            p.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         match self {
             Entry::Init { public_key } => write!(f, "init key {public_key}"),
-            Entry::Grant { public_key, permissions } => write!(f, "grant {} to {public_key}", perms(permissions)),
-            Entry::Revoke { key_id, permissions } => write!(f, "revoke {} from {key_id}", perms(permissions)),
+            Entry::Grant {
+                public_key,
+                permissions,
+            } => write!(f, "grant {} to {public_key}", perms(permissions)),
+            Entry::Revoke {
+                key_id,
+                permissions,
+            } => write!(f, "revoke {} from {key_id}", perms(permissions)),
             Entry::Release { version, digest } => write!(f, "release {version} content {digest}"),
             Entry::Yank { version } => write!(f, "yank {version}"),
         }
@@ -132,11 +145,17 @@ impl Entry {
                 key: public_key.clone(),
                 hash_algorithm: "sha256".into(),
             }),
-            Entry::Grant { public_key, permissions } => Contents::GrantFlat(proto::PackageGrantFlat {
+            Entry::Grant {
+                public_key,
+                permissions,
+            } => Contents::GrantFlat(proto::PackageGrantFlat {
                 key: public_key.clone(),
                 permissions: permissions.iter().map(|p| p.proto()).collect(),
             }),
-            Entry::Revoke { key_id, permissions } => Contents::RevokeFlat(proto::PackageRevokeFlat {
+            Entry::Revoke {
+                key_id,
+                permissions,
+            } => Contents::RevokeFlat(proto::PackageRevokeFlat {
                 key_id: key_id.to_string(),
                 permissions: permissions.iter().map(|p| p.proto()).collect(),
             }),
@@ -144,9 +163,13 @@ impl Entry {
                 version: version.clone(),
                 content_hash: digest.to_string(),
             }),
-            Entry::Yank { version } => Contents::Yank(proto::PackageYank { version: version.clone() }),
+            Entry::Yank { version } => Contents::Yank(proto::PackageYank {
+                version: version.clone(),
+            }),
         };
-        proto::PackageEntry { contents: Some(contents) }
+        proto::PackageEntry {
+            contents: Some(contents),
+        }
     }
 
     fn from_proto(e: &proto::PackageEntry) -> Result<Self> {
@@ -160,19 +183,32 @@ impl Entry {
                 })
                 .collect()
         };
-        Ok(match e.contents.as_ref().ok_or_else(|| eyre!("entry has no content"))? {
-            Contents::Init(i) => Entry::Init { public_key: i.key.clone() },
-            Contents::GrantFlat(g) => Entry::Grant { public_key: g.key.clone(), permissions: perms(&g.permissions)? },
-            Contents::RevokeFlat(r) => Entry::Revoke {
-                key_id: r.key_id.parse().map_err(|e| eyre!("{e}"))?,
-                permissions: perms(&r.permissions)?,
+        Ok(
+            match e
+                .contents
+                .as_ref()
+                .ok_or_else(|| eyre!("entry has no content"))?
+            {
+                Contents::Init(i) => Entry::Init {
+                    public_key: i.key.clone(),
+                },
+                Contents::GrantFlat(g) => Entry::Grant {
+                    public_key: g.key.clone(),
+                    permissions: perms(&g.permissions)?,
+                },
+                Contents::RevokeFlat(r) => Entry::Revoke {
+                    key_id: r.key_id.parse().map_err(|e| eyre!("{e}"))?,
+                    permissions: perms(&r.permissions)?,
+                },
+                Contents::Release(r) => Entry::Release {
+                    version: r.version.clone(),
+                    digest: r.content_hash.parse().map_err(|e| eyre!("{e}"))?,
+                },
+                Contents::Yank(y) => Entry::Yank {
+                    version: y.version.clone(),
+                },
             },
-            Contents::Release(r) => Entry::Release {
-                version: r.version.clone(),
-                digest: r.content_hash.parse().map_err(|e| eyre!("{e}"))?,
-            },
-            Contents::Yank(y) => Entry::Yank { version: y.version.clone() },
-        })
+        )
     }
 }
 
@@ -181,15 +217,21 @@ pub fn validate_public_key(text: &str) -> Result<()> {
     let (algo, b64) = text
         .split_once(':')
         .ok_or_else(|| eyre!("public key must look like `ecdsa-p256:<base64>`"))?;
-    let bytes = B64.decode(b64).map_err(|e| eyre!("public key is not valid base64: {e}"))?;
+    let bytes = B64
+        .decode(b64)
+        .map_err(|e| eyre!("public key is not valid base64: {e}"))?;
     match algo {
         "ecdsa-p256" => {
             p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes)
                 .map_err(|_| eyre!("public key is not a valid P-256 point"))?;
         }
         "ed25519" => {
-            let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| eyre!("ed25519 public key must be 32 bytes"))?;
-            ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(|_| eyre!("not a valid ed25519 public key"))?;
+            let arr: [u8; 32] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| eyre!("ed25519 public key must be 32 bytes"))?;
+            ed25519_dalek::VerifyingKey::from_bytes(&arr)
+                .map_err(|_| eyre!("not a valid ed25519 public key"))?;
         }
         other => bail!("unknown key algorithm `{other}` in public key"),
     }
@@ -205,8 +247,13 @@ pub struct RecordTime {
 
 impl RecordTime {
     pub fn now() -> Self {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        Self { seconds: d.as_secs() as i64, nanos: d.subsec_nanos() as i32 }
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Self {
+            seconds: d.as_secs() as i64,
+            nanos: d.subsec_nanos() as i32,
+        }
     }
 }
 
@@ -224,19 +271,34 @@ impl RecordContent {
         proto::PackageRecord {
             prev: self.prev.map(|p| p.to_string()),
             version: 0,
-            time: Some(proto::Timestamp { seconds: self.time.seconds, nanos: self.time.nanos }),
+            time: Some(proto::Timestamp {
+                seconds: self.time.seconds,
+                nanos: self.time.nanos,
+            }),
             entries: self.entries.iter().map(Entry::to_proto).collect(),
         }
         .encode_to_vec()
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let rec = proto::PackageRecord::decode(bytes).map_err(|e| eyre!("record content is not a valid package record: {e}"))?;
+        let rec = proto::PackageRecord::decode(bytes)
+            .map_err(|e| eyre!("record content is not a valid package record: {e}"))?;
         let time = rec.time.ok_or_else(|| eyre!("record has no timestamp"))?;
         Ok(Self {
-            prev: rec.prev.map(|p| p.parse()).transpose().map_err(|e| eyre!("{e}"))?,
-            time: RecordTime { seconds: time.seconds, nanos: time.nanos },
-            entries: rec.entries.iter().map(Entry::from_proto).collect::<Result<_>>()?,
+            prev: rec
+                .prev
+                .map(|p| p.parse())
+                .transpose()
+                .map_err(|e| eyre!("{e}"))?,
+            time: RecordTime {
+                seconds: time.seconds,
+                nanos: time.nanos,
+            },
+            entries: rec
+                .entries
+                .iter()
+                .map(Entry::from_proto)
+                .collect::<Result<_>>()?,
         })
     }
 
@@ -245,7 +307,11 @@ impl RecordContent {
         let signature = key.sign_prefixed(PACKAGE_RECORD_SIGNATURE_PREFIX, &content_bytes);
         SignedRecord {
             record_id: RecordId::for_package_record(&content_bytes),
-            envelope: Envelope { content_bytes, key_id: key.key_id(), signature },
+            envelope: Envelope {
+                content_bytes,
+                key_id: key.key_id(),
+                signature,
+            },
         }
     }
 }
@@ -292,7 +358,13 @@ mod tests {
             .decode("GgwI++2s2AYQisb01QMiQwpBCjdlY2RzYS1wMjU2OkFnTjJYSlg3UUZRVlhuejRMMmk0V3FzdS9sN3BaYmVQSnhraVl1Zm9aYk1VEgZzaGEyNTY=")
             .unwrap();
         let content = RecordContent::decode(&captured).unwrap();
-        assert_eq!(content.time, RecordTime { seconds: 1795897083, nanos: 985473802 });
+        assert_eq!(
+            content.time,
+            RecordTime {
+                seconds: 1795897083,
+                nanos: 985473802
+            }
+        );
         assert_eq!(content.encode(), captured);
         assert_eq!(
             RecordId::for_package_record(&captured).to_string(),
@@ -302,7 +374,10 @@ mod tests {
 
     #[test]
     fn permissions_parse() {
-        assert_eq!(Permission::parse_list("release,yank").unwrap(), vec![Permission::Release, Permission::Yank]);
+        assert_eq!(
+            Permission::parse_list("release,yank").unwrap(),
+            vec![Permission::Release, Permission::Yank]
+        );
         assert!(Permission::parse_list("admin").is_err());
         assert!(Permission::parse_list("").is_err());
     }

@@ -76,10 +76,17 @@ impl std::fmt::Debug for RegistryClient {
 /// relative paths join under it.
 pub fn parse_base_url(url: &str) -> Result<Url> {
     let url = url.trim();
-    let with_scheme = if url.contains("://") { url.to_string() } else { format!("http://{url}") };
-    let mut u = Url::parse(&with_scheme).wrap_err_with(|| format!("invalid registry URL `{url}`"))?;
+    let with_scheme = if url.contains("://") {
+        url.to_string()
+    } else {
+        format!("http://{url}")
+    };
+    let mut u =
+        Url::parse(&with_scheme).wrap_err_with(|| format!("invalid registry URL `{url}`"))?;
     if !matches!(u.scheme(), "http" | "https") {
-        return Err(eyre!("invalid registry URL `{url}`: scheme must be http or https"));
+        return Err(eyre!(
+            "invalid registry URL `{url}`: scheme must be http or https"
+        ));
     }
     if !u.path().ends_with('/') {
         let p = format!("{}/", u.path());
@@ -98,9 +105,11 @@ impl RegistryClient {
             .pool_max_idle_per_host(64)
             .user_agent(concat!("wargdash/", env!("CARGO_PKG_VERSION")));
         if let Some(ca) = &opts.ca_file {
-            let pem = std::fs::read(ca).wrap_err_with(|| format!("reading CA certificate {}", ca.display()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .wrap_err_with(|| format!("CA file {} holds no valid PEM certificate", ca.display()))?;
+            let pem = std::fs::read(ca)
+                .wrap_err_with(|| format!("reading CA certificate {}", ca.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).wrap_err_with(|| {
+                format!("CA file {} holds no valid PEM certificate", ca.display())
+            })?;
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
@@ -124,18 +133,26 @@ impl RegistryClient {
         let url = url.to_string();
         let cause = cause_chain(&e);
         if e.is_timeout() {
-            ApiError::Timeout { url, secs: self.opts.request_timeout.as_secs() }
+            ApiError::Timeout {
+                url,
+                secs: self.opts.request_timeout.as_secs(),
+            }
         } else if e.is_connect() {
             ApiError::Unreachable { url, cause }
         } else if e.is_redirect() {
-            ApiError::Status { status: 310, excerpt: format!("redirect loop: {cause}") }
+            ApiError::RedirectLoop { url, cause }
         } else {
             ApiError::Network { url, cause }
         }
     }
 
     /// Sends a request and reads the body up to the size cap.
-    async fn send(&self, method: Method, url: Url, body: Option<Body>) -> Result<(StatusCode, Vec<u8>), ApiError> {
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Body>,
+    ) -> Result<(StatusCode, Vec<u8>), ApiError> {
         let mut req = self.http.request(method, url.clone());
         if let Some(token) = &self.opts.token {
             req = req.bearer_auth(token.as_str());
@@ -154,7 +171,10 @@ impl RegistryClient {
         let status = resp.status();
         if let Some(len) = resp.content_length() {
             if len as usize > self.opts.max_body {
-                return Err(ApiError::TooLarge { url: url.to_string(), limit: self.opts.max_body });
+                return Err(ApiError::TooLarge {
+                    url: url.to_string(),
+                    limit: self.opts.max_body,
+                });
             }
         }
         let mut buf = Vec::new();
@@ -162,7 +182,10 @@ impl RegistryClient {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if buf.len() + chunk.len() > self.opts.max_body {
-                        return Err(ApiError::TooLarge { url: url.to_string(), limit: self.opts.max_body });
+                        return Err(ApiError::TooLarge {
+                            url: url.to_string(),
+                            limit: self.opts.max_body,
+                        });
                     }
                     buf.extend_from_slice(&chunk);
                 }
@@ -173,7 +196,11 @@ impl RegistryClient {
                 Err(e) => {
                     return Err(ApiError::BadBody {
                         status: status.as_u16(),
-                        context: format!("the body was cut off after {} bytes: {}", buf.len(), cause_chain(&e)),
+                        context: format!(
+                            "the body was cut off after {} bytes: {}",
+                            buf.len(),
+                            cause_chain(&e)
+                        ),
                         excerpt: excerpt(&buf, 200),
                     })
                 }
@@ -192,20 +219,43 @@ impl RegistryClient {
             Some(v) => v.to_string(),
             None => String::new(),
         };
-        let message = || b.message.clone().or(b.reason.clone()).unwrap_or_else(|| excerpt(body, 200));
+        let message = || {
+            b.message
+                .clone()
+                .or(b.reason.clone())
+                .unwrap_or_else(|| excerpt(body, 200))
+        };
         match code {
-            404 if b.kind.is_some() => ApiError::NotFound { what: b.kind.clone().unwrap_or_default(), id: id() },
-            404 => ApiError::NoSuchEndpoint { url: url.to_string() },
+            404 if b.kind.is_some() => ApiError::NotFound {
+                what: b.kind.clone().unwrap_or_default(),
+                id: id(),
+            },
+            404 => ApiError::NoSuchEndpoint {
+                url: url.to_string(),
+            },
             401 => ApiError::Unauthorized { message: message() },
-            409 => ApiError::Conflict { what: b.kind.clone().unwrap_or_default(), id: id() },
+            409 => ApiError::Conflict {
+                what: b.kind.clone().unwrap_or_default(),
+                id: id(),
+            },
             405 if b.status == Some(405) => ApiError::NotSourcing,
-            400 | 415 | 422 if b.message.is_some() || b.reason.is_some() => ApiError::Invalid { status: code, message: message() },
+            400 | 415 | 422 if b.message.is_some() || b.reason.is_some() => ApiError::Invalid {
+                status: code,
+                message: message(),
+            },
             501 => ApiError::NotSupported { message: message() },
-            _ => ApiError::Status { status: code, excerpt: excerpt(body, 200) },
+            _ => ApiError::Status {
+                status: code,
+                excerpt: excerpt(body, 200),
+            },
         }
     }
 
-    fn parse<T: serde::de::DeserializeOwned>(status: StatusCode, body: &[u8], what: &str) -> Result<T, ApiError> {
+    fn parse<T: serde::de::DeserializeOwned>(
+        status: StatusCode,
+        body: &[u8],
+        what: &str,
+    ) -> Result<T, ApiError> {
         serde_json::from_slice(body).map_err(|e| ApiError::BadBody {
             status: status.as_u16(),
             context: format!("{what}: {e}"),
@@ -235,12 +285,24 @@ impl RegistryClient {
     }
 
     /// `GET /v1/package/{logId}/record/{recordId}`; also returns the raw JSON object.
-    pub async fn get_record(&self, log: &LogId, record: &RecordId) -> Result<(PackageRecord, serde_json::Value), ApiError> {
+    pub async fn get_record(
+        &self,
+        log: &LogId,
+        record: &RecordId,
+    ) -> Result<(PackageRecord, serde_json::Value), ApiError> {
         let (rec, raw): (PackageRecord, _) = self
-            .call(Method::GET, &format!("v1/package/{log}/record/{record}"), None, "the record status")
+            .call(
+                Method::GET,
+                &format!("v1/package/{log}/record/{record}"),
+                None,
+                "the record status",
+            )
             .await?;
         if rec.record_id != *record {
-            return Err(ApiError::IdMismatch { asked: record.to_string(), answered: rec.record_id.to_string() });
+            return Err(ApiError::IdMismatch {
+                asked: record.to_string(),
+                answered: rec.record_id.to_string(),
+            });
         }
         Ok((rec, raw))
     }
@@ -253,22 +315,45 @@ impl RegistryClient {
         package_name: &str,
         envelope: &Envelope,
     ) -> Result<(PackageRecord, serde_json::Value), ApiError> {
-        let body = serde_json::to_vec(&PublishRecordRequest { package_name, record: envelope })
-            .map_err(|e| ApiError::Invalid { status: 0, message: format!("encoding the request: {e}") })?;
-        self.call(Method::POST, &format!("v1/package/{log}/record"), Some(Body::Json(body)), "the publish answer")
-            .await
+        let body = serde_json::to_vec(&PublishRecordRequest {
+            package_name,
+            record: envelope,
+        })
+        .map_err(|e| ApiError::Invalid {
+            status: 0,
+            message: format!("encoding the request: {e}"),
+        })?;
+        self.call(
+            Method::POST,
+            &format!("v1/package/{log}/record"),
+            Some(Body::Json(body)),
+            "the publish answer",
+        )
+        .await
     }
 
     /// Uploads content to an endpoint the registry gave (method and headers as given; relative
     /// URLs are joined to the registry base URL).
     pub async fn upload(&self, endpoint: &UploadEndpoint, bytes: Vec<u8>) -> Result<(), ApiError> {
-        let method = Method::from_bytes(endpoint.method.to_ascii_uppercase().as_bytes()).map_err(|_| ApiError::Invalid {
-            status: 0,
-            message: format!("the registry gave an invalid upload method `{}`", endpoint.method),
-        })?;
+        let method =
+            Method::from_bytes(endpoint.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                ApiError::Invalid {
+                    status: 0,
+                    message: format!(
+                        "the registry gave an invalid upload method `{}`",
+                        endpoint.method
+                    ),
+                }
+            })?;
         let url = self.url(&endpoint.url)?;
-        let headers = endpoint.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let (status, body) = self.send(method, url.clone(), Some(Body::Raw(bytes, headers))).await?;
+        let headers = endpoint
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let (status, body) = self
+            .send(method, url.clone(), Some(Body::Raw(bytes, headers)))
+            .await?;
         if status.is_success() {
             Ok(())
         } else {
@@ -278,19 +363,40 @@ impl RegistryClient {
 
     /// `GET /v1/fetch/checkpoint`.
     pub async fn checkpoint(&self) -> Result<SignedCheckpoint, ApiError> {
-        Ok(self.call(Method::GET, "v1/fetch/checkpoint", None, "the checkpoint").await?.0)
+        Ok(self
+            .call(Method::GET, "v1/fetch/checkpoint", None, "the checkpoint")
+            .await?
+            .0)
     }
 
     /// Finds a package log's head (its latest published record) at `log_length` via
     /// `POST /v1/fetch/logs`, paging as needed. `None` when the registry has no such log.
-    pub async fn log_head(&self, log_length: u64, log: &LogId) -> Result<Option<LogHead>, ApiError> {
+    pub async fn log_head(
+        &self,
+        log_length: u64,
+        log: &LogId,
+    ) -> Result<Option<LogHead>, ApiError> {
         let mut token: Option<RecordId> = None;
         let mut head: Option<LogHead> = None;
         loop {
-            let req = FetchLogsRequest { log_length, limit: 1000, packages: BTreeMap::from([(*log, token)]) };
-            let body = serde_json::to_vec(&req)
-                .map_err(|e| ApiError::Invalid { status: 0, message: format!("encoding the request: {e}") })?;
-            let page: FetchLogsResponse = match self.call(Method::POST, "v1/fetch/logs", Some(Body::Json(body)), "the log fetch").await {
+            let req = FetchLogsRequest {
+                log_length,
+                limit: 1000,
+                packages: BTreeMap::from([(*log, token)]),
+            };
+            let body = serde_json::to_vec(&req).map_err(|e| ApiError::Invalid {
+                status: 0,
+                message: format!("encoding the request: {e}"),
+            })?;
+            let page: FetchLogsResponse = match self
+                .call(
+                    Method::POST,
+                    "v1/fetch/logs",
+                    Some(Body::Json(body)),
+                    "the log fetch",
+                )
+                .await
+            {
                 Ok((page, _)) => page,
                 Err(ApiError::NotFound { what, .. }) if what == "log" => return Ok(None),
                 Err(e) => return Err(e),
@@ -299,15 +405,24 @@ impl RegistryClient {
             let Some(last) = records.last() else { break };
             let record_id = RecordId::for_package_record(&last.envelope.content_bytes);
             if last.fetch_token != record_id.to_string() {
-                return Err(ApiError::IdMismatch { asked: record_id.to_string(), answered: last.fetch_token.clone() });
+                return Err(ApiError::IdMismatch {
+                    asked: record_id.to_string(),
+                    answered: last.fetch_token.clone(),
+                });
             }
-            let content = RecordContent::decode(&last.envelope.content_bytes).map_err(|e| ApiError::BadBody {
-                status: 200,
-                context: format!("the head record of {log} does not decode: {e}"),
-                excerpt: String::new(),
+            let content = RecordContent::decode(&last.envelope.content_bytes).map_err(|e| {
+                ApiError::BadBody {
+                    status: 200,
+                    context: format!("the head record of {log} does not decode: {e}"),
+                    excerpt: String::new(),
+                }
             })?;
             token = Some(record_id);
-            head = Some(LogHead { record_id, content, registry_index: last.registry_index });
+            head = Some(LogHead {
+                record_id,
+                content,
+                registry_index: last.registry_index,
+            });
             if !page.more {
                 break;
             }
@@ -317,11 +432,24 @@ impl RegistryClient {
 
     /// `POST /v1/fetch/names`: package names for log IDs. The server answers all-or-nothing, so
     /// an unknown ID yields `NotFound` for the whole batch.
-    pub async fn fetch_names(&self, logs: &[LogId]) -> Result<BTreeMap<LogId, Option<String>>, ApiError> {
-        let body = serde_json::to_vec(&FetchNamesRequest { packages: logs })
-            .map_err(|e| ApiError::Invalid { status: 0, message: format!("encoding the request: {e}") })?;
-        let (names, _): (FetchNamesResponse, _) =
-            self.call(Method::POST, "v1/fetch/names", Some(Body::Json(body)), "the names answer").await?;
+    pub async fn fetch_names(
+        &self,
+        logs: &[LogId],
+    ) -> Result<BTreeMap<LogId, Option<String>>, ApiError> {
+        let body = serde_json::to_vec(&FetchNamesRequest { packages: logs }).map_err(|e| {
+            ApiError::Invalid {
+                status: 0,
+                message: format!("encoding the request: {e}"),
+            }
+        })?;
+        let (names, _): (FetchNamesResponse, _) = self
+            .call(
+                Method::POST,
+                "v1/fetch/names",
+                Some(Body::Json(body)),
+                "the names answer",
+            )
+            .await?;
         Ok(names.packages)
     }
 }

@@ -27,11 +27,17 @@ pub enum ApiError {
     /// 501: content sources are not supported by this registry.
     NotSupported { message: String },
     /// The body could not be understood: non-JSON, truncated, wrong shape.
-    BadBody { status: u16, context: String, excerpt: String },
+    BadBody {
+        status: u16,
+        context: String,
+        excerpt: String,
+    },
     /// The body exceeded the response size cap.
     TooLarge { url: String, limit: usize },
     /// The registry answered about a different record than the one asked for.
     IdMismatch { asked: String, answered: String },
+    /// The registry kept redirecting (a loop, or more than 5 hops).
+    RedirectLoop { url: String, cause: String },
     /// Any other status: its code and the first 200 bytes of the body.
     Status { status: u16, excerpt: String },
 }
@@ -40,16 +46,20 @@ impl ApiError {
     /// The process exit code for this error (see README "Exit codes").
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Unreachable { .. } | Self::Timeout { .. } | Self::Network { .. } => exit::UNREACHABLE,
+            Self::Unreachable { .. } | Self::Timeout { .. } | Self::Network { .. } => {
+                exit::UNREACHABLE
+            }
             Self::NotFound { what, .. } if what == "record" => exit::NOT_FOUND,
             Self::NotFound { .. } | Self::NoSuchEndpoint { .. } => exit::LOG_NOT_FOUND,
             Self::Unauthorized { .. } => exit::UNAUTHORIZED,
             Self::Invalid { message, .. } if is_key_refusal(message) => exit::UNAUTHORIZED,
             Self::Conflict { .. } => exit::CONFLICT,
             Self::Invalid { .. } | Self::NotSourcing | Self::NotSupported { .. } => exit::INVALID,
-            Self::BadBody { .. } | Self::TooLarge { .. } | Self::IdMismatch { .. } | Self::Status { .. } => {
-                exit::REGISTRY_FAULT
-            }
+            Self::BadBody { .. }
+            | Self::TooLarge { .. }
+            | Self::IdMismatch { .. }
+            | Self::RedirectLoop { .. }
+            | Self::Status { .. } => exit::REGISTRY_FAULT,
         }
     }
 
@@ -58,7 +68,7 @@ impl ApiError {
         match self {
             Self::Unreachable { .. } | Self::Timeout { .. } | Self::Network { .. } => true,
             Self::Status { status, .. } => *status >= 500,
-            Self::BadBody { .. } | Self::TooLarge { .. } => true,
+            Self::BadBody { .. } | Self::TooLarge { .. } | Self::RedirectLoop { .. } => true,
             _ => false,
         }
     }
@@ -74,6 +84,7 @@ impl ApiError {
                 | Self::Status { .. }
                 | Self::BadBody { .. }
                 | Self::TooLarge { .. }
+                | Self::RedirectLoop { .. }
         )
     }
 }
@@ -132,6 +143,9 @@ impl fmt::Display for ApiError {
                 f,
                 "the registry is misbehaving: asked for record {asked} but it answered about {answered}"
             ),
+            Self::RedirectLoop { url, cause } => {
+                write!(f, "redirect loop: {url} redirected more than 5 times ({cause})")
+            }
             Self::Status { status, excerpt } => write!(f, "the registry answered HTTP {status}: {excerpt:?}"),
         }
     }

@@ -65,7 +65,9 @@ impl RecordState {
     /// One line of detail: missing-content count, rejection reason, or registry index.
     pub fn detail(&self) -> String {
         match self {
-            Self::Sourcing { missing_content } => format!("{} missing content", missing_content.len()),
+            Self::Sourcing { missing_content } => {
+                format!("{} missing content", missing_content.len())
+            }
             Self::Processing => String::new(),
             Self::Rejected { reason } => reason.clone(),
             Self::Published { registry_index } => format!("index {registry_index}"),

@@ -27,7 +27,9 @@ impl Polled {
                     detail: rec.state.detail(),
                     response: raw.clone(),
                     missing: match &rec.state {
-                        RecordState::Sourcing { missing_content } => serde_json::to_value(missing_content).ok(),
+                        RecordState::Sourcing { missing_content } => {
+                            serde_json::to_value(missing_content).ok()
+                        }
                         _ => None,
                     },
                 }),
@@ -39,11 +41,19 @@ impl Polled {
 
 pub async fn poll_one(client: &RegistryClient, log_id: LogId, record_id: RecordId) -> Polled {
     let result = client.get_record(&log_id, &record_id).await;
-    Polled { log_id, record_id, result }
+    Polled {
+        log_id,
+        record_id,
+        result,
+    }
 }
 
 /// Polls every given record once, at most `concurrency` requests in flight; results in input order.
-pub async fn sweep(client: &RegistryClient, items: &[(LogId, RecordId)], concurrency: usize) -> Vec<Polled> {
+pub async fn sweep(
+    client: &RegistryClient,
+    items: &[(LogId, RecordId)],
+    concurrency: usize,
+) -> Vec<Polled> {
     let mut out: Vec<(usize, Polled)> = stream::iter(items.iter().copied().enumerate())
         .map(|(i, (l, r))| async move { (i, poll_one(client, l, r).await) })
         .buffer_unordered(concurrency.max(1))

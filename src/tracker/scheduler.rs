@@ -26,7 +26,11 @@ pub struct SchedulerConfig {
 
 impl Default for SchedulerConfig {
     fn default() -> Self {
-        Self { interval: Duration::from_secs(2), concurrency: 16, max_backoff: Duration::from_secs(60) }
+        Self {
+            interval: Duration::from_secs(2),
+            concurrency: 16,
+            max_backoff: Duration::from_secs(60),
+        }
     }
 }
 
@@ -49,7 +53,11 @@ pub enum SchedEvent {
     Started(Vec<Key>),
     /// A poll finished. `hold` is set while the registry as a whole is failing: the time until
     /// the next attempt.
-    Polled { polled: Polled, latency: Duration, hold: Option<Duration> },
+    Polled {
+        polled: Polled,
+        latency: Duration,
+        hold: Option<Duration>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -103,7 +111,13 @@ impl Scheduler {
             if self.ents.contains_key(&key) {
                 continue;
             }
-            self.ents.insert(key, Ent { terminal, ..Ent::default() });
+            self.ents.insert(
+                key,
+                Ent {
+                    terminal,
+                    ..Ent::default()
+                },
+            );
             if !terminal {
                 self.set_due(key, Some(now));
             }
@@ -111,7 +125,10 @@ impl Scheduler {
     }
 
     fn jitter(&mut self) -> u64 {
-        self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.seed = self
+            .seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.seed
     }
 
@@ -215,11 +232,15 @@ async fn run(
         let held = s.hold_until.is_some_and(|h| h > now);
         let mut started = Vec::new();
         while !held && s.in_flight() < s.limit() {
-            let Some(&(t, key)) = s.due.first() else { break };
+            let Some(&(t, key)) = s.due.first() else {
+                break;
+            };
             if t > now {
                 break;
             }
-            let Ok(permit) = s.sem.clone().try_acquire_owned() else { break };
+            let Ok(permit) = s.sem.clone().try_acquire_owned() else {
+                break;
+            };
             s.due.remove(&(t, key));
             if let Some(e) = s.ents.get_mut(&key) {
                 e.next = None;
@@ -305,7 +326,10 @@ mod tests {
         let b1 = backoff(base, 1, cap, 42);
         let b5 = backoff(base, 5, cap, 42);
         assert!(b1 >= Duration::from_millis(500) && b1 < base, "{b1:?}");
-        assert!(b5 >= Duration::from_secs(8) && b5 < Duration::from_secs(16), "{b5:?}");
+        assert!(
+            b5 >= Duration::from_secs(8) && b5 < Duration::from_secs(16),
+            "{b5:?}"
+        );
         assert!(backoff(base, 40, cap, 7) < cap);
         assert!(backoff(base, 40, cap, 7) >= cap / 2);
     }

@@ -124,7 +124,8 @@ impl Store {
     /// reported with its path and left untouched.
     pub fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating data directory {}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .wrap_err_with(|| format!("creating data directory {}", dir.display()))?;
         }
         let broken = |e: rusqlite::Error| {
             eyre!(
@@ -134,10 +135,15 @@ impl Store {
         };
         let conn = Connection::open(path).map_err(broken)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(broken)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(broken)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(broken)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(broken)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(broken)?;
         conn.execute_batch(SCHEMA).map_err(broken)?;
-        Ok(Self { conn, path: path.to_path_buf() })
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -154,7 +160,10 @@ impl Store {
     /// Adds records in one transaction. Already-tracked records keep their state; a package
     /// name or signed entries given now fill in what was unknown. Returns how many were new.
     pub fn add(&mut self, items: &[NewTracked]) -> Result<usize> {
-        let tx = self.conn.transaction().wrap_err("starting a store transaction")?;
+        let tx = self
+            .conn
+            .transaction()
+            .wrap_err("starting a store transaction")?;
         let mut added = 0;
         {
             let mut insert = tx.prepare_cached(
@@ -165,19 +174,30 @@ impl Store {
                    entries = COALESCE(excluded.entries, tracked.entries),
                    origin = CASE WHEN excluded.origin = 'submitted' THEN 'submitted' ELSE tracked.origin END",
             )?;
-            let mut exists = tx.prepare_cached("SELECT 1 FROM tracked WHERE log_id = ?1 AND record_id = ?2")?;
+            let mut exists =
+                tx.prepare_cached("SELECT 1 FROM tracked WHERE log_id = ?1 AND record_id = ?2")?;
             let now = now_ms();
             for it in items {
                 let (log, rec) = (it.log_id.to_string(), it.record_id.to_string());
-                let known: Option<i64> = exists.query_row(params![log, rec], |r| r.get(0)).optional()?;
+                let known: Option<i64> = exists
+                    .query_row(params![log, rec], |r| r.get(0))
+                    .optional()?;
                 let entries = it.entries.as_ref().map(serde_json::to_string).transpose()?;
-                insert.execute(params![log, rec, it.package, it.origin.as_str(), entries, now])?;
+                insert.execute(params![
+                    log,
+                    rec,
+                    it.package,
+                    it.origin.as_str(),
+                    entries,
+                    now
+                ])?;
                 if known.is_none() {
                     added += 1;
                 }
             }
         }
-        tx.commit().wrap_err_with(|| format!("committing to {}", self.path.display()))?;
+        tx.commit()
+            .wrap_err_with(|| format!("committing to {}", self.path.display()))?;
         Ok(added)
     }
 
@@ -192,7 +212,8 @@ impl Store {
             "DELETE FROM history WHERE log_id = ?1 AND record_id = ?2",
             params![log.to_string(), rec.to_string()],
         )?;
-        tx.commit().wrap_err_with(|| format!("committing to {}", self.path.display()))?;
+        tx.commit()
+            .wrap_err_with(|| format!("committing to {}", self.path.display()))?;
         Ok(n > 0)
     }
 
@@ -218,20 +239,45 @@ impl Store {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (log, rec, package, origin, entries, added_at, state, response, missing, polled_at, error) = row?;
+            let (
+                log,
+                rec,
+                package,
+                origin,
+                entries,
+                added_at,
+                state,
+                response,
+                missing,
+                polled_at,
+                error,
+            ) = row?;
             let bad = |what: &str, e: &dyn std::fmt::Display| {
-                eyre!("the store {} holds a bad {what} for {log}/{rec}: {e}", self.path.display())
+                eyre!(
+                    "the store {} holds a bad {what} for {log}/{rec}: {e}",
+                    self.path.display()
+                )
             };
             out.push(Tracked {
                 log_id: log.parse().map_err(|e| bad("log ID", &e))?,
                 record_id: rec.parse().map_err(|e| bad("record ID", &e))?,
                 package,
-                origin: if origin == "submitted" { Origin::Submitted } else { Origin::Tracked },
-                entries: entries.as_deref().and_then(|e| serde_json::from_str(e).ok()),
+                origin: if origin == "submitted" {
+                    Origin::Submitted
+                } else {
+                    Origin::Tracked
+                },
+                entries: entries
+                    .as_deref()
+                    .and_then(|e| serde_json::from_str(e).ok()),
                 added_at,
                 state,
-                response: response.as_deref().and_then(|r| serde_json::from_str(r).ok()),
-                missing: missing.as_deref().and_then(|m| serde_json::from_str(m).ok()),
+                response: response
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str(r).ok()),
+                missing: missing
+                    .as_deref()
+                    .and_then(|m| serde_json::from_str(m).ok()),
                 polled_at,
                 error,
             });
@@ -247,8 +293,9 @@ impl Store {
         }
         let tx = self.conn.transaction()?;
         {
-            let mut current =
-                tx.prepare_cached("SELECT state, response FROM tracked WHERE log_id = ?1 AND record_id = ?2")?;
+            let mut current = tx.prepare_cached(
+                "SELECT state, response FROM tracked WHERE log_id = ?1 AND record_id = ?2",
+            )?;
             let mut ok = tx.prepare_cached(
                 "UPDATE tracked SET state = ?3, response = ?4, polled_at = ?5, error = NULL,
                    missing = CASE WHEN ?3 = 'published' THEN NULL ELSE COALESCE(?6, missing) END
@@ -264,13 +311,18 @@ impl Store {
                 let (log, rec) = (o.log_id.to_string(), o.record_id.to_string());
                 match &o.result {
                     Ok(s) => {
-                        let prev: Option<(Option<String>, Option<String>)> =
-                            current.query_row(params![log, rec], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-                        let Some((prev_state, prev_response)) = prev else { continue };
+                        let prev: Option<(Option<String>, Option<String>)> = current
+                            .query_row(params![log, rec], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()?;
+                        let Some((prev_state, prev_response)) = prev else {
+                            continue;
+                        };
                         let response = s.response.to_string();
                         let missing = s.missing.as_ref().map(|m| m.to_string());
                         ok.execute(params![log, rec, s.state, response, o.at, missing])?;
-                        if prev_state.as_deref() != Some(s.state.as_str()) || prev_response.as_deref() != Some(response.as_str()) {
+                        if prev_state.as_deref() != Some(s.state.as_str())
+                            || prev_response.as_deref() != Some(response.as_str())
+                        {
                             hist.execute(params![log, rec, o.at, s.state, s.detail])?;
                         }
                     }
@@ -280,7 +332,8 @@ impl Store {
                 }
             }
         }
-        tx.commit().wrap_err_with(|| format!("committing to {}", self.path.display()))?;
+        tx.commit()
+            .wrap_err_with(|| format!("committing to {}", self.path.display()))?;
         Ok(())
     }
 
@@ -289,7 +342,11 @@ impl Store {
             "SELECT at, state, detail FROM history WHERE log_id = ?1 AND record_id = ?2 ORDER BY id",
         )?;
         let rows = stmt.query_map(params![log.to_string(), rec.to_string()], |r| {
-            Ok(HistoryEntry { at: r.get(0)?, state: r.get(1)?, detail: r.get(2)? })
+            Ok(HistoryEntry {
+                at: r.get(0)?,
+                state: r.get(1)?,
+                detail: r.get(2)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -301,7 +358,10 @@ mod tests {
     use crate::ids::Sha256Hash;
 
     fn ids(n: u8) -> (LogId, RecordId) {
-        (LogId(Sha256Hash([n; 32])), RecordId(Sha256Hash([n.wrapping_add(100); 32])))
+        (
+            LogId(Sha256Hash([n; 32])),
+            RecordId(Sha256Hash([n.wrapping_add(100); 32])),
+        )
     }
 
     #[test]
@@ -309,7 +369,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("s.db")).unwrap();
         let (l, r) = ids(1);
-        let new = NewTracked { log_id: l, record_id: r, package: None, origin: Origin::Tracked, entries: None };
+        let new = NewTracked {
+            log_id: l,
+            record_id: r,
+            package: None,
+            origin: Origin::Tracked,
+            entries: None,
+        };
         assert_eq!(s.add(&[new.clone(), new.clone()]).unwrap(), 1);
         let polled = |state: &str, missing: Option<serde_json::Value>| PollOutcome {
             log_id: l,
@@ -322,12 +388,19 @@ mod tests {
                 missing,
             }),
         };
-        s.record_polls(&[polled("sourcing", Some(serde_json::json!({"sha256:aa": {}})))]).unwrap();
+        s.record_polls(&[polled(
+            "sourcing",
+            Some(serde_json::json!({"sha256:aa": {}})),
+        )])
+        .unwrap();
         s.record_polls(&[polled("processing", None)]).unwrap();
         s.record_polls(&[polled("processing", None)]).unwrap();
         let t = &s.list().unwrap()[0];
         assert_eq!(t.state.as_deref(), Some("processing"));
-        assert!(t.missing.is_some(), "missing content survives the sourcing→processing step");
+        assert!(
+            t.missing.is_some(),
+            "missing content survives the sourcing→processing step"
+        );
         assert_eq!(s.history(&l, &r).unwrap().len(), 2);
         assert!(s.remove(&l, &r).unwrap());
         assert!(s.list().unwrap().is_empty());
@@ -337,10 +410,19 @@ mod tests {
     fn corrupt_store_is_reported_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        std::fs::write(&path, b"this is not a database, it is a note from the operator").unwrap();
-        let err = Store::open(&path).err().expect("corrupt store must not open");
+        std::fs::write(
+            &path,
+            b"this is not a database, it is a note from the operator",
+        )
+        .unwrap();
+        let err = Store::open(&path)
+            .err()
+            .expect("corrupt store must not open");
         let msg = format!("{err:#}");
         assert!(msg.contains(path.to_str().unwrap()), "{msg}");
-        assert_eq!(std::fs::read(&path).unwrap(), b"this is not a database, it is a note from the operator");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"this is not a database, it is a note from the operator"
+        );
     }
 }

@@ -36,7 +36,12 @@ impl Row {
             .and_then(|r| serde_json::from_value::<PackageRecord>(r.clone()).ok())
             .map(|r| r.state);
         let error = t.error.clone();
-        Self { tracked: t, state, in_flight: false, error }
+        Self {
+            tracked: t,
+            state,
+            in_flight: false,
+            error,
+        }
     }
 
     pub fn state_name(&self) -> &'static str {
@@ -50,16 +55,26 @@ impl Row {
     /// Missing content: from the latest answer, or kept from when the record was `sourcing`.
     pub fn missing(&self) -> Vec<(String, Vec<String>)> {
         let from_state = match &self.state {
-            Some(RecordState::Sourcing { missing_content }) => serde_json::to_value(missing_content).ok(),
+            Some(RecordState::Sourcing { missing_content }) => {
+                serde_json::to_value(missing_content).ok()
+            }
             _ => None,
         };
-        let Some(v) = from_state.or_else(|| self.tracked.missing.clone()) else { return Vec::new() };
-        let Some(map) = v.as_object() else { return Vec::new() };
+        let Some(v) = from_state.or_else(|| self.tracked.missing.clone()) else {
+            return Vec::new();
+        };
+        let Some(map) = v.as_object() else {
+            return Vec::new();
+        };
         map.iter()
             .map(|(digest, m)| {
                 let urls = m["upload"]
                     .as_array()
-                    .map(|a| a.iter().filter_map(|u| u["url"].as_str().map(str::to_string)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|u| u["url"].as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 (digest.clone(), urls)
             })
@@ -183,12 +198,21 @@ pub enum Action {
     StoreLoaded(Vec<Tracked>),
     StoreError(String),
     PollStarted(Vec<Key>),
-    Polled { key: Key, result: Result<(PackageRecord, serde_json::Value), ApiError>, at: i64, latency: Duration, hold: Option<Duration> },
+    Polled {
+        key: Key,
+        result: Result<(PackageRecord, serde_json::Value), ApiError>,
+        at: i64,
+        latency: Duration,
+        hold: Option<Duration>,
+    },
     Checkpoint(Result<(u64, u64), ApiError>),
     History(Key, Vec<HistoryEntry>),
     KeysLoaded(Vec<KeyInfo>),
     KeyGenerated(Result<KeyInfo, String>),
-    FileHashed { path: String, result: Result<(ContentDigest, u64), String> },
+    FileHashed {
+        path: String,
+        result: Result<(ContentDigest, u64), String>,
+    },
     Prepared(Result<Prepared, String>),
     SubmitProgress(String),
     Submitted(Result<Key, String>),
@@ -208,8 +232,15 @@ pub enum Command {
     HashFile(String),
     GenerateKey,
     LoadKeys,
-    Prepare { package: PackageName, entries: Vec<crate::record::Entry> },
-    Submit { prepared: Box<Prepared>, key_name: String, files: BTreeMap<ContentDigest, PathBuf> },
+    Prepare {
+        package: PackageName,
+        entries: Vec<crate::record::Entry>,
+    },
+    Submit {
+        prepared: Box<Prepared>,
+        key_name: String,
+        files: BTreeMap<ContentDigest, PathBuf>,
+    },
     Copy(String),
     SetRegistry(String),
 }
@@ -292,12 +323,18 @@ impl State {
             return;
         }
         self.view_stale = false;
-        let mut v: Vec<usize> = (0..self.rows.len()).filter(|i| self.matches_filter(&self.rows[*i])).collect();
+        let mut v: Vec<usize> = (0..self.rows.len())
+            .filter(|i| self.matches_filter(&self.rows[*i]))
+            .collect();
         let rows = &self.rows;
         match self.sort {
             SortKey::Added => v.sort_by_key(|i| (rows[*i].tracked.added_at, *i)),
             SortKey::Package => v.sort_by(|a, b| {
-                rows[*a].tracked.package.cmp(&rows[*b].tracked.package).then(rows[*a].tracked.added_at.cmp(&rows[*b].tracked.added_at))
+                rows[*a]
+                    .tracked
+                    .package
+                    .cmp(&rows[*b].tracked.package)
+                    .then(rows[*a].tracked.added_at.cmp(&rows[*b].tracked.added_at))
             }),
             SortKey::State => v.sort_by_key(|i| (state_rank(&rows[*i]), rows[*i].tracked.added_at)),
             SortKey::Polled => v.sort_by_key(|i| (rows[*i].tracked.polled_at.unwrap_or(0), *i)),
@@ -306,7 +343,10 @@ impl State {
             v.reverse();
         }
         self.view = v;
-        if self.selected.is_none_or(|k| !self.view.iter().any(|i| self.rows[*i].key() == k)) {
+        if self
+            .selected
+            .is_none_or(|k| !self.view.iter().any(|i| self.rows[*i].key() == k))
+        {
             self.selected = self.view.first().map(|i| self.rows[*i].key());
         }
         self.clamp_offset();
@@ -365,7 +405,12 @@ impl State {
         }
         let gone: std::collections::HashSet<Key> = keys.iter().copied().collect();
         self.rows.retain(|r| !gone.contains(&r.key()));
-        self.index = self.rows.iter().enumerate().map(|(i, r)| (r.key(), i)).collect();
+        self.index = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.key(), i))
+            .collect();
         self.mark_view();
     }
 
@@ -399,8 +444,14 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
             s.dirty = true;
         }
         Action::StoreLoaded(list) => {
-            let keep: std::collections::HashSet<Key> = list.iter().map(|t| (t.log_id, t.record_id)).collect();
-            let gone: Vec<Key> = s.rows.iter().map(Row::key).filter(|k| !keep.contains(k)).collect();
+            let keep: std::collections::HashSet<Key> =
+                list.iter().map(|t| (t.log_id, t.record_id)).collect();
+            let gone: Vec<Key> = s
+                .rows
+                .iter()
+                .map(Row::key)
+                .filter(|k| !keep.contains(k))
+                .collect();
             let mut new = Vec::new();
             for t in list {
                 let terminal = matches!(t.state.as_deref(), Some("published" | "rejected"));
@@ -435,7 +486,13 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
             }
             s.frozen_updates.push(a);
         }
-        Action::Polled { key, result, at, latency, hold } => apply_poll(s, key, result, at, latency, hold),
+        Action::Polled {
+            key,
+            result,
+            at,
+            latency,
+            hold,
+        } => apply_poll(s, key, result, at, latency, hold),
         Action::Checkpoint(Ok((len, ts))) => {
             s.checkpoint = Some((len, ts));
             s.health.last_ok = Some(s.now);
@@ -493,7 +550,11 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
             s.dirty = true;
         }
         Action::Submitted(Ok(key)) => {
-            s.form = Form { package: s.form.package.clone(), signer: s.form.signer, ..Form::default() };
+            s.form = Form {
+                package: s.form.package.clone(),
+                signer: s.form.signer,
+                ..Form::default()
+            };
             s.mode = Mode::Table;
             s.selected = Some(key);
             s.mark_view();
@@ -597,7 +658,10 @@ fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
     match s.mode.clone() {
         Mode::Table => on_table_key(s, k, cmds),
         Mode::Help | Mode::Detail => {
-            if matches!(k.code, KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter | KeyCode::Char('?')) {
+            if matches!(
+                k.code,
+                KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter | KeyCode::Char('?')
+            ) {
                 s.mode = Mode::Table;
             } else if s.mode == Mode::Detail {
                 on_table_key(s, k, cmds);
@@ -624,7 +688,9 @@ fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
 }
 
 fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
-    let Some(action) = keymap::table_action(&k, s.cfg.readonly) else { return };
+    let Some(action) = keymap::table_action(&k, s.cfg.readonly) else {
+        return;
+    };
     use keymap::TableAction as T;
     let pos = s.selected_pos().unwrap_or(0);
     match action {
@@ -674,7 +740,14 @@ fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
             s.frozen = !s.frozen;
             if !s.frozen {
                 for a in std::mem::take(&mut s.frozen_updates) {
-                    if let Action::Polled { key, result, at, latency, hold } = a {
+                    if let Action::Polled {
+                        key,
+                        result,
+                        at,
+                        latency,
+                        hold,
+                    } = a
+                    {
                         apply_poll(s, key, result, at, latency, hold);
                     }
                 }
@@ -726,7 +799,9 @@ pub fn parse_track_input(text: &str) -> Result<NewTracked, String> {
     let [first, rec] = parts.as_slice() else {
         return Err("expected `LOG_ID RECORD_ID` or `NS:NAME RECORD_ID`".into());
     };
-    let record_id: RecordId = rec.parse().map_err(|e: crate::ids::IdError| e.to_string())?;
+    let record_id: RecordId = rec
+        .parse()
+        .map_err(|e: crate::ids::IdError| e.to_string())?;
     // A `sha256:` prefix is an ID (even a malformed one); anything else is a package name.
     let (log_id, package) = if first.starts_with("sha256:") {
         (first.parse::<LogId>().map_err(|e| e.to_string())?, None)
@@ -734,7 +809,13 @@ pub fn parse_track_input(text: &str) -> Result<NewTracked, String> {
         let p: PackageName = first.parse()?;
         (p.log_id(), Some(p.to_string()))
     };
-    Ok(NewTracked { log_id, record_id, package, origin: Origin::Tracked, entries: None })
+    Ok(NewTracked {
+        log_id,
+        record_id,
+        package,
+        origin: Origin::Tracked,
+        entries: None,
+    })
 }
 
 fn run_line(s: &mut State, cmds: &mut Vec<Command>) -> Result<(), String> {
@@ -750,7 +831,10 @@ fn run_line(s: &mut State, cmds: &mut Vec<Command>) -> Result<(), String> {
             if !line.is_empty() && s.history.last() != Some(&line) {
                 s.history.push(line.clone());
             }
-            let (cmd, rest) = line.split_once(' ').map(|(a, b)| (a, b.trim())).unwrap_or((line.as_str(), ""));
+            let (cmd, rest) = line
+                .split_once(' ')
+                .map(|(a, b)| (a, b.trim()))
+                .unwrap_or((line.as_str(), ""));
             match cmd {
                 "q" | "quit" => s.quit = true,
                 "track" => {
@@ -779,7 +863,10 @@ fn run_line(s: &mut State, cmds: &mut Vec<Command>) -> Result<(), String> {
                 }
                 "registry" => {
                     if rest.is_empty() {
-                        return Err(format!("registry is {}; `:registry URL` switches", s.cfg.registry));
+                        return Err(format!(
+                            "registry is {}; `:registry URL` switches",
+                            s.cfg.registry
+                        ));
                     }
                     crate::registry::client::parse_base_url(rest).map_err(|e| format!("{e:#}"))?;
                     s.cfg.registry = rest.to_string();
@@ -789,7 +876,11 @@ fn run_line(s: &mut State, cmds: &mut Vec<Command>) -> Result<(), String> {
                     cmds.push(Command::SetRegistry(rest.to_string()));
                 }
                 "" => {}
-                other => return Err(format!("unknown command `{other}` (try :track, :untrack, :publish, :registry URL, :q)")),
+                other => {
+                    return Err(format!(
+                    "unknown command `{other}` (try :track, :untrack, :publish, :registry URL, :q)"
+                ))
+                }
             }
         }
         _ => {}
@@ -859,7 +950,11 @@ fn on_form_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
                         s.form.step = Step::Edit;
                         return;
                     };
-                    cmds.push(Command::Submit { prepared: p.clone(), key_name: signer, files: s.form.files.clone() });
+                    cmds.push(Command::Submit {
+                        prepared: p.clone(),
+                        key_name: signer,
+                        files: s.form.files.clone(),
+                    });
                     s.form.step = Step::Submitting(Vec::new());
                 }
                 _ => {}
@@ -875,7 +970,11 @@ fn on_form_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
         KeyCode::Tab | KeyCode::Down => s.form.focus = (s.form.focus + 1) % nfields,
         KeyCode::BackTab | KeyCode::Up => s.form.focus = (s.form.focus + nfields - 1) % nfields,
         KeyCode::Left | KeyCode::Right if !field.is_text() => {
-            s.form.cycle(field, if k.code == KeyCode::Left { -1 } else { 1 }, s.keys.len());
+            s.form.cycle(
+                field,
+                if k.code == KeyCode::Left { -1 } else { 1 },
+                s.keys.len(),
+            );
         }
         KeyCode::Char('n') if ctrl => match s.form.current_entry(&s.keys) {
             Ok((entry, file)) => {
@@ -930,7 +1029,11 @@ fn submit_form(s: &mut State, cmds: &mut Vec<Command>) {
         Err(e) => return focus_error(s, Field::Package, e),
     };
     if s.signer().is_none() {
-        return focus_error(s, Field::Signer, "no signing key: Ctrl-G generates one".into());
+        return focus_error(
+            s,
+            Field::Signer,
+            "no signing key: Ctrl-G generates one".into(),
+        );
     }
     let mut entries = s.form.staged.clone();
     match s.form.current_entry(&s.keys) {

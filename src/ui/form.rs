@@ -7,6 +7,9 @@ use crate::record::{validate_public_key, Entry, Permission};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// An entry and, for a release, its content file.
+pub type EntryWithFile = (Entry, Option<(ContentDigest, PathBuf)>);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
     Init,
@@ -17,7 +20,13 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 5] = [Self::Init, Self::Release, Self::Yank, Self::Grant, Self::Revoke];
+    pub const ALL: [EntryKind; 5] = [
+        Self::Init,
+        Self::Release,
+        Self::Yank,
+        Self::Grant,
+        Self::Revoke,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             Self::Init => "init",
@@ -172,7 +181,9 @@ impl Form {
                 self.kind = self.kind.step(d);
                 self.focus = self.focus.min(self.fields().len() - 1);
             }
-            Field::Signer if keys > 0 => self.signer = (self.signer as i32 + d).rem_euclid(keys as i32) as usize,
+            Field::Signer if keys > 0 => {
+                self.signer = (self.signer as i32 + d).rem_euclid(keys as i32) as usize
+            }
             _ => {}
         }
     }
@@ -184,60 +195,121 @@ impl Form {
                 .package
                 .parse::<PackageName>()
                 .map(|p| format!("log ID {}", p.log_id()))
-                .map_err(|e| if self.package.is_empty() { "required, e.g. demo:hello".into() } else { e }),
+                .map_err(|e| {
+                    if self.package.is_empty() {
+                        "required, e.g. demo:hello".into()
+                    } else {
+                        e
+                    }
+                }),
             Field::Kind => Ok(match self.staged.len() {
                 0 => "←/→ to change; Ctrl-N adds another entry to the same record".into(),
-                n => format!("{n} entr{} staged; Ctrl-N adds this one too", if n == 1 { "y" } else { "ies" }),
+                n => format!(
+                    "{n} entr{} staged; Ctrl-N adds this one too",
+                    if n == 1 { "y" } else { "ies" }
+                ),
             }),
             Field::Version => semver::Version::parse(self.version.trim())
                 .map(|_| String::new())
-                .map_err(|e| if self.version.is_empty() { "required, e.g. 1.0.0".into() } else { format!("not semver: {e}") }),
+                .map_err(|e| {
+                    if self.version.is_empty() {
+                        "required, e.g. 1.0.0".into()
+                    } else {
+                        format!("not semver: {e}")
+                    }
+                }),
             Field::File => match &self.file_digest {
-                _ if self.file.trim().is_empty() => Err("required: path to the content (.wasm)".into()),
-                Some((p, FileDigest::Ready { digest, size })) if *p == self.file => Ok(format!("{digest} ({size} bytes)")),
+                _ if self.file.trim().is_empty() => {
+                    Err("required: path to the content (.wasm)".into())
+                }
+                Some((p, FileDigest::Ready { digest, size })) if *p == self.file => {
+                    Ok(format!("{digest} ({size} bytes)"))
+                }
                 Some((p, FileDigest::Failed(e))) if *p == self.file => Err(e.clone()),
                 _ => Ok("hashing…".into()),
             },
             Field::PublicKey => validate_public_key(self.public_key.trim())
                 .map(|_| format!("key ID {}", KeyId::for_public_key(self.public_key.trim())))
-                .map_err(|e| if self.public_key.is_empty() { "required: ecdsa-p256:<base64>".into() } else { e.to_string() }),
-            Field::KeyId => self.key_id.trim().parse::<KeyId>().map(|_| String::new()).map_err(|e| e.to_string()),
-            Field::Permissions => Permission::parse_list(&self.permissions).map(|_| String::new()).map_err(|e| e.to_string()),
+                .map_err(|e| {
+                    if self.public_key.is_empty() {
+                        "required: ecdsa-p256:<base64>".into()
+                    } else {
+                        e.to_string()
+                    }
+                }),
+            Field::KeyId => self
+                .key_id
+                .trim()
+                .parse::<KeyId>()
+                .map(|_| String::new())
+                .map_err(|e| e.to_string()),
+            Field::Permissions => Permission::parse_list(&self.permissions)
+                .map(|_| String::new())
+                .map_err(|e| e.to_string()),
             Field::Signer => match keys.get(self.signer) {
                 None => Err("no signing key: Ctrl-G generates one".into()),
-                Some(k) if k.algorithm == crate::keys::Algorithm::Ed25519 => {
-                    Ok(format!("{} — warg-server 0.10 accepts only ecdsa-p256 and will refuse this key", k.key_id))
-                }
+                Some(k) if k.algorithm == crate::keys::Algorithm::Ed25519 => Ok(format!(
+                    "{} — warg-server 0.10 accepts only ecdsa-p256 and will refuse this key",
+                    k.key_id
+                )),
                 Some(k) => Ok(format!("{} {}", k.algorithm, k.key_id)),
             },
         }
     }
 
     /// The entry the current fields describe, or the first field error.
-    pub fn current_entry(&self, keys: &[KeyInfo]) -> Result<(Entry, Option<(ContentDigest, PathBuf)>), (Field, String)> {
+    pub fn current_entry(&self, keys: &[KeyInfo]) -> Result<EntryWithFile, (Field, String)> {
         for f in self.fields() {
             if f != Field::Signer {
                 self.check(f, keys).map_err(|e| (f, e))?;
             }
         }
-        let perms = || Permission::parse_list(&self.permissions).map_err(|e| (Field::Permissions, e.to_string()));
+        let perms = || {
+            Permission::parse_list(&self.permissions)
+                .map_err(|e| (Field::Permissions, e.to_string()))
+        };
         Ok(match self.kind {
             EntryKind::Init => {
-                let k = keys.get(self.signer).ok_or((Field::Signer, "no signing key".to_string()))?;
-                (Entry::Init { public_key: k.public_key.clone() }, None)
+                let k = keys
+                    .get(self.signer)
+                    .ok_or((Field::Signer, "no signing key".to_string()))?;
+                (
+                    Entry::Init {
+                        public_key: k.public_key.clone(),
+                    },
+                    None,
+                )
             }
             EntryKind::Release => match &self.file_digest {
                 Some((p, FileDigest::Ready { digest, .. })) if *p == self.file => (
-                    Entry::Release { version: self.version.trim().to_string(), digest: *digest },
+                    Entry::Release {
+                        version: self.version.trim().to_string(),
+                        digest: *digest,
+                    },
                     Some((*digest, PathBuf::from(self.file.trim()))),
                 ),
                 _ => return Err((Field::File, "still hashing the file".into())),
             },
-            EntryKind::Yank => (Entry::Yank { version: self.version.trim().to_string() }, None),
-            EntryKind::Grant => (Entry::Grant { public_key: self.public_key.trim().to_string(), permissions: perms()? }, None),
+            EntryKind::Yank => (
+                Entry::Yank {
+                    version: self.version.trim().to_string(),
+                },
+                None,
+            ),
+            EntryKind::Grant => (
+                Entry::Grant {
+                    public_key: self.public_key.trim().to_string(),
+                    permissions: perms()?,
+                },
+                None,
+            ),
             EntryKind::Revoke => (
                 Entry::Revoke {
-                    key_id: self.key_id.trim().parse().map_err(|e: crate::ids::IdError| (Field::KeyId, e.to_string()))?,
+                    key_id: self
+                        .key_id
+                        .trim()
+                        .parse()
+                        .map_err(|e: crate::ids::IdError| (Field::KeyId, e.to_string()))?,
                     permissions: perms()?,
                 },
                 None,

@@ -39,7 +39,10 @@ pub enum StoreOp {
 /// Runs the store on its own thread so drawing never waits for a write. Poll results are
 /// written in batches; changes made by other processes (`wargdash track add`) are noticed via
 /// `PRAGMA data_version` within a second and sent to the UI as a fresh list.
-pub fn spawn_store_thread(mut store: Store, actions: mpsc::Sender<Action>) -> std::sync::mpsc::Sender<StoreOp> {
+pub fn spawn_store_thread(
+    mut store: Store,
+    actions: mpsc::Sender<Action>,
+) -> std::sync::mpsc::Sender<StoreOp> {
     let (tx, rx) = std::sync::mpsc::channel::<StoreOp>();
     std::thread::Builder::new()
         .name("wargdash-store".into())
@@ -117,7 +120,7 @@ pub async fn sign_track_submit(
     store: &std::sync::mpsc::Sender<StoreOp>,
     key: &SigningKey,
     prepared: &publish::Prepared,
-    contents: &BTreeMap<ContentDigest, Vec<u8>>,
+    contents: &publish::Contents,
     mut progress: impl FnMut(String),
 ) -> Result<Key, PublishError> {
     let signed = prepared.content.sign(key);
@@ -137,7 +140,9 @@ pub async fn sign_track_submit(
     let result = publish::submit(client, &prepared.package, &signed, contents, |p| {
         progress(match p {
             Progress::Submitting(id) => format!("submitting record {id}"),
-            Progress::Recovering(e) => format!("no answer ({e}); checking whether the registry received it"),
+            Progress::Recovering(e) => {
+                format!("no answer ({e}); checking whether the registry received it")
+            }
             Progress::Accepted(s) => format!("accepted: {}", s.name()),
             Progress::Uploading { digest, bytes } => format!("uploading {digest} ({bytes} bytes)"),
             Progress::Uploaded(d) => format!("uploaded {d}"),
@@ -148,13 +153,18 @@ pub async fn sign_track_submit(
         Ok(answer) => {
             // The POST answer is the only place `sourcing` appears: keep it in the history.
             if let Ok(raw) = serde_json::to_value(&answer) {
-                let polled = crate::tracker::poll::Polled { log_id: k.0, record_id: k.1, result: Ok((answer, raw)) };
+                let polled = crate::tracker::poll::Polled {
+                    log_id: k.0,
+                    record_id: k.1,
+                    result: Ok((answer, raw)),
+                };
                 let _ = store.send(StoreOp::Polls(vec![polled.outcome()]));
             }
             Ok(k)
         }
         Err(e) => {
-            if let PublishError::Api(ApiError::Unauthorized { .. } | ApiError::Invalid { .. }) = &e {
+            if let PublishError::Api(ApiError::Unauthorized { .. } | ApiError::Invalid { .. }) = &e
+            {
                 let _ = store.send(StoreOp::Remove(k));
             }
             Err(e)
@@ -196,7 +206,12 @@ const HELLO: &[u8] = include_bytes!("../../assets/hello.wasm");
 const HELLO_1_1: &[u8] = include_bytes!("../../assets/hello-1.1.wasm");
 const GREETER: &[u8] = include_bytes!("../../assets/greeter.wasm");
 
-async fn demo(client: RegistryClient, keys: KeyStore, store: std::sync::mpsc::Sender<StoreOp>, actions: mpsc::Sender<Action>) {
+async fn demo(
+    client: RegistryClient,
+    keys: KeyStore,
+    store: std::sync::mpsc::Sender<StoreOp>,
+    actions: mpsc::Sender<Action>,
+) {
     let run = async {
         let key = match keys.load("demo") {
             Ok(k) => k,
@@ -207,15 +222,23 @@ async fn demo(client: RegistryClient, keys: KeyStore, store: std::sync::mpsc::Se
             }
         };
         let mut published = Vec::new();
-        let release = |v: &str, bytes: &[u8]| Entry::Release { version: v.into(), digest: ContentDigest::of_bytes(bytes) };
+        let release = |v: &str, bytes: &[u8]| Entry::Release {
+            version: v.into(),
+            digest: ContentDigest::of_bytes(bytes),
+        };
         let contents: BTreeMap<ContentDigest, Vec<u8>> = [HELLO, HELLO_1_1, GREETER]
             .iter()
             .map(|b| (ContentDigest::of_bytes(b), b.to_vec()))
             .collect();
-        let init = Entry::Init { public_key: key.public_key() };
+        let init = Entry::Init {
+            public_key: key.public_key(),
+        };
         for (name, entries) in [
             ("demo:hello", vec![init.clone(), release("1.0.0", HELLO)]),
-            ("demo:greeter", vec![init.clone(), release("0.1.0", GREETER)]),
+            (
+                "demo:greeter",
+                vec![init.clone(), release("0.1.0", GREETER)],
+            ),
         ] {
             let pkg: PackageName = name.parse().map_err(|e: String| eyre!(e))?;
             let p = publish::prepare(&client, &pkg, entries, None).await?;
@@ -237,7 +260,12 @@ async fn demo(client: RegistryClient, keys: KeyStore, store: std::sync::mpsc::Se
         for (name, entries) in [
             ("demo:hello", vec![release("1.1.0", HELLO_1_1)]),
             // Yanking a version that was never released: the registry rejects it.
-            ("demo:greeter", vec![Entry::Yank { version: "9.9.9".into() }]),
+            (
+                "demo:greeter",
+                vec![Entry::Yank {
+                    version: "9.9.9".into(),
+                }],
+            ),
         ] {
             let pkg: PackageName = name.parse().map_err(|e: String| eyre!(e))?;
             let p = publish::prepare(&client, &pkg, entries, None).await?;
@@ -247,16 +275,24 @@ async fn demo(client: RegistryClient, keys: KeyStore, store: std::sync::mpsc::Se
     };
     if let Err(e) = run.await {
         tracing::error!("demo: {e:#}");
-        let _ = actions.send(Action::Flash(format!("demo failed: {e:#}"))).await;
+        let _ = actions
+            .send(Action::Flash(format!("demo failed: {e:#}")))
+            .await;
     }
 }
 
 /// Watches the registry's checkpoint (health and log length) every 5 s, backing off when down.
-async fn watch_checkpoint(mut client: watch::Receiver<RegistryClient>, actions: mpsc::Sender<Action>) {
+async fn watch_checkpoint(
+    mut client: watch::Receiver<RegistryClient>,
+    actions: mpsc::Sender<Action>,
+) {
     let mut failures = 0u32;
     loop {
         let c = client.borrow().clone();
-        let res = c.checkpoint().await.map(|cp| (cp.contents.log_length, cp.contents.timestamp));
+        let res = c
+            .checkpoint()
+            .await
+            .map(|cp| (cp.contents.log_length, cp.contents.timestamp));
         let wait = match &res {
             Ok(_) => {
                 failures = 0;
@@ -264,7 +300,12 @@ async fn watch_checkpoint(mut client: watch::Receiver<RegistryClient>, actions: 
             }
             Err(_) => {
                 failures += 1;
-                scheduler::backoff(Duration::from_secs(2), failures, Duration::from_secs(60), now_ms() as u64)
+                scheduler::backoff(
+                    Duration::from_secs(2),
+                    failures,
+                    Duration::from_secs(60),
+                    now_ms() as u64,
+                )
             }
         };
         if actions.send(Action::Checkpoint(res)).await.is_err() {
@@ -288,7 +329,10 @@ fn next_key_name(existing: &[KeyInfo]) -> String {
     if !existing.iter().any(|k| k.name == "default") {
         return "default".into();
     }
-    (2..).map(|i| format!("key-{i}")).find(|n| !existing.iter().any(|k| &k.name == n)).unwrap_or_else(|| "key".into())
+    (2..)
+        .map(|i| format!("key-{i}"))
+        .find(|n| !existing.iter().any(|k| &k.name == n))
+        .unwrap_or_else(|| "key".into())
 }
 
 /// Hashes a content file for the form (bounded: at most 1 GiB).
@@ -364,11 +408,17 @@ impl Runtime {
             Command::Prepare { package, entries } => {
                 let client = self.client.clone();
                 tokio::spawn(async move {
-                    let res = publish::prepare(&client, &package, entries, None).await.map_err(|e| e.to_string());
+                    let res = publish::prepare(&client, &package, entries, None)
+                        .await
+                        .map_err(|e| e.to_string());
                     let _ = actions.send(Action::Prepared(res)).await;
                 });
             }
-            Command::Submit { prepared, key_name, files } => {
+            Command::Submit {
+                prepared,
+                key_name,
+                files,
+            } => {
                 let client = self.client.clone();
                 let store = self.store.clone();
                 let keys = self.keys.clone();
@@ -377,9 +427,14 @@ impl Runtime {
                         let key = keys.load(&key_name).map_err(|e| format!("{e:#}"))?;
                         let mut contents = BTreeMap::new();
                         for (digest, path) in &files {
-                            let bytes = tokio::fs::read(path).await.map_err(|e| format!("reading {}: {e}", path.display()))?;
+                            let bytes = tokio::fs::read(path)
+                                .await
+                                .map_err(|e| format!("reading {}: {e}", path.display()))?;
                             if ContentDigest::of_bytes(&bytes) != *digest {
-                                return Err(format!("{} changed since it was hashed; pick it again", path.display()));
+                                return Err(format!(
+                                    "{} changed since it was hashed; pick it again",
+                                    path.display()
+                                ));
                             }
                             contents.insert(*digest, bytes);
                         }
@@ -389,7 +444,9 @@ impl Runtime {
                         })
                         .await
                         .map_err(|e| match e {
-                            PublishError::Api(ApiError::Conflict { .. }) => format!("{e} — the head moved; review again to rebuild on the new head"),
+                            PublishError::Api(ApiError::Conflict { .. }) => format!(
+                                "{e} — the head moved; review again to rebuild on the new head"
+                            ),
                             e => e.to_string(),
                         })
                     }
@@ -423,7 +480,9 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
     let (url, sandbox) = match ctx.registry_url() {
         Some(u) => (u, None),
         None => {
-            let sb = Sandbox::start(&ctx.paths, Duration::from_secs(2)).await.map_err(|e| fail(exit::ERROR, e))?;
+            let sb = Sandbox::start(&ctx.paths, Duration::from_secs(2))
+                .await
+                .map_err(|e| fail(exit::ERROR, e))?;
             (sb.url.clone(), Some(sb))
         }
     };
@@ -442,8 +501,17 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
     let initial = store.list().map_err(|e| fail(exit::STORE, e))?;
     let opts = ctx.client_options().map_err(|e| fail(exit::USAGE, e))?;
     let client = RegistryClient::new(&url, opts.clone()).map_err(|e| fail(exit::USAGE, e))?;
-    let interval = Duration::from_secs_f64(args.interval.or(ctx.config.interval).unwrap_or(2.0).clamp(0.1, 3600.0));
-    let concurrency = args.concurrency.or(ctx.config.concurrency).unwrap_or(16).max(1);
+    let interval = Duration::from_secs_f64(
+        args.interval
+            .or(ctx.config.interval)
+            .unwrap_or(2.0)
+            .clamp(0.1, 3600.0),
+    );
+    let concurrency = args
+        .concurrency
+        .or(ctx.config.concurrency)
+        .unwrap_or(16)
+        .max(1);
     tracing::info!(registry = %url, sandbox = sandbox.is_some(), store = %store_path.display(), "dashboard starting");
 
     let (action_tx, mut action_rx) = mpsc::channel::<Action>(4096);
@@ -451,7 +519,11 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
     let (sched_ev_tx, mut sched_ev_rx) = mpsc::channel::<SchedEvent>(4096);
     let (sched_tx, _sched_task) = scheduler::spawn(
         client.clone(),
-        SchedulerConfig { interval, concurrency, ..SchedulerConfig::default() },
+        SchedulerConfig {
+            interval,
+            concurrency,
+            ..SchedulerConfig::default()
+        },
         sched_ev_tx,
     );
     {
@@ -462,7 +534,11 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
             while let Some(ev) = sched_ev_rx.recv().await {
                 let a = match ev {
                     SchedEvent::Started(keys) => Action::PollStarted(keys),
-                    SchedEvent::Polled { polled, latency, hold } => {
+                    SchedEvent::Polled {
+                        polled,
+                        latency,
+                        hold,
+                    } => {
                         let _ = store.send(StoreOp::Polls(vec![polled.outcome()]));
                         Action::Polled {
                             key: (polled.log_id, polled.record_id),
@@ -484,18 +560,39 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
     let keys = KeyStore::new(ctx.paths.keys_dir());
     if args.demo {
         if sandbox.is_some() {
-            tokio::spawn(demo(client.clone(), keys.clone(), store_tx.clone(), action_tx.clone()));
+            tokio::spawn(demo(
+                client.clone(),
+                keys.clone(),
+                store_tx.clone(),
+                action_tx.clone(),
+            ));
         } else {
-            let _ = action_tx.try_send(Action::Flash("--demo publishes only into the sandbox registry; ignored".into()));
+            let _ = action_tx.try_send(Action::Flash(
+                "--demo publishes only into the sandbox registry; ignored".into(),
+            ));
         }
     }
 
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut state = State::new(
-        AppConfig { registry: url.clone(), sandbox: sandbox.is_some(), readonly: args.readonly, interval, color: !no_color },
+        AppConfig {
+            registry: url.clone(),
+            sandbox: sandbox.is_some(),
+            readonly: args.readonly,
+            interval,
+            color: !no_color,
+        },
         now_ms(),
     );
-    let mut rt = Runtime { client, client_tx, opts, sched: sched_tx, store: store_tx, actions: action_tx.clone(), keys: keys.clone() };
+    let mut rt = Runtime {
+        client,
+        client_tx,
+        opts,
+        sched: sched_tx,
+        store: store_tx,
+        actions: action_tx.clone(),
+        keys: keys.clone(),
+    };
     for c in app::update(&mut state, Action::StoreLoaded(initial)) {
         rt.exec(c);
     }
@@ -504,18 +601,25 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
     install_panic_hook();
     crossterm::terminal::enable_raw_mode().wrap_err("switching the terminal to raw mode")?;
     let _guard = TerminalGuard;
-    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen, crossterm::event::EnableBracketedPaste)
-        .wrap_err("entering the alternate screen")?;
-    let mut terminal = ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
-        .wrap_err("initialising the terminal")?;
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        crossterm::event::EnableBracketedPaste
+    )
+    .wrap_err("entering the alternate screen")?;
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+            .wrap_err("initialising the terminal")?;
     let size = terminal.size().wrap_err("reading the terminal size")?;
     state.page = view::page_size(size.height);
 
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).wrap_err("installing SIGTERM handler")?;
-    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).wrap_err("installing SIGHUP handler")?;
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .wrap_err("installing SIGTERM handler")?;
+    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .wrap_err("installing SIGHUP handler")?;
     let frame_gap = Duration::from_millis(33);
     let mut last_draw = tokio::time::Instant::now() - frame_gap;
     let mut batch = Vec::with_capacity(256);
@@ -526,10 +630,16 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
         let now = tokio::time::Instant::now();
         if state.dirty && now >= last_draw + frame_gap {
             state.dirty = false;
-            terminal.draw(|f| view::draw(&state, f)).wrap_err("drawing")?;
+            terminal
+                .draw(|f| view::draw(&state, f))
+                .wrap_err("drawing")?;
             last_draw = now;
         }
-        let next_frame = if state.dirty { Some(last_draw + frame_gap) } else { None };
+        let next_frame = if state.dirty {
+            Some(last_draw + frame_gap)
+        } else {
+            None
+        };
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {

@@ -32,14 +32,23 @@ pub fn fmt_time(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z", sod / 3600, sod % 3600 / 60, sod % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
 }
 
 pub fn draw(s: &State, f: &mut Frame) {
     let t = Theme { color: s.cfg.color };
     let area = f.area();
-    let [header, table, footer] =
-        Layout::vertical([Constraint::Length(HEADER_LINES), Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let [header, table, footer] = Layout::vertical([
+        Constraint::Length(HEADER_LINES),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     draw_header(s, &t, f, header);
     if s.rows.is_empty() {
         draw_splash(s, &t, f, table);
@@ -57,9 +66,16 @@ pub fn draw(s: &State, f: &mut Frame) {
             let text = vec![
                 Line::from(format!("Stop tracking record {}…?", key.1.short(16))),
                 Line::from(""),
-                Line::from(vec![Span::styled("y", t.bold()), Span::raw(" untrack   any other key: keep")]),
+                Line::from(vec![
+                    Span::styled("y", t.bold()),
+                    Span::raw(" untrack   any other key: keep"),
+                ]),
             ];
-            f.render_widget(Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(" Untrack ")), r);
+            f.render_widget(
+                Paragraph::new(text)
+                    .block(Block::default().borders(Borders::ALL).title(" Untrack ")),
+                r,
+            );
         }
         _ => {}
     }
@@ -68,13 +84,25 @@ pub fn draw(s: &State, f: &mut Frame) {
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }
 
 fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
-    let mut l1 = vec![Span::styled("wargdash ", t.bold()), Span::raw("registry "), Span::styled(s.cfg.registry.clone(), t.accent())];
+    let mut l1 = vec![
+        Span::styled("wargdash ", t.bold()),
+        Span::raw("registry "),
+        Span::styled(s.cfg.registry.clone(), t.accent()),
+    ];
     if s.cfg.sandbox {
-        l1.push(Span::styled("  [SANDBOX: local in-memory registry, records vanish on exit]", t.fg(ratatui::style::Color::Yellow)));
+        l1.push(Span::styled(
+            "  [SANDBOX: local in-memory registry, records vanish on exit]",
+            t.fg(ratatui::style::Color::Yellow),
+        ));
     }
     if s.cfg.readonly {
         l1.push(Span::styled("  [READ-ONLY]", t.bold()));
@@ -93,13 +121,19 @@ fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             l2.push(Span::raw(format!(" · retry in {}", ago(at - s.now))));
         }
         if let Some(ok) = h.last_ok {
-            l2.push(Span::styled(format!(" · last ok {} ago", ago(s.now - ok)), t.dim()));
+            l2.push(Span::styled(
+                format!(" · last ok {} ago", ago(s.now - ok)),
+                t.dim(),
+            ));
         }
     } else if let Some(ok) = h.last_ok {
         l2.push(Span::styled("● up", t.ok()));
         l2.push(Span::raw(format!(" · contact {} ago", ago(s.now - ok))));
         if let Some(lat) = h.latency {
-            l2.push(Span::raw(format!(" · {:.1} ms", lat.as_secs_f64() * 1000.0)));
+            l2.push(Span::raw(format!(
+                " · {:.1} ms",
+                lat.as_secs_f64() * 1000.0
+            )));
         }
     } else {
         l2.push(Span::styled("○ connecting…", t.dim()));
@@ -111,10 +145,20 @@ fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         ))),
         None => l2.push(Span::styled(" · checkpoint: none yet", t.dim())),
     }
-    l2.push(Span::raw(format!(" · poll every {}s", s.cfg.interval.as_secs_f64())));
+    l2.push(Span::raw(format!(
+        " · poll every {}s",
+        s.cfg.interval.as_secs_f64()
+    )));
     let counts = s.counts();
     let mut l3 = Vec::new();
-    for name in ["published", "processing", "sourcing", "rejected", "error", "unknown"] {
+    for name in [
+        "published",
+        "processing",
+        "sourcing",
+        "rejected",
+        "error",
+        "unknown",
+    ] {
         let n = counts.get(name).copied().unwrap_or(0);
         if n == 0 && matches!(name, "error" | "unknown") {
             continue;
@@ -125,9 +169,16 @@ fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     }
     l3.push(Span::styled(format!("· {} tracked", s.rows.len()), t.dim()));
     if !s.filter.is_empty() {
-        l3.push(Span::raw(format!(" · filter \"{}\" ({} shown)", s.filter, s.view.len())));
+        l3.push(Span::raw(format!(
+            " · filter \"{}\" ({} shown)",
+            s.filter,
+            s.view.len()
+        )));
     }
-    f.render_widget(Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]), area);
+    f.render_widget(
+        Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]),
+        area,
+    );
 }
 
 fn draw_splash(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
@@ -137,15 +188,23 @@ fn draw_splash(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         Line::from(""),
     ];
     if !s.cfg.readonly {
-        lines.push(Line::from("  p        publish a record (init, release, yank, grant, revoke)"));
+        lines.push(Line::from(
+            "  p        publish a record (init, release, yank, grant, revoke)",
+        ));
     }
     lines.extend([
         Line::from("  a        track a record: LOG_ID RECORD_ID, or NS:NAME RECORD_ID"),
         Line::from("  ?        all keys"),
         Line::from(""),
-        Line::from(Span::styled("From another shell: wargdash track add LOG_ID RECORD_ID", t.dim())),
+        Line::from(Span::styled(
+            "From another shell: wargdash track add LOG_ID RECORD_ID",
+            t.dim(),
+        )),
     ]);
-    f.render_widget(Paragraph::new(lines).block(Block::default().borders(Borders::TOP)), area);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::TOP)),
+        area,
+    );
 }
 
 fn sort_title(s: &State, key: SortKey, title: &str) -> String {
@@ -160,7 +219,11 @@ fn table_row<'a>(s: &State, t: &Theme, r: &'a Row, selected: bool) -> TRow<'a> {
     let name = r.state_name();
     let (glyph, style) = t.state(name);
     let detail = r.detail();
-    let detail_style = if name == "rejected" || (r.error.is_some() && r.state.is_none()) { t.error() } else { Style::default() };
+    let detail_style = if name == "rejected" || (r.error.is_some() && r.state.is_none()) {
+        t.error()
+    } else {
+        Style::default()
+    };
     let row = TRow::new(vec![
         Cell::from(if r.in_flight { "⟳" } else { " " }),
         Cell::from(r.tracked.package.clone().unwrap_or_else(|| "-".into())),
@@ -169,7 +232,12 @@ fn table_row<'a>(s: &State, t: &Theme, r: &'a Row, selected: bool) -> TRow<'a> {
         Cell::from(Span::styled(format!("{glyph} {name}"), style)),
         Cell::from(Span::styled(detail, detail_style)),
         Cell::from(ago(s.now - r.tracked.added_at)),
-        Cell::from(r.tracked.polled_at.map(|p| ago(s.now - p)).unwrap_or_else(|| "never".into())),
+        Cell::from(
+            r.tracked
+                .polled_at
+                .map(|p| ago(s.now - p))
+                .unwrap_or_else(|| "never".into()),
+        ),
     ]);
     if selected {
         row.style(t.selected())
@@ -217,7 +285,10 @@ fn draw_table(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         Constraint::Length(5),
         Constraint::Length(7),
     ];
-    f.render_widget(Table::new(rows, widths).header(header).column_spacing(1), area);
+    f.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        area,
+    );
 }
 
 fn draw_footer(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
@@ -228,7 +299,11 @@ fn draw_footer(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 Mode::Command => ":",
                 _ => "track (LOG_ID|NS:NAME RECORD_ID): ",
             };
-            let mut spans = vec![Span::styled(prompt, t.bold()), Span::raw(s.input.clone()), Span::styled("▏", t.dim())];
+            let mut spans = vec![
+                Span::styled(prompt, t.bold()),
+                Span::raw(s.input.clone()),
+                Span::styled("▏", t.dim()),
+            ];
             if let Some(e) = &s.input_error {
                 spans.push(Span::styled(format!("  ✗ {e}"), t.error()));
             }
@@ -237,7 +312,16 @@ fn draw_footer(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         _ => match &s.flash {
             Some((m, _)) => Line::from(Span::styled(m.clone(), t.accent())),
             None => {
-                let mut hints = vec!["? help", "Enter detail", "a track", "d untrack", "/ filter", ": command", "f freeze", "q quit"];
+                let mut hints = vec![
+                    "? help",
+                    "Enter detail",
+                    "a track",
+                    "d untrack",
+                    "/ filter",
+                    ": command",
+                    "f freeze",
+                    "q quit",
+                ];
                 if !s.cfg.readonly {
                     hints.insert(1, "p publish");
                 }
@@ -253,7 +337,9 @@ fn overlay(f: &mut Frame, area: Rect, title: &str, w_pct: u16, h_pct: u16) -> Re
     let h = (area.height * h_pct / 100).max(10.min(area.height));
     let r = centered(area, w, h);
     f.render_widget(Clear, r);
-    let block = Block::default().borders(Borders::ALL).title(format!(" {title} "));
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title} "));
     let inner = block.inner(r);
     f.render_widget(block, r);
     inner
@@ -263,13 +349,21 @@ fn draw_help(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let inner = overlay(f, area, "Keys (Esc closes)", 80, 90);
     let mut lines: Vec<Line> = keymap::help_lines(s.cfg.readonly)
         .into_iter()
-        .map(|(k, d)| Line::from(vec![Span::styled(format!("{k:>12}  "), t.bold()), Span::raw(d)]))
+        .map(|(k, d)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>12}  "), t.bold()),
+                Span::raw(d),
+            ])
+        })
         .collect();
     if !s.cfg.readonly {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled("Publish form", t.bold())));
         for (k, d) in keymap::FORM_BINDINGS {
-            lines.push(Line::from(vec![Span::styled(format!("{k:>16}  "), t.bold()), Span::raw(*d)]));
+            lines.push(Line::from(vec![
+                Span::styled(format!("{k:>16}  "), t.bold()),
+                Span::raw(*d),
+            ]));
         }
     }
     f.render_widget(Paragraph::new(lines), inner);
@@ -278,24 +372,46 @@ fn draw_help(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
 fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let inner = overlay(f, area, "Record detail (Esc closes, j/k moves)", 92, 90);
     let Some(r) = s.selected_row() else { return };
-    let kv = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k:<12}"), t.bold()), Span::raw(v)]);
+    let kv = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<12}"), t.bold()),
+            Span::raw(v),
+        ])
+    };
     let name = r.state_name();
     let (glyph, style) = t.state(name);
     let mut lines = vec![
-        kv("package", r.tracked.package.clone().unwrap_or_else(|| "unknown".into())),
+        kv(
+            "package",
+            r.tracked
+                .package
+                .clone()
+                .unwrap_or_else(|| "unknown".into()),
+        ),
         kv("log ID", r.tracked.log_id.to_string()),
         kv("record ID", r.tracked.record_id.to_string()),
         kv("origin", format!("{:?}", r.tracked.origin).to_lowercase()),
         kv("added", fmt_time(r.tracked.added_at)),
-        kv("polled", r.tracked.polled_at.map(fmt_time).unwrap_or_else(|| "never".into())),
-        Line::from(vec![Span::styled(format!("{:<12}", "state"), t.bold()), Span::styled(format!("{glyph} {name}"), style)]),
+        kv(
+            "polled",
+            r.tracked
+                .polled_at
+                .map(fmt_time)
+                .unwrap_or_else(|| "never".into()),
+        ),
+        Line::from(vec![
+            Span::styled(format!("{:<12}", "state"), t.bold()),
+            Span::styled(format!("{glyph} {name}"), style),
+        ]),
     ];
     match &r.state {
         Some(crate::registry::RecordState::Rejected { reason }) => {
             lines.push(Line::from(Span::styled("rejection reason:", t.bold())));
             lines.push(Line::from(Span::styled(reason.clone(), t.error())));
         }
-        Some(crate::registry::RecordState::Published { registry_index }) => lines.push(kv("reg. index", registry_index.to_string())),
+        Some(crate::registry::RecordState::Published { registry_index }) => {
+            lines.push(kv("reg. index", registry_index.to_string()))
+        }
         _ => {}
     }
     let missing = r.missing();
@@ -304,7 +420,10 @@ fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         for (digest, urls) in missing {
             lines.push(Line::from(format!("  {digest}")));
             for u in urls {
-                lines.push(Line::from(Span::styled(format!("    upload → {u}"), t.dim())));
+                lines.push(Line::from(Span::styled(
+                    format!("    upload → {u}"),
+                    t.dim(),
+                )));
             }
         }
     }
@@ -325,14 +444,21 @@ fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 lines.push(Line::from(vec![
                     Span::raw(format!("  {}  ", fmt_time(h.at))),
                     Span::styled(format!("{g} {}", h.state), st),
-                    Span::raw(if h.detail.is_empty() { String::new() } else { format!("  {}", h.detail) }),
+                    Span::raw(if h.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  {}", h.detail)
+                    }),
                 ]));
             }
         }
     }
     if let Some(resp) = &r.tracked.response {
         lines.push(Line::from(Span::styled("latest response:", t.bold())));
-        for l in serde_json::to_string_pretty(resp).unwrap_or_default().lines() {
+        for l in serde_json::to_string_pretty(resp)
+            .unwrap_or_default()
+            .lines()
+        {
             lines.push(Line::from(format!("  {l}")));
         }
     }
@@ -344,18 +470,35 @@ fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     match &form.step {
         Step::Review(p) => {
             let inner = overlay(f, area, "Review: exactly what will be signed", 90, 80);
-            let kv = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k:<11}"), t.bold()), Span::raw(v)]);
+            let kv = |k: &str, v: String| {
+                Line::from(vec![
+                    Span::styled(format!("{k:<11}"), t.bold()),
+                    Span::raw(v),
+                ])
+            };
             let mut lines = vec![
                 kv("package", p.package.to_string()),
                 kv("log ID", p.log_id.to_string()),
-                kv("prev", p.head.map(|h| h.to_string()).unwrap_or_else(|| "none (first record of the log)".into())),
+                kv(
+                    "prev",
+                    p.head
+                        .map(|h| h.to_string())
+                        .unwrap_or_else(|| "none (first record of the log)".into()),
+                ),
                 kv(
                     "timestamp",
-                    format!("{} ({}.{:09})", fmt_time(p.content.time.seconds * 1000), p.content.time.seconds, p.content.time.nanos),
+                    format!(
+                        "{} ({}.{:09})",
+                        fmt_time(p.content.time.seconds * 1000),
+                        p.content.time.seconds,
+                        p.content.time.nanos
+                    ),
                 ),
                 kv(
                     "key ID",
-                    s.signer().map(|k| format!("{} ({}, {})", k.key_id, k.name, k.algorithm)).unwrap_or_else(|| "none".into()),
+                    s.signer()
+                        .map(|k| format!("{} ({}, {})", k.key_id, k.name, k.algorithm))
+                        .unwrap_or_else(|| "none".into()),
                 ),
                 Line::from(Span::styled("entries:", t.bold())),
             ];
@@ -366,7 +509,12 @@ fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 lines.push(Line::from(Span::styled(format!("⚠ {w}"), t.error())));
             }
             lines.push(Line::from(""));
-            lines.push(Line::from(vec![Span::styled("Enter", t.bold()), Span::raw(" sign and submit   "), Span::styled("Esc", t.bold()), Span::raw(" back to the form")]));
+            lines.push(Line::from(vec![
+                Span::styled("Enter", t.bold()),
+                Span::raw(" sign and submit   "),
+                Span::styled("Esc", t.bold()),
+                Span::raw(" back to the form"),
+            ]));
             f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
             return;
         }
@@ -386,14 +534,22 @@ fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         let is_focus = field == focused;
         let marker = if is_focus { "▸ " } else { "  " };
         let value = match field {
-            Field::Kind => format!("◂ {} ▸   ({})", form.kind.name(), EntryKind::ALL.map(|k| k.name()).join(" / ")),
+            Field::Kind => format!(
+                "◂ {} ▸   ({})",
+                form.kind.name(),
+                EntryKind::ALL.map(|k| k.name()).join(" / ")
+            ),
             Field::Signer => match s.signer() {
                 Some(k) => format!("◂ {} ({}) ▸", k.name, k.algorithm),
                 None => "none — Ctrl-G generates an ecdsa-p256 key".into(),
             },
             other => format!("{}{}", form.text(other), if is_focus { "▏" } else { "" }),
         };
-        let value_style = if is_focus { t.selected() } else { Style::default() };
+        let value_style = if is_focus {
+            t.selected()
+        } else {
+            Style::default()
+        };
         lines.push(Line::from(vec![
             Span::raw(marker),
             Span::styled(format!("{:<13}", field.label()), t.bold()),
@@ -402,21 +558,33 @@ fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         let hint = form.check(field, &s.keys);
         let show_err = !form.text(field).is_empty() || !field.is_text() || form.error.is_some();
         match hint {
-            Ok(h) if !h.is_empty() => lines.push(Line::from(Span::styled(format!("               {h}"), t.dim()))),
-            Err(e) if show_err => lines.push(Line::from(Span::styled(format!("               ✗ {e}"), t.error()))),
+            Ok(h) if !h.is_empty() => lines.push(Line::from(Span::styled(
+                format!("               {h}"),
+                t.dim(),
+            ))),
+            Err(e) if show_err => lines.push(Line::from(Span::styled(
+                format!("               ✗ {e}"),
+                t.error(),
+            ))),
             _ => {}
         }
     }
     if !form.staged.is_empty() {
         lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled("staged entries (signed together with the one above):", t.bold())));
+        lines.push(Line::from(Span::styled(
+            "staged entries (signed together with the one above):",
+            t.bold(),
+        )));
         for (i, e) in form.staged.iter().enumerate() {
             lines.push(Line::from(format!("  {}. {e}", i + 1)));
         }
     }
     lines.push(Line::from(""));
     if matches!(form.step, Step::Preparing) {
-        lines.push(Line::from(Span::styled("fetching the log head and building the record…", t.accent())));
+        lines.push(Line::from(Span::styled(
+            "fetching the log head and building the record…",
+            t.accent(),
+        )));
     }
     if let Some(e) = &form.error {
         lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error())));

@@ -38,7 +38,10 @@ impl TestRegistry {
                     .expect("operator key decodes");
                 let config = warg_server::Config::new(
                     key,
-                    Some(vec![("demo".into(), warg_protocol::operator::NamespaceState::Defined)]),
+                    Some(vec![(
+                        "demo".into(),
+                        warg_protocol::operator::NamespaceState::Defined,
+                    )]),
                     content,
                 )
                 .with_addr(([127, 0, 0, 1], 0))
@@ -46,14 +49,24 @@ impl TestRegistry {
                 .with_shutdown(async move {
                     let _ = sd_rx.await;
                 });
-                let server = warg_server::Server::new(config).initialize().await.expect("server starts");
+                let server = warg_server::Server::new(config)
+                    .initialize()
+                    .await
+                    .expect("server starts");
                 let addr = server.local_addr().expect("addr");
                 url_tx.send(format!("http://{addr}")).expect("send url");
                 server.serve().await.expect("server runs");
             });
         });
-        let url = url_rx.recv_timeout(Duration::from_secs(30)).expect("server came up");
-        Self { url, shutdown: Some(sd_tx), thread: Some(thread), _dir: dir }
+        let url = url_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server came up");
+        Self {
+            url,
+            shutdown: Some(sd_tx),
+            thread: Some(thread),
+            _dir: dir,
+        }
     }
 }
 
@@ -82,7 +95,11 @@ pub struct Run {
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -96,7 +113,10 @@ pub fn repo_path(rel: &str) -> PathBuf {
 
 impl Wd {
     pub fn new(registry: Option<&str>) -> Self {
-        Self { home: tempfile::tempdir().expect("tempdir"), registry: registry.map(str::to_string) }
+        Self {
+            home: tempfile::tempdir().expect("tempdir"),
+            registry: registry.map(str::to_string),
+        }
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -120,8 +140,19 @@ impl Wd {
 
     pub fn run_stdin(&self, args: &[&str], input: &str) -> Run {
         use std::io::Write;
-        let mut child = self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
         Self::collect(child.wait_with_output().expect("wait"))
     }
 

@@ -222,13 +222,7 @@ fn status_errors_are_specific() {
     assert_eq!(r.code, exit::USAGE, "{r:?}");
     assert!(r.stderr.contains("malformed record ID `xyz`"), "{r:?}");
 
-    // Nothing listens on a port we just bound and released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let down = Wd::new(Some(&format!("http://127.0.0.1:{port}")));
+    let down = Wd::new(Some(&common::refused_url()));
     let r = down.run(&["status", &log, &rid(&pub_)]);
     assert_eq!(r.code, exit::UNREACHABLE, "{r:?}");
     assert!(

@@ -91,12 +91,9 @@ impl FaultServer {
         }
     }
 
-    /// A URL where nothing listens: a port bound and released again, so connecting is refused.
+    /// A URL where nothing listens, so connecting is refused.
     pub fn refused_url() -> String {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = l.local_addr().expect("local addr");
-        drop(l);
-        format!("http://{addr}")
+        crate::common::refused_url()
     }
 }
 

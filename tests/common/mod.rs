@@ -103,6 +103,13 @@ impl std::fmt::Debug for Run {
     }
 }
 
+/// A loopback URL where nothing listens, so connecting is refused. Port 1 (tcpmux) is never
+/// served on test machines, and unlike a port bound and released it cannot be handed to a
+/// server that another test starts at the same moment.
+pub fn refused_url() -> String {
+    "http://127.0.0.1:1".to_string()
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_wargdash")
 }

@@ -135,6 +135,14 @@ pub struct PublishArgs {
     /// Seconds to wait with --wait.
     #[arg(long, global = true, default_value_t = 120)]
     pub timeout: u64,
+    /// If the record is rejected because the log's head moved (another record was published
+    /// first), rebuild it on the new head and submit again (up to 3 times). Implies --wait.
+    #[arg(long, global = true)]
+    pub rebuild: bool,
+    /// Sign even if the local clock is more than a minute ahead of the registry's latest
+    /// checkpoint (a record dated in the future blocks its log until real time catches up).
+    #[arg(long, global = true)]
+    pub allow_clock_skew: bool,
     #[command(subcommand)]
     pub action: PublishAction,
 }
@@ -630,13 +638,80 @@ pub async fn publish_cmd(ctx: &Ctx, args: PublishArgs) -> CmdResult {
     let (entries, contents) = action_entries(&args.action, &signer)?;
     let client = ctx.client()?;
     let mut store = ctx.store()?;
-    let prepared = publish::prepare(&client, &package, entries, args.init.then_some(&signer))
-        .await
-        .map_err(publish_fail)?;
-    for w in &prepared.warnings {
-        eprintln!("warning: {w}");
+    let wait = args.wait || args.rebuild;
+    let mut rebuilds_left = if args.rebuild { 3 } else { 0 };
+    let mut stale_head: Option<Option<RecordId>> = None;
+    loop {
+        let opts = publish::BuildOptions {
+            auto_init: args.init.then_some(&signer),
+            now: None,
+            allow_clock_skew: args.allow_clock_skew,
+        };
+        let mut prepared = publish::prepare(&client, &package, entries.clone(), opts)
+            .await
+            .map_err(publish_fail)?;
+        // After a head-moved rejection, the new head is visible once the registry's next
+        // checkpoint includes it.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while stale_head == Some(prepared.head) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            prepared = publish::prepare(&client, &package, entries.clone(), opts)
+                .await
+                .map_err(publish_fail)?;
+        }
+        for w in &prepared.warnings {
+            eprintln!("warning: {w}");
+        }
+        let Some(last) = submit_and_wait(
+            ctx,
+            &client,
+            &mut store,
+            &prepared,
+            &signer,
+            &contents,
+            wait,
+            args.timeout,
+        )
+        .await?
+        else {
+            return Ok(exit::WAIT_TIMEOUT);
+        };
+        if let RecordState::Rejected { reason } = &last.state {
+            if publish::head_moved(reason) {
+                eprintln!("note: {}", publish::head_moved_hint(&package));
+                if rebuilds_left > 0 {
+                    rebuilds_left -= 1;
+                    stale_head = Some(prepared.head);
+                    eprintln!("rebuilding on the new head");
+                    continue;
+                }
+                eprintln!("hint: run the same command again, or pass --rebuild to rebuild and resubmit automatically");
+            }
+        }
+        emit_publish_result(ctx, &package, &last)?;
+        return Ok(if wait {
+            state_exit_code(&last.state)
+        } else {
+            exit::OK
+        });
     }
-    let signed = prepared.content.sign(&signer);
+}
+
+/// Signs, tracks, submits and (with `wait`) polls until terminal. `None` when the wait timed
+/// out (the result has been printed).
+#[allow(clippy::too_many_arguments)]
+async fn submit_and_wait(
+    ctx: &Ctx,
+    client: &RegistryClient,
+    store: &mut Store,
+    prepared: &publish::Prepared,
+    signer: &SigningKey,
+    contents: &publish::Contents,
+    wait: bool,
+    timeout: u64,
+) -> std::result::Result<Option<PackageRecord>, Fail> {
+    let package = &prepared.package;
+    let signed = prepared.content.sign(signer);
     let record_id = signed.record_id;
     // Track before submitting: if anything below fails, the operator still sees the record.
     store
@@ -648,7 +723,7 @@ pub async fn publish_cmd(ctx: &Ctx, args: PublishArgs) -> CmdResult {
             entries: Some(prepared.content.entries.clone()),
         }])
         .map_err(|e| fail(exit::STORE, e))?;
-    let submitted = publish::submit(&client, &package, &signed, &contents, |p| match p {
+    let submitted = publish::submit(client, package, &signed, contents, |p| match p {
         Progress::Submitting(id) => eprintln!("submitting record {id} to {package}"),
         Progress::Recovering(e) => {
             eprintln!("no answer to the submit ({e}); checking whether the registry received it")
@@ -679,17 +754,17 @@ pub async fn publish_cmd(ctx: &Ctx, args: PublishArgs) -> CmdResult {
         let _ = store.record_polls(&[polled.outcome()]);
     }
     let mut last = rec;
-    if args.wait && !last.state.is_terminal() {
-        let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    if wait && !last.state.is_terminal() {
+        let deadline = Instant::now() + Duration::from_secs(timeout);
         let mut shown = String::new();
         loop {
             if Instant::now() >= deadline {
-                eprintln!("still {} after {}s", last.state.name(), args.timeout);
-                emit_publish_result(ctx, &package, &last)?;
-                return Ok(exit::WAIT_TIMEOUT);
+                eprintln!("still {} after {timeout}s", last.state.name());
+                emit_publish_result(ctx, package, &last)?;
+                return Ok(None);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
-            let polled = poll::poll_one(&client, prepared.log_id, record_id).await;
+            let polled = poll::poll_one(client, prepared.log_id, record_id).await;
             let _ = store.record_polls(&[polled.outcome()]);
             match polled.result {
                 Ok((rec, _)) => {
@@ -707,12 +782,7 @@ pub async fn publish_cmd(ctx: &Ctx, args: PublishArgs) -> CmdResult {
             }
         }
     }
-    emit_publish_result(ctx, &package, &last)?;
-    Ok(if args.wait {
-        state_exit_code(&last.state)
-    } else {
-        exit::OK
-    })
+    Ok(Some(last))
 }
 
 fn emit_publish_result(ctx: &Ctx, package: &PackageName, rec: &PackageRecord) -> Result<()> {

@@ -6,6 +6,7 @@ use wargdash::cli::{self, Cli, Ctx};
 use wargdash::exit;
 
 fn main() {
+    wargdash::ui::mark_process_start();
     let code = match real_main() {
         Ok(code) => code,
         Err(f) => {

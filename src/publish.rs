@@ -56,15 +56,28 @@ impl PublishError {
     }
 }
 
-/// How far the local clock may run ahead of the registry's latest checkpoint before we warn.
-pub const CLOCK_SKEW_WARN_SECS: i64 = 60;
+/// How far the local clock may run ahead of the registry's latest checkpoint before signing is
+/// refused (the reference server re-signs its checkpoint every 5 s, so its timestamp tracks the
+/// registry's clock).
+pub const CLOCK_SKEW_LIMIT_SECS: i64 = 60;
+
+/// How a record is built.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildOptions<'a> {
+    /// For a package with no log yet: put `init` with this key first.
+    pub auto_init: Option<&'a SigningKey>,
+    /// The record time; `None` is the local clock now.
+    pub now: Option<RecordTime>,
+    /// Sign even when the local clock is ahead of the registry's (only a warning then).
+    pub allow_clock_skew: bool,
+}
 
 /// Fetches the checkpoint and the log head, and builds the record content.
 pub async fn prepare(
     client: &RegistryClient,
     package: &PackageName,
     entries: Vec<Entry>,
-    auto_init: Option<&SigningKey>,
+    opts: BuildOptions<'_>,
 ) -> Result<Prepared, PublishError> {
     if entries.is_empty() {
         return Err(PublishError::Refused(
@@ -84,11 +97,11 @@ pub async fn prepare(
     let mut warnings = Vec::new();
     let starts_with_init = matches!(entries.first(), Some(Entry::Init { .. }));
     match (&head, starts_with_init) {
-        (None, false) => match auto_init {
+        (None, false) => match opts.auto_init {
             Some(key) => entries.insert(0, Entry::Init { public_key: key.public_key() }),
             None => {
                 return Err(PublishError::Refused(format!(
-                    "package `{package}` has no log on this registry yet: its first record must start with `init` (pass --init to put init and this entry in one record)"
+                    "package `{package}` has no log on this registry yet: its first record must start with `init` (add an init entry; on the command line, --init puts init and this entry in one record)"
                 )))
             }
         },
@@ -100,12 +113,18 @@ pub async fn prepare(
         }
         _ => {}
     }
-    let now = RecordTime::now();
+    let now = opts.now.unwrap_or_else(RecordTime::now);
     let skew = now.seconds - checkpoint.contents.timestamp as i64;
-    if skew > CLOCK_SKEW_WARN_SECS {
-        warnings.push(format!(
-            "the local clock is {skew}s ahead of the registry's latest checkpoint; a future-dated record blocks its log until real time catches up"
-        ));
+    if skew > CLOCK_SKEW_LIMIT_SECS {
+        let msg = format!(
+            "the local clock is {skew}s ahead of the registry's latest checkpoint; a record dated in the future blocks its package log until real time catches up"
+        );
+        if !opts.allow_clock_skew {
+            return Err(PublishError::Refused(format!(
+                "refusing to sign: {msg}. Fix the clock (or pass --allow-clock-skew if the registry's checkpoint is known to be stale)"
+            )));
+        }
+        warnings.push(msg);
     }
     if let Some(h) = &head {
         if now < h.content.time {
@@ -134,6 +153,19 @@ impl Prepared {
         self.content.prev = self.head;
         self
     }
+}
+
+/// Whether a rejection reason means the log's head moved after the record was built (another
+/// record was published first): rebuilding on the new head fixes it.
+pub fn head_moved(reason: &str) -> bool {
+    reason.contains("previous record hash does not match")
+}
+
+/// The explanation shown with such a rejection.
+pub fn head_moved_hint(package: &PackageName) -> String {
+    format!(
+        "the head of `{package}` moved after this record was built: another record was published first. Rebuilding on the new head fixes it"
+    )
 }
 
 /// What happened during a submit, for progress display.
@@ -195,7 +227,7 @@ pub async fn submit(
         for (digest, missing) in missing_content {
             let bytes = contents.get(digest).ok_or_else(|| {
                 PublishError::Refused(format!(
-                    "the registry asks for content {digest}, which this record does not release"
+                    "the registry asks for content {digest}, which wargdash does not have here (select the content file again)"
                 ))
             })?;
             let endpoint = missing

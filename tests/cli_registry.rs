@@ -250,7 +250,10 @@ fn release_without_a_log_asks_for_init() {
         hello.to_str().unwrap(),
     ]);
     assert_eq!(r.code, exit::USAGE, "{r:?}");
-    assert!(r.stderr.contains("pass --init"), "{r:?}");
+    assert!(
+        r.stderr.contains("must start with `init`") && r.stderr.contains("--init puts init"),
+        "{r:?}"
+    );
     let v = wd.json(
         &[
             "--json",

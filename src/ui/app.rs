@@ -162,9 +162,11 @@ pub struct State {
     pub cfg: AppConfig,
     pub rows: Vec<Row>,
     index: HashMap<Key, usize>,
-    /// Row indices after filter and sort.
+    /// Row indices after filter and sort, in the total order of [`State::cmp_rows`].
     pub view: Vec<usize>,
     view_stale: bool,
+    /// Rows per state name, kept up to date as rows change (the header shows it every frame).
+    counts: BTreeMap<&'static str, usize>,
     pub selected: Option<Key>,
     pub offset: usize,
     /// Table rows that fit on screen (set by the view each frame).
@@ -264,6 +266,7 @@ impl State {
             index: HashMap::new(),
             view: Vec::new(),
             view_stale: false,
+            counts: BTreeMap::new(),
             selected: None,
             offset: 0,
             page: 20,
@@ -297,12 +300,30 @@ impl State {
         self.selected.as_ref().and_then(|k| self.row(k))
     }
 
-    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+    /// Rows per state name (maintained incrementally: O(1) per frame).
+    pub fn counts(&self) -> &BTreeMap<&'static str, usize> {
+        &self.counts
+    }
+
+    fn recount(&mut self) {
         let mut c = BTreeMap::new();
         for r in &self.rows {
             *c.entry(r.state_name()).or_insert(0) += 1;
         }
-        c
+        self.counts = c;
+    }
+
+    fn count_change(&mut self, from: &'static str, to: &'static str) {
+        if from == to {
+            return;
+        }
+        if let Some(n) = self.counts.get_mut(from) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.counts.remove(from);
+            }
+        }
+        *self.counts.entry(to).or_insert(0) += 1;
     }
 
     fn matches_filter(&self, r: &Row) -> bool {
@@ -317,6 +338,39 @@ impl State {
             || r.detail().to_lowercase().contains(&f)
     }
 
+    /// The view's order: the sort column, then the order rows were added (`added_at`, then
+    /// position), reversed as a whole when descending. A total order, so a row's place in the
+    /// view can be found by binary search.
+    pub fn cmp_rows(&self, a: usize, b: usize) -> std::cmp::Ordering {
+        let (a, b) = if self.ascending { (a, b) } else { (b, a) };
+        let (ra, rb) = (&self.rows[a], &self.rows[b]);
+        let by_column = match self.sort {
+            SortKey::Added => ra.tracked.added_at.cmp(&rb.tracked.added_at),
+            SortKey::Package => ra
+                .tracked
+                .package
+                .cmp(&rb.tracked.package)
+                .then(ra.tracked.added_at.cmp(&rb.tracked.added_at)),
+            SortKey::State => state_rank(ra)
+                .cmp(&state_rank(rb))
+                .then(ra.tracked.added_at.cmp(&rb.tracked.added_at)),
+            SortKey::Polled => ra
+                .tracked
+                .polled_at
+                .unwrap_or(0)
+                .cmp(&rb.tracked.polled_at.unwrap_or(0)),
+        };
+        by_column.then(a.cmp(&b))
+    }
+
+    /// Where row `i` is in the view, if it is shown (O(log N) while the view is current).
+    fn view_pos(&self, i: usize) -> Option<usize> {
+        if self.view_stale {
+            return self.view.iter().position(|x| *x == i);
+        }
+        self.view.binary_search_by(|x| self.cmp_rows(*x, i)).ok()
+    }
+
     /// Recomputes the filtered, sorted order (only when something changed).
     pub fn refresh_view(&mut self) {
         if !self.view_stale {
@@ -326,35 +380,55 @@ impl State {
         let mut v: Vec<usize> = (0..self.rows.len())
             .filter(|i| self.matches_filter(&self.rows[*i]))
             .collect();
-        let rows = &self.rows;
-        match self.sort {
-            SortKey::Added => v.sort_by_key(|i| (rows[*i].tracked.added_at, *i)),
-            SortKey::Package => v.sort_by(|a, b| {
-                rows[*a]
-                    .tracked
-                    .package
-                    .cmp(&rows[*b].tracked.package)
-                    .then(rows[*a].tracked.added_at.cmp(&rows[*b].tracked.added_at))
-            }),
-            SortKey::State => v.sort_by_key(|i| (state_rank(&rows[*i]), rows[*i].tracked.added_at)),
-            SortKey::Polled => v.sort_by_key(|i| (rows[*i].tracked.polled_at.unwrap_or(0), *i)),
-        }
-        if !self.ascending {
-            v.reverse();
-        }
+        v.sort_unstable_by(|a, b| self.cmp_rows(*a, *b));
         self.view = v;
-        if self
-            .selected
-            .is_none_or(|k| !self.view.iter().any(|i| self.rows[*i].key() == k))
-        {
+        self.fix_selection();
+    }
+
+    /// Keeps a shown record selected (the first one when the selected one is not shown).
+    fn fix_selection(&mut self) {
+        if self.selected_pos().is_none() {
             self.selected = self.view.first().map(|i| self.rows[*i].key());
         }
         self.clamp_offset();
     }
 
+    /// Moves row `i` to its place after a change to it, without re-sorting the view: `was_at`
+    /// is where it was shown before the change. O(log N) plus one memmove.
+    fn reposition(&mut self, i: usize, was_at: Option<usize>) {
+        self.dirty = true;
+        if self.view_stale {
+            return;
+        }
+        let shown = self.matches_filter(&self.rows[i]);
+        let in_place = |s: &Self, p: usize| {
+            (p == 0 || s.cmp_rows(s.view[p - 1], i).is_lt())
+                && (p + 1 >= s.view.len() || s.cmp_rows(i, s.view[p + 1]).is_lt())
+        };
+        let moved = match (was_at, shown) {
+            (Some(p), true) => !in_place(self, p),
+            (Some(_), false) | (None, true) => true,
+            (None, false) => false,
+        };
+        if moved {
+            if let Some(p) = was_at {
+                self.view.remove(p);
+            }
+            if shown {
+                let at = self
+                    .view
+                    .binary_search_by(|x| self.cmp_rows(*x, i))
+                    .unwrap_or_else(|at| at);
+                self.view.insert(at, i);
+            }
+        }
+        self.fix_selection();
+    }
+
     pub fn selected_pos(&self) -> Option<usize> {
         let k = self.selected?;
-        self.view.iter().position(|i| self.rows[*i].key() == k)
+        let i = *self.index.get(&k)?;
+        self.view_pos(i)
     }
 
     fn clamp_offset(&mut self) {
@@ -411,6 +485,7 @@ impl State {
             .enumerate()
             .map(|(i, r)| (r.key(), i))
             .collect();
+        self.recount();
         self.mark_view();
     }
 
@@ -467,6 +542,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
             if !new.is_empty() {
                 cmds.push(Command::Schedule(new));
             }
+            s.recount();
             s.mark_view();
         }
         Action::StoreError(e) => s.flash(format!("store: {e}")),
@@ -591,11 +667,15 @@ fn apply_poll(
         Err(_) => {}
     }
     if let Some(&i) = s.index.get(&key) {
+        let was_at = s.view_pos(i);
+        let was = s.rows[i].state_name();
         let r = &mut s.rows[i];
         r.in_flight = false;
         r.tracked.polled_at = Some(at);
         match result {
             Ok((rec, raw)) => {
+                let newly_rejected = r.state_name() != "rejected"
+                    && matches!(rec.state, RecordState::Rejected { .. });
                 if let RecordState::Sourcing { missing_content } = &rec.state {
                     r.tracked.missing = serde_json::to_value(missing_content).ok();
                 }
@@ -606,12 +686,22 @@ fn apply_poll(
                 r.tracked.response = Some(raw);
                 r.state = Some(rec.state);
                 r.error = None;
+                if newly_rejected && needs_rebuild(r) {
+                    let msg = format!(
+                        "record {} was rejected because the head moved: select it and press b to rebuild on the new head",
+                        r.tracked.record_id.short(8)
+                    );
+                    s.flash = Some((msg, s.now));
+                }
             }
             // A registry outage shows once, in the header, not on every row.
             Err(_) if registry_wide => {}
             Err(e) => r.error = Some(e.to_string()),
         }
-        s.mark_view();
+        let now = s.rows[i].state_name();
+        s.count_change(was, now);
+        // One result moves one row: no re-sort of every row per poll.
+        s.reposition(i, was_at);
     }
 }
 
@@ -773,6 +863,7 @@ fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
             }
         }
         T::Publish => open_form(s, cmds),
+        T::Rebuild => rebuild(s, cmds),
         T::ClearFilter => {
             if !s.filter.is_empty() {
                 s.filter.clear();
@@ -791,6 +882,44 @@ fn open_form(s: &mut State, cmds: &mut Vec<Command>) {
     s.mode = Mode::Form;
     s.form.step = Step::Edit;
     s.form.error = None;
+}
+
+/// Whether a row is a record this app signed that was rejected because the head moved.
+pub fn needs_rebuild(r: &Row) -> bool {
+    matches!(&r.state, Some(RecordState::Rejected { reason }) if crate::publish::head_moved(reason))
+        && r.tracked.entries.is_some()
+        && r.tracked.package.is_some()
+}
+
+/// Rebuilds the selected rejected record's entries on the log's new head: straight to review.
+fn rebuild(s: &mut State, cmds: &mut Vec<Command>) {
+    let Some(r) = s.selected_row() else { return };
+    if !needs_rebuild(r) {
+        s.flash("b rebuilds records this app signed that were rejected because the head moved");
+        return;
+    }
+    let (Some(entries), Some(package)) = (r.tracked.entries.clone(), r.tracked.package.clone())
+    else {
+        return;
+    };
+    let Ok(pkg) = package.parse::<PackageName>() else {
+        return;
+    };
+    open_form(s, cmds);
+    if s.mode != Mode::Form {
+        return;
+    }
+    s.form = Form {
+        package,
+        signer: s.form.signer,
+        staged: entries.clone(),
+        step: Step::Preparing,
+        ..Form::default()
+    };
+    cmds.push(Command::Prepare {
+        package: pkg,
+        entries,
+    });
 }
 
 /// Parses `LOG_ID RECORD_ID` or `NS:NAME RECORD_ID`.
@@ -1048,4 +1177,104 @@ fn submit_form(s: &mut State, cmds: &mut Vec<Command>) {
     s.form.error = None;
     s.form.step = Step::Preparing;
     cmds.push(Command::Prepare { package, entries });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Sha256Hash;
+
+    fn tracked(n: u32, added_at: i64) -> Tracked {
+        let mut b = [0u8; 32];
+        b[..4].copy_from_slice(&n.to_be_bytes());
+        Tracked {
+            log_id: LogId(Sha256Hash(b)),
+            record_id: RecordId(Sha256Hash(b)),
+            package: Some(format!("demo:p{}", n % 7)),
+            origin: Origin::Tracked,
+            entries: None,
+            added_at,
+            state: None,
+            response: None,
+            missing: None,
+            polled_at: None,
+            error: None,
+        }
+    }
+
+    /// Moving single rows as poll results arrive gives exactly the view (and selection) a full
+    /// filter-and-sort gives, for every sort column, both directions, with and without a filter.
+    #[test]
+    fn incremental_view_equals_full_recompute() {
+        let cfg = AppConfig {
+            registry: "http://127.0.0.1:1".into(),
+            sandbox: false,
+            readonly: false,
+            interval: Duration::from_secs(2),
+            color: false,
+        };
+        let mut s = State::new(cfg, 1_000_000);
+        // Several rows share an `added_at` (as `track add -` does), so ties are exercised.
+        let list: Vec<Tracked> = (0..60).map(|n| tracked(n, 1000 + (n / 4) as i64)).collect();
+        let keys: Vec<Key> = list.iter().map(|t| (t.log_id, t.record_id)).collect();
+        update(&mut s, Action::StoreLoaded(list));
+        let bodies = [
+            serde_json::json!({"state": "processing"}),
+            serde_json::json!({"state": "published", "registryIndex": 3}),
+            serde_json::json!({"state": "rejected", "reason": "bad beta"}),
+        ];
+        let mut seed = 7u64;
+        for step in 0..1500u32 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = (seed >> 33) as usize;
+            match step % 150 {
+                0 => s.sort = s.sort.next(),
+                50 => s.ascending = !s.ascending,
+                100 => s.filter = ["", "beta", "p3", "processing"][r % 4].into(),
+                _ => {}
+            }
+            if step % 50 == 0 {
+                s.mark_view();
+                s.refresh_view();
+            }
+            if r % 5 == 0 {
+                s.page = 1 + r % 9;
+                s.select_pos(r % 60);
+            }
+            let key = keys[r % keys.len()];
+            let result = if r % 11 == 0 {
+                Err(ApiError::Invalid {
+                    status: 400,
+                    message: "beta".into(),
+                })
+            } else {
+                let body = bodies[r % 3].clone();
+                let mut with_id = body.clone();
+                with_id["recordId"] = key.1.to_string().into();
+                let rec: PackageRecord = serde_json::from_value(with_id).expect("record");
+                Ok((rec, body))
+            };
+            update(
+                &mut s,
+                Action::Polled {
+                    key,
+                    result,
+                    at: 2000 + (r % 13) as i64,
+                    latency: Duration::ZERO,
+                    hold: None,
+                },
+            );
+            let mut full = s.clone();
+            full.mark_view();
+            full.refresh_view();
+            assert_eq!(s.view, full.view, "step {step}: sort {:?}", s.sort);
+            assert_eq!(s.selected, full.selected, "step {step}");
+            assert_eq!(s.offset, full.offset, "step {step}");
+            let mut counts = s.clone();
+            counts.recount();
+            assert_eq!(s.counts(), counts.counts(), "step {step}");
+        }
+    }
 }

@@ -26,6 +26,7 @@ pub enum TableAction {
     CopyRecord,
     CopyLog,
     Publish,
+    Rebuild,
 }
 
 /// (keys shown in help, description, action).
@@ -65,6 +66,11 @@ pub const BINDINGS: &[(&str, &str, TableAction)] = &[
     ("y", "copy record ID (OSC 52)", TableAction::CopyRecord),
     ("Y", "copy log ID (OSC 52)", TableAction::CopyLog),
     ("p", "publish form", TableAction::Publish),
+    (
+        "b",
+        "rebuild a record rejected because the head moved",
+        TableAction::Rebuild,
+    ),
     ("?", "this help", TableAction::Help),
     ("q Ctrl-C", "quit", TableAction::Quit),
 ];
@@ -108,6 +114,7 @@ pub fn table_action(k: &KeyEvent, readonly: bool) -> Option<TableAction> {
         KeyCode::Char('y') => T::CopyRecord,
         KeyCode::Char('Y') => T::CopyLog,
         KeyCode::Char('p') if !readonly => T::Publish,
+        KeyCode::Char('b') if !readonly => T::Rebuild,
         _ => return None,
     };
     if k.modifiers.contains(KeyModifiers::CONTROL) || k.modifiers.contains(KeyModifiers::ALT) {
@@ -120,7 +127,7 @@ pub fn table_action(k: &KeyEvent, readonly: bool) -> Option<TableAction> {
 pub fn help_lines(readonly: bool) -> Vec<(&'static str, &'static str)> {
     BINDINGS
         .iter()
-        .filter(|(_, _, a)| !(readonly && *a == TableAction::Publish))
+        .filter(|(_, _, a)| !(readonly && matches!(a, TableAction::Publish | TableAction::Rebuild)))
         .map(|(k, d, _)| (*k, *d))
         .collect()
 }

@@ -408,6 +408,12 @@ fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         Some(crate::registry::RecordState::Rejected { reason }) => {
             lines.push(Line::from(Span::styled("rejection reason:", t.bold())));
             lines.push(Line::from(Span::styled(reason.clone(), t.error())));
+            if super::app::needs_rebuild(r) && !s.cfg.readonly {
+                lines.push(Line::from(Span::styled(
+                    "⟲ the log's head moved after this record was built (another record was published first); press b to rebuild it on the new head",
+                    t.accent(),
+                )));
+            }
         }
         Some(crate::registry::RecordState::Published { registry_index }) => {
             lines.push(kv("reg. index", registry_index.to_string()))

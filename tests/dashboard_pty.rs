@@ -169,6 +169,30 @@ fn publish_through_the_form_and_watch_it_reach_published() {
     t.wait_for("No tracked records yet", 15);
     t.wait_for("● up", 10);
 
+    // A record tracked by IDs alone gets its package name from the registry (fetch/names).
+    let elsewhere = Wd::new(Some(&reg.url));
+    elsewhere.ok(&["key", "new"], 0);
+    let named = elsewhere.json(
+        &[
+            "--json",
+            "publish",
+            "demo:named-by-registry",
+            "init",
+            "--wait",
+        ],
+        0,
+    );
+    wd.ok(
+        &[
+            "track",
+            "add",
+            named["logId"].as_str().unwrap(),
+            named["recordId"].as_str().unwrap(),
+        ],
+        0,
+    );
+    t.wait_for("demo:named-by-regis", 5);
+
     t.keys(&["p"]);
     t.wait_for("Publish a package record", 5);
     t.type_text("demo:ptypkg");

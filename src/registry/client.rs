@@ -430,6 +430,42 @@ impl RegistryClient {
         Ok(head)
     }
 
+    /// Package names for log IDs, skipping IDs the registry does not know (`fetch/names` is
+    /// all-or-nothing, so each unknown ID is dropped and the batch retried). Names whose log ID
+    /// does not match are dropped: the registry would be misbehaving.
+    pub async fn resolve_names(&self, logs: &[LogId]) -> Result<BTreeMap<LogId, String>, ApiError> {
+        let mut out = BTreeMap::new();
+        for chunk in logs.chunks(1000) {
+            let mut ids = chunk.to_vec();
+            for _ in 0..=chunk.len() {
+                if ids.is_empty() {
+                    break;
+                }
+                match self.fetch_names(&ids).await {
+                    Ok(names) => {
+                        for (log, name) in names {
+                            let Some(name) = name else { continue };
+                            match name.parse::<crate::ids::PackageName>() {
+                                Ok(p) if p.log_id() == log => {
+                                    out.insert(log, name);
+                                }
+                                _ => {
+                                    tracing::warn!(%log, name, "registry named a log with a name that does not derive to it")
+                                }
+                            }
+                        }
+                        break;
+                    }
+                    Err(ApiError::NotFound { what, id }) if what == "log" => {
+                        ids.retain(|l| l.to_string() != id)
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// `POST /v1/fetch/names`: package names for log IDs. The server answers all-or-nothing, so
     /// an unknown ID yields `NotFound` for the whole batch.
     pub async fn fetch_names(

@@ -337,6 +337,16 @@ impl Store {
         Ok(())
     }
 
+    /// Fills in the package name of every tracked record in `log` that has none.
+    pub fn set_package(&mut self, log: &LogId, package: &str) -> Result<usize> {
+        self.conn
+            .execute(
+                "UPDATE tracked SET package = ?2 WHERE log_id = ?1 AND package IS NULL",
+                params![log.to_string(), package],
+            )
+            .wrap_err_with(|| format!("writing to {}", self.path.display()))
+    }
+
     pub fn history(&self, log: &LogId, rec: &RecordId) -> Result<Vec<HistoryEntry>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT at, state, detail FROM history WHERE log_id = ?1 AND record_id = ?2 ORDER BY id",

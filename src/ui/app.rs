@@ -186,6 +186,8 @@ pub struct State {
     pub keys: Vec<KeyInfo>,
     pub form: Form,
     pub detail_history: Option<(Key, Vec<HistoryEntry>)>,
+    /// Logs whose package name was already asked of the registry.
+    names_asked: std::collections::HashSet<LogId>,
     pub flash: Option<(String, i64)>,
     pub now: i64,
     pub dirty: bool,
@@ -219,6 +221,7 @@ pub enum Action {
     SubmitProgress(String),
     Submitted(Result<Key, String>),
     Flash(String),
+    NamesResolved(BTreeMap<LogId, String>),
     Quit,
 }
 
@@ -234,6 +237,8 @@ pub enum Command {
     HashFile(String),
     GenerateKey,
     LoadKeys,
+    /// Ask the registry for the package names of these logs.
+    ResolveNames(Vec<LogId>),
     Prepare {
         package: PackageName,
         entries: Vec<crate::record::Entry>,
@@ -285,6 +290,7 @@ impl State {
             keys: Vec::new(),
             form: Form::default(),
             detail_history: None,
+            names_asked: Default::default(),
             flash: None,
             now,
             dirty: true,
@@ -536,6 +542,18 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
                 }
             }
             s.remove_rows(&gone);
+            let unnamed: Vec<LogId> = s
+                .rows
+                .iter()
+                .filter(|r| r.tracked.package.is_none())
+                .map(|r| r.tracked.log_id)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|l| s.names_asked.insert(*l))
+                .collect();
+            if !unnamed.is_empty() {
+                cmds.push(Command::ResolveNames(unnamed));
+            }
             if !gone.is_empty() {
                 cmds.push(Command::Unschedule(gone));
             }
@@ -637,6 +655,16 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
             s.flash(format!("submitted {}", key.1));
         }
         Action::Flash(m) => s.flash(m),
+        Action::NamesResolved(names) => {
+            for r in &mut s.rows {
+                if r.tracked.package.is_none() {
+                    if let Some(n) = names.get(&r.tracked.log_id) {
+                        r.tracked.package = Some(n.clone());
+                    }
+                }
+            }
+            s.mark_view();
+        }
         Action::Quit => s.quit = true,
     }
     s.refresh_view();

@@ -44,6 +44,7 @@ pub enum StoreOp {
     Remove(Key),
     Polls(Vec<PollOutcome>),
     History(Key),
+    SetPackage(crate::ids::LogId, String),
 }
 
 /// Runs the store on its own thread so drawing never waits for a write. Poll results are
@@ -84,6 +85,9 @@ pub fn spawn_store_thread(
                         StoreOp::Polls(p) => {
                             polls.extend(p);
                             Ok(())
+                        }
+                        StoreOp::SetPackage(log, name) => {
+                            store.set_package(&log, &name).map(|_| ())
                         }
                         StoreOp::History(key) => store.history(&key.0, &key.1).map(|h| {
                             let _ = actions.blocking_send(Action::History(key, h));
@@ -397,6 +401,21 @@ impl Runtime {
                 tokio::task::spawn_blocking(move || {
                     let result = hash_file(&path);
                     let _ = actions.blocking_send(Action::FileHashed { path, result });
+                });
+            }
+            Command::ResolveNames(logs) => {
+                let client = self.client.clone();
+                let store = self.store.clone();
+                tokio::spawn(async move {
+                    match client.resolve_names(&logs).await {
+                        Ok(names) => {
+                            for (log, name) in &names {
+                                let _ = store.send(StoreOp::SetPackage(*log, name.clone()));
+                            }
+                            let _ = actions.send(Action::NamesResolved(names)).await;
+                        }
+                        Err(e) => tracing::warn!("fetching package names: {e}"),
+                    }
                 });
             }
             Command::LoadKeys => {

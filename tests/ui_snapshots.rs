@@ -227,6 +227,12 @@ fn detail_pane_shows_everything_about_a_record() {
         "full record ID shown: {out}"
     );
     insta::assert_snapshot!("detail", out);
+    // Keys that would open something else wait while the pane is open; moving works.
+    key(&mut s, KeyCode::Char('p'));
+    assert_eq!(s.mode, Mode::Detail);
+    key(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.mode, Mode::Detail);
+    assert_ne!(s.selected, Some(ids(3)));
 }
 
 #[test]

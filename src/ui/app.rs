@@ -782,8 +782,26 @@ fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
             ) {
                 s.mode = Mode::Table;
             } else if s.mode == Mode::Detail {
+                // Moving, copying and refreshing work in the detail pane; other keys wait.
+                use keymap::TableAction as T;
+                let allowed = matches!(
+                    keymap::table_action(&k, s.cfg.readonly),
+                    Some(
+                        T::Down
+                            | T::Up
+                            | T::Top
+                            | T::Bottom
+                            | T::PageDown
+                            | T::PageUp
+                            | T::CopyRecord
+                            | T::CopyLog
+                            | T::Refresh
+                    )
+                );
+                if !allowed {
+                    return;
+                }
                 on_table_key(s, k, cmds);
-                s.mode = Mode::Detail;
                 if let Some(key) = s.selected {
                     if s.detail_history.as_ref().is_none_or(|(k, _)| *k != key) {
                         cmds.push(Command::LoadHistory(key));

@@ -476,18 +476,21 @@ pub fn track(ctx: &Ctx, cmd: TrackCmd) -> CmdResult {
             } else if list.is_empty() {
                 println!("no tracked records (add one with `wargdash track add LOG_ID RECORD_ID`)");
             } else {
-                println!(
-                    "{:<20} {:<14} {:<14} {:<11} DETAIL",
-                    "PACKAGE", "LOG", "RECORD", "STATE"
-                );
+                print_table_header();
                 for t in &list {
-                    println!(
-                        "{:<20} {:<14} {:<14} {:<11} {}",
-                        t.package.as_deref().unwrap_or("-"),
-                        t.log_id.short(12),
-                        t.record_id.short(12),
+                    let detail = match (&t.error, &t.response) {
+                        (Some(e), _) => format!("last poll failed: {e}"),
+                        (None, Some(r)) => serde_json::from_value::<PackageRecord>(r.clone())
+                            .map(|r| r.state.detail())
+                            .unwrap_or_default(),
+                        (None, None) => String::new(),
+                    };
+                    print_table_row(
+                        t.package.as_deref(),
+                        &t.log_id,
+                        &t.record_id,
                         t.state.as_deref().unwrap_or("unknown"),
-                        t.error.as_deref().unwrap_or("")
+                        &detail,
                     );
                 }
             }
@@ -512,6 +515,23 @@ pub fn track(ctx: &Ctx, cmd: TrackCmd) -> CmdResult {
     }
 }
 
+fn print_table_header() {
+    println!(
+        "{:<20} {:<14} {:<14} {:<11} DETAIL",
+        "PACKAGE", "LOG", "RECORD", "STATE"
+    );
+}
+
+fn print_table_row(package: Option<&str>, log: &LogId, rec: &RecordId, state: &str, detail: &str) {
+    println!(
+        "{:<20} {:<14} {:<14} {:<11} {detail}",
+        package.unwrap_or("-"),
+        log.short(12),
+        rec.short(12),
+        state
+    );
+}
+
 /// Severity order for `poll --once`'s exit code: published < pending < rejected < error.
 fn severity(code: i32) -> u8 {
     match code {
@@ -534,10 +554,7 @@ pub async fn poll_once(ctx: &Ctx, concurrency: usize) -> CmdResult {
         .map_err(|e| fail(exit::STORE, e))?;
     let mut worst = exit::OK;
     if !ctx.global.json && !results.is_empty() {
-        println!(
-            "{:<20} {:<14} {:<14} {:<11} DETAIL",
-            "PACKAGE", "LOG", "RECORD", "STATE"
-        );
+        print_table_header();
     }
     for (t, p) in tracked.iter().zip(&results) {
         let code = match &p.result {
@@ -568,13 +585,12 @@ pub async fn poll_once(ctx: &Ctx, concurrency: usize) -> CmdResult {
                 Ok((rec, _)) => (rec.state.name().to_string(), rec.state.detail()),
                 Err(e) => ("error".to_string(), e.to_string()),
             };
-            println!(
-                "{:<20} {:<14} {:<14} {:<11} {}",
-                t.package.as_deref().unwrap_or("-"),
-                t.log_id.short(12),
-                t.record_id.short(12),
-                state,
-                detail
+            print_table_row(
+                t.package.as_deref(),
+                &t.log_id,
+                &t.record_id,
+                &state,
+                &detail,
             );
         }
     }

@@ -232,7 +232,11 @@ fn detail_pane_shows_everything_about_a_record() {
     assert_eq!(s.mode, Mode::Detail);
     key(&mut s, KeyCode::Char('G'));
     assert_eq!(s.mode, Mode::Detail);
-    assert_eq!(s.selected, Some(ids(3)), "the only row (the reload above untracked the rest)");
+    assert_eq!(
+        s.selected,
+        Some(ids(3)),
+        "the only row (the reload above untracked the rest)"
+    );
     key(&mut s, KeyCode::Esc);
     assert_eq!(s.mode, Mode::Table);
 }

@@ -127,6 +127,39 @@ pub fn spawn_store_thread(
     tx
 }
 
+/// Turns scheduler events into actions for the reducer; poll results also go to the store
+/// thread, which writes them in batches.
+pub fn forward_scheduler_events(
+    mut events: mpsc::Receiver<SchedEvent>,
+    actions: mpsc::Sender<Action>,
+    store: std::sync::mpsc::Sender<StoreOp>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            let a = match ev {
+                SchedEvent::Started(keys) => Action::PollStarted(keys),
+                SchedEvent::Polled {
+                    polled,
+                    latency,
+                    hold,
+                } => {
+                    let _ = store.send(StoreOp::Polls(vec![polled.outcome()]));
+                    Action::Polled {
+                        key: (polled.log_id, polled.record_id),
+                        result: polled.result,
+                        at: now_ms(),
+                        latency,
+                        hold,
+                    }
+                }
+            };
+            if actions.send(a).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
 /// Publishes a record the way both the form and the demo do: prepare (unless given), sign,
 /// track, submit, upload; refused records are untracked again.
 pub async fn sign_track_submit(
@@ -545,7 +578,7 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
 
     let (action_tx, mut action_rx) = mpsc::channel::<Action>(4096);
     let store_tx = spawn_store_thread(store, action_tx.clone());
-    let (sched_ev_tx, mut sched_ev_rx) = mpsc::channel::<SchedEvent>(4096);
+    let (sched_ev_tx, sched_ev_rx) = mpsc::channel::<SchedEvent>(4096);
     let (sched_tx, _sched_task) = scheduler::spawn(
         client.clone(),
         SchedulerConfig {
@@ -555,35 +588,7 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
         },
         sched_ev_tx,
     );
-    {
-        // Scheduler events become actions; poll results also go to the store in batches.
-        let actions = action_tx.clone();
-        let store = store_tx.clone();
-        tokio::spawn(async move {
-            while let Some(ev) = sched_ev_rx.recv().await {
-                let a = match ev {
-                    SchedEvent::Started(keys) => Action::PollStarted(keys),
-                    SchedEvent::Polled {
-                        polled,
-                        latency,
-                        hold,
-                    } => {
-                        let _ = store.send(StoreOp::Polls(vec![polled.outcome()]));
-                        Action::Polled {
-                            key: (polled.log_id, polled.record_id),
-                            result: polled.result,
-                            at: now_ms(),
-                            latency,
-                            hold,
-                        }
-                    }
-                };
-                if actions.send(a).await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
+    forward_scheduler_events(sched_ev_rx, action_tx.clone(), store_tx.clone());
     let (client_tx, client_rx) = watch::channel(client.clone());
     tokio::spawn(watch_checkpoint(client_rx, action_tx.clone()));
     let keys = KeyStore::new(ctx.paths.keys_dir());

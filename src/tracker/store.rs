@@ -5,7 +5,7 @@
 use crate::ids::{LogId, RecordId};
 use crate::record::Entry;
 use color_eyre::eyre::{eyre, Result, WrapErr};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -150,6 +150,16 @@ impl Store {
         &self.path
     }
 
+    /// Starts a write transaction. `IMMEDIATE` takes the write lock up front, waiting for it
+    /// under the busy timeout. A deferred transaction that reads first and then writes cannot
+    /// wait: when another process committed in between, SQLite fails it at once with
+    /// "database is locked" (SQLITE_BUSY_SNAPSHOT), whatever the busy timeout.
+    fn write_tx(&mut self) -> Result<Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .wrap_err_with(|| format!("starting a write to {}", self.path.display()))
+    }
+
     /// Changes whenever another connection commits; cheap to poll.
     pub fn data_version(&self) -> Result<i64> {
         self.conn
@@ -160,10 +170,7 @@ impl Store {
     /// Adds records in one transaction. Already-tracked records keep their state; a package
     /// name or signed entries given now fill in what was unknown. Returns how many were new.
     pub fn add(&mut self, items: &[NewTracked]) -> Result<usize> {
-        let tx = self
-            .conn
-            .transaction()
-            .wrap_err("starting a store transaction")?;
+        let tx = self.write_tx()?;
         let mut added = 0;
         {
             let mut insert = tx.prepare_cached(
@@ -203,7 +210,7 @@ impl Store {
 
     /// Stops tracking a record (and forgets its history). Returns whether it was tracked.
     pub fn remove(&mut self, log: &LogId, rec: &RecordId) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let n = tx.execute(
             "DELETE FROM tracked WHERE log_id = ?1 AND record_id = ?2",
             params![log.to_string(), rec.to_string()],
@@ -291,7 +298,7 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         {
             let mut current = tx.prepare_cached(
                 "SELECT state, response FROM tracked WHERE log_id = ?1 AND record_id = ?2",
@@ -414,6 +421,52 @@ mod tests {
         assert_eq!(s.history(&l, &r).unwrap().len(), 2);
         assert!(s.remove(&l, &r).unwrap());
         assert!(s.list().unwrap().is_empty());
+    }
+
+    /// Another process holds the write lock: `add` and `record_polls` wait for it (busy
+    /// timeout) instead of failing with "database is locked".
+    #[test]
+    fn writes_wait_for_another_writer_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut s = Store::open(&path).unwrap();
+        let (l, r) = ids(1);
+        let new = |l, r| NewTracked {
+            log_id: l,
+            record_id: r,
+            package: None,
+            origin: Origin::Tracked,
+            entries: None,
+        };
+        s.add(&[new(l, r)]).unwrap();
+        for round in 0..2 {
+            let other = Connection::open(&path).unwrap();
+            other.execute_batch("BEGIN IMMEDIATE").unwrap();
+            other
+                .execute(
+                    "UPDATE tracked SET polled_at = 1 WHERE log_id = ?1",
+                    params![l.to_string()],
+                )
+                .unwrap();
+            let holder = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                other.execute_batch("COMMIT").unwrap();
+            });
+            let res = if round == 0 {
+                let (l2, r2) = ids(2);
+                s.add(&[new(l2, r2)]).map(|_| ())
+            } else {
+                s.record_polls(&[PollOutcome {
+                    log_id: l,
+                    record_id: r,
+                    at: now_ms(),
+                    result: Err("x".into()),
+                }])
+            };
+            holder.join().unwrap();
+            res.unwrap_or_else(|e| panic!("round {round}: {e:#}"));
+        }
+        assert_eq!(s.list().unwrap().len(), 2);
     }
 
     #[test]

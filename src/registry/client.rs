@@ -1,7 +1,7 @@
 //! The warg HTTP API over one shared reqwest client: timeouts, a response size cap, an optional
 //! bearer token, and bodies parsed into typed results or specific [`ApiError`]s.
 
-use super::error::{excerpt, ApiError};
+use super::error::{excerpt, ApiError, TlsProblem};
 use super::model::*;
 use crate::ids::{LogId, RecordId};
 use crate::record::{Envelope, RecordContent};
@@ -107,9 +107,15 @@ impl RegistryClient {
         if let Some(ca) = &opts.ca_file {
             let pem = std::fs::read(ca)
                 .wrap_err_with(|| format!("reading CA certificate {}", ca.display()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).wrap_err_with(|| {
-                format!("CA file {} holds no valid PEM certificate", ca.display())
-            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    eyre!(
+                        "CA file {} holds no valid PEM certificate (expected `-----BEGIN CERTIFICATE-----` blocks)",
+                        ca.display()
+                    )
+                })?;
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
@@ -131,8 +137,16 @@ impl RegistryClient {
 
     fn classify(&self, url: &Url, e: reqwest::Error) -> ApiError {
         let url = url.to_string();
+        // The URL is in the message already; reqwest would repeat it in the cause.
+        let e = e.without_url();
         let cause = cause_chain(&e);
-        if e.is_timeout() {
+        if let Some(problem) = TlsProblem::of(&cause) {
+            ApiError::Tls {
+                url,
+                problem,
+                cause,
+            }
+        } else if e.is_timeout() {
             ApiError::Timeout {
                 url,
                 secs: self.opts.request_timeout.as_secs(),

@@ -10,6 +10,12 @@ pub enum ApiError {
     Unreachable { url: String, cause: String },
     /// The registry did not answer in time.
     Timeout { url: String, secs: u64 },
+    /// TLS failed: the certificate was not accepted, or the handshake failed.
+    Tls {
+        url: String,
+        problem: TlsProblem,
+        cause: String,
+    },
     /// The connection broke mid-request (reset, closed without a response).
     Network { url: String, cause: String },
     /// 404 with a typed body: `what` is log, record, namespace, logLength, fetchToken, contentDigest…
@@ -42,13 +48,57 @@ pub enum ApiError {
     Status { status: u16, excerpt: String },
 }
 
+/// What went wrong in a TLS handshake, so the message can say what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsProblem {
+    /// The certificate chain does not lead to a trusted CA (self-signed, private CA).
+    UnknownIssuer,
+    Expired,
+    NotYetValid,
+    /// The certificate was issued for other host names.
+    WrongName,
+    /// Any other certificate problem (revoked, bad signature, wrong usage…).
+    Certificate,
+    /// No certificate got as far as being checked (the peer does not speak TLS, or no common
+    /// protocol version or cipher suite).
+    Handshake,
+}
+
+impl TlsProblem {
+    /// Recognizes a TLS failure in an error's cause chain (rustls's messages).
+    pub fn of(cause: &str) -> Option<Self> {
+        let has = |s: &str| cause.contains(s);
+        if has("UnknownIssuer") {
+            Some(Self::UnknownIssuer)
+        } else if has("certificate expired") || has("Expired") {
+            Some(Self::Expired)
+        } else if has("certificate not valid yet") || has("NotValidYet") {
+            Some(Self::NotYetValid)
+        } else if has("not valid for name") || has("NotValidForName") {
+            Some(Self::WrongName)
+        } else if has("invalid peer certificate") {
+            Some(Self::Certificate)
+        } else if has("corrupt message")
+            || has("InvalidContentType")
+            || has("peer is incompatible")
+            || has("received fatal alert")
+            || has("tls handshake eof")
+        {
+            Some(Self::Handshake)
+        } else {
+            None
+        }
+    }
+}
+
 impl ApiError {
     /// The process exit code for this error (see README "Exit codes").
     pub fn exit_code(&self) -> i32 {
         match self {
-            Self::Unreachable { .. } | Self::Timeout { .. } | Self::Network { .. } => {
-                exit::UNREACHABLE
-            }
+            Self::Unreachable { .. }
+            | Self::Timeout { .. }
+            | Self::Network { .. }
+            | Self::Tls { .. } => exit::UNREACHABLE,
             Self::NotFound { what, .. } if what == "record" => exit::NOT_FOUND,
             Self::NotFound { .. } | Self::NoSuchEndpoint { .. } => exit::LOG_NOT_FOUND,
             Self::Unauthorized { .. } => exit::UNAUTHORIZED,
@@ -80,6 +130,7 @@ impl ApiError {
             Self::Unreachable { .. }
                 | Self::Timeout { .. }
                 | Self::Network { .. }
+                | Self::Tls { .. }
                 | Self::NoSuchEndpoint { .. }
                 | Self::Status { .. }
                 | Self::BadBody { .. }
@@ -113,6 +164,31 @@ impl fmt::Display for ApiError {
             Self::Unreachable { url, cause } => write!(f, "registry unreachable at {url}: {cause}"),
             Self::Timeout { url, secs } => write!(f, "registry at {url} did not answer within {secs}s"),
             Self::Network { url, cause } => write!(f, "connection to {url} broke: {cause}"),
+            Self::Tls { url, problem, cause } => match problem {
+                TlsProblem::UnknownIssuer => write!(
+                    f,
+                    "TLS certificate of {url} is not signed by a trusted certificate authority ({cause}). If the registry uses a private CA, trust it with --ca-file CA.pem, `caFile` in the config file, or SSL_CERT_FILE=CA.pem"
+                ),
+                TlsProblem::Expired => write!(
+                    f,
+                    "TLS certificate of {url} has expired ({cause}); the registry's operator must renew it"
+                ),
+                TlsProblem::NotYetValid => write!(
+                    f,
+                    "TLS certificate of {url} is not valid yet ({cause}); check this machine's clock"
+                ),
+                TlsProblem::WrongName => write!(
+                    f,
+                    "TLS certificate of {url} is for another name ({cause}); use the host name the certificate was issued for"
+                ),
+                TlsProblem::Certificate => {
+                    write!(f, "TLS certificate of {url} was not accepted: {cause}")
+                }
+                TlsProblem::Handshake => write!(
+                    f,
+                    "TLS handshake with {url} failed ({cause}); does it serve https on this port?"
+                ),
+            },
             Self::NotFound { what, id } if what == "namespace" => write!(
                 f,
                 "namespace `{id}` is not defined on this registry (404); the operator must define it first"

@@ -504,15 +504,33 @@ impl RegistryClient {
     }
 }
 
-/// An error and its sources, `: `-separated (reqwest's own text rarely names the cause).
+/// An error and its sources, `: `-separated (reqwest's own text rarely names the cause),
+/// without the generic wrappers ("error sending request", "client error (Connect)", …) that say
+/// nothing about what failed and would push the cause off the dashboard's header.
 fn cause_chain(e: &reqwest::Error) -> String {
-    let mut cause = e.to_string();
+    let mut parts = vec![e.to_string()];
     let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
     while let Some(s) = src {
-        cause = format!("{cause}: {s}");
+        parts.push(s.to_string());
         src = s.source();
     }
-    cause
+    let generic = |p: &&String| {
+        p.starts_with("error sending request")
+            || p.starts_with("client error (")
+            || p.starts_with("error decoding response body")
+            || p.starts_with("request or response body error")
+            || p.starts_with("error reading a body from connection")
+    };
+    let specific: Vec<&String> = parts.iter().filter(|p| !generic(p)).collect();
+    if specific.is_empty() {
+        parts.join(": ")
+    } else {
+        specific
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(": ")
+    }
 }
 
 /// Whether the peer reset or aborted the connection (as opposed to closing it cleanly early).

@@ -113,6 +113,41 @@ impl ApiError {
         }
     }
 
+    /// The error in a few words and without the URL, for the dashboard's header (which names
+    /// the registry already): what failed comes first, so a narrow terminal still shows it.
+    pub fn headline(&self) -> String {
+        match self {
+            Self::Unreachable { cause, .. } => format!("registry unreachable: {cause}"),
+            Self::Timeout { secs, .. } => format!("registry did not answer within {secs}s"),
+            Self::Network { cause, .. } => format!("connection broke: {cause}"),
+            Self::Tls { problem, cause, .. } => match problem {
+                TlsProblem::UnknownIssuer => {
+                    "TLS certificate not trusted: not signed by a trusted CA (--ca-file CA.pem trusts one)".into()
+                }
+                TlsProblem::Expired => "TLS certificate expired".into(),
+                TlsProblem::NotYetValid => "TLS certificate not valid yet (check the clock)".into(),
+                TlsProblem::WrongName => format!("TLS certificate for another name ({cause})"),
+                TlsProblem::Certificate => format!("TLS certificate refused: {cause}"),
+                TlsProblem::Handshake => {
+                    format!("TLS handshake failed ({cause}): does the registry serve https?")
+                }
+            },
+            Self::NoSuchEndpoint { .. } => {
+                "404 with no warg error body: is this a warg registry URL?".into()
+            }
+            Self::Status { status, excerpt } => format!("HTTP {status}: {excerpt:?}"),
+            // The body's first bytes are in the full message (`wargdash status`, the log).
+            Self::BadBody {
+                status, context, ..
+            } => format!("unreadable answer ({status}): {context}"),
+            Self::TooLarge { limit, .. } => {
+                format!("an answer exceeded the {limit}-byte size limit")
+            }
+            Self::RedirectLoop { cause, .. } => format!("redirect loop ({cause})"),
+            other => other.to_string(),
+        }
+    }
+
     /// Transient failures worth retrying with backoff.
     pub fn is_transient(&self) -> bool {
         match self {

@@ -598,7 +598,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
             if e.is_registry_wide() {
                 s.health.down = true;
             }
-            s.health.last_error = Some(e.to_string());
+            s.health.last_error = Some(e.headline());
             s.dirty = true;
         }
         Action::History(key, h) => {
@@ -689,7 +689,7 @@ fn apply_poll(
         }
         Err(e) if registry_wide => {
             s.health.down = true;
-            s.health.last_error = Some(e.to_string());
+            s.health.last_error = Some(e.headline());
             s.health.retry_at = hold.map(|h| at + h.as_millis() as i64);
         }
         Err(_) => {}

@@ -92,6 +92,24 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
+/// `text` in at most `room` characters: when too long, its start (what failed, where) and its
+/// end (the root cause) with `…` between.
+fn fit(text: &str, room: usize) -> String {
+    let n = text.chars().count();
+    if n <= room {
+        return text.to_string();
+    }
+    if room < 16 {
+        return text.chars().take(room).collect();
+    }
+    let head = room * 2 / 5;
+    let tail = room - head - 1;
+    let mut out: String = text.chars().take(head).collect();
+    out.push('…');
+    out.extend(text.chars().skip(n - tail));
+    out
+}
+
 fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let mut l1 = vec![
         Span::styled("wargdash ", t.bold()),
@@ -113,18 +131,27 @@ fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let mut l2 = Vec::new();
     let h = &s.health;
     if h.down {
+        let retry = h
+            .retry_at
+            .map(|at| format!(" · retry in {}", ago(at - s.now)));
+        let last_ok = h
+            .last_ok
+            .map(|ok| format!(" · last ok {} ago", ago(s.now - ok)));
         l2.push(Span::styled("● DOWN", t.error()));
         if let Some(e) = &h.last_error {
-            l2.push(Span::raw(format!(" {e}")));
+            // The error gets the room the countdown leaves, so both stay on screen.
+            let room = (area.width as usize).saturating_sub(
+                "● DOWN ".chars().count()
+                    + retry.as_ref().map_or(0, |r| r.chars().count())
+                    + last_ok.as_ref().map_or(0, |l| l.chars().count()),
+            );
+            l2.push(Span::raw(format!(" {}", fit(e, room))));
         }
-        if let Some(at) = h.retry_at {
-            l2.push(Span::raw(format!(" · retry in {}", ago(at - s.now))));
+        if let Some(retry) = retry {
+            l2.push(Span::raw(retry));
         }
-        if let Some(ok) = h.last_ok {
-            l2.push(Span::styled(
-                format!(" · last ok {} ago", ago(s.now - ok)),
-                t.dim(),
-            ));
+        if let Some(last_ok) = last_ok {
+            l2.push(Span::styled(last_ok, t.dim()));
         }
     } else if let Some(ok) = h.last_ok {
         l2.push(Span::styled("● up", t.ok()));

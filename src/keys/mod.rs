@@ -101,7 +101,19 @@ impl SigningKey {
         let (algo, b64) = text.split_once(':').ok_or_else(|| {
             eyre!("not a private key: expected `ecdsa-p256:<base64>` or `ed25519:<base64>`")
         })?;
-        let algorithm: Algorithm = algo.parse().map_err(|e: String| eyre!(e))?;
+        let algorithm: Algorithm = algo.parse().map_err(|e: String| {
+            // Name the algorithm only when it looks like one: the text before the first `:`
+            // may as well be a pasted secret.
+            if algo.len() < 12
+                && algo
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
+                eyre!(e)
+            } else {
+                eyre!("not a private key: expected `ecdsa-p256:<base64>` or `ed25519:<base64>`")
+            }
+        })?;
         let bytes = Zeroizing::new(
             B64.decode(b64)
                 .map_err(|e| eyre!("the {algorithm} private key is not valid base64: {e}"))?,
@@ -369,7 +381,14 @@ mod tests {
     fn bad_key_text_never_echoes_the_secret() {
         let err = SigningKey::decode("ecdsa-p256:c2VjcmV0").unwrap_err();
         assert!(!format!("{err:#}").contains("c2VjcmV0"));
-        assert!(SigningKey::decode("rsa:AAAA").is_err());
+        let rsa = format!("{:#}", SigningKey::decode("rsa:AAAA").unwrap_err());
+        assert!(rsa.contains("unknown key algorithm `rsa`"), "{rsa}");
+        // Text before the colon that is no algorithm name is not echoed either.
+        let pasted = format!(
+            "{:#}",
+            SigningKey::decode("c2VjcmV0c2VjcmV0:x").unwrap_err()
+        );
+        assert!(!pasted.contains("c2VjcmV0"), "{pasted}");
         assert!(SigningKey::decode("nocolon").is_err());
     }
 

@@ -1,0 +1,574 @@
+//! The dashboard's action loop against a misbehaving registry. In process: the real poll
+//! scheduler, the real store thread and the real reducer (`ui::app::update`), wired the way
+//! `ui::run` wires them, against each fault of `tests/common/fault_server.rs`, then drawn into a
+//! `TestBackend`. And the real binary in tmux against a stalled registry.
+//!
+//! For every registry-wide fault: the header says `● DOWN` with the error and a retry
+//! countdown, once (never on the rows); polling backs off to one probe at a time (the number of
+//! polls over the window is bounded); the app keeps running and recovers when pointed at a
+//! healthy registry with `:registry URL`; every row keeps its last good state, and the store
+//! keeps every record, its state and response, and gains only the last error.
+
+mod common;
+#[path = "common/fault_server.rs"]
+mod fault_server;
+#[path = "common/tmux.rs"]
+mod tmux;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fault_server::{Fault, FaultServer};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use wargdash::ids::{LogId, RecordId, Sha256Hash};
+use wargdash::registry::{ClientOptions, RecordState, RegistryClient};
+use wargdash::tracker::scheduler::{self, SchedCmd, SchedEvent, SchedulerConfig};
+use wargdash::tracker::store::{now_ms, NewTracked, Origin, PollOutcome, PolledState, Store};
+use wargdash::ui::app::{update, Action, AppConfig, Command, Mode, State};
+use wargdash::ui::{forward_scheduler_events, spawn_store_thread, view, StoreOp};
+
+/// Records tracked in each run: all `processing` before the fault.
+const RECORDS: usize = 30;
+/// How long each fault is left to act on the loop.
+const WINDOW: Duration = Duration::from_millis(3000);
+const INTERVAL: Duration = Duration::from_millis(100);
+const CONCURRENCY: usize = 8;
+
+fn key(i: usize) -> (LogId, RecordId) {
+    let mut l = [0x11u8; 32];
+    let mut r = [0x22u8; 32];
+    l[0] = i as u8;
+    r[0] = i as u8;
+    (LogId(Sha256Hash(l)), RecordId(Sha256Hash(r)))
+}
+
+fn processing_json(rec: &RecordId) -> serde_json::Value {
+    serde_json::json!({ "recordId": rec.to_string(), "state": "processing" })
+}
+
+/// A store holding `RECORDS` records last seen `processing`.
+fn seeded_store(path: &std::path::Path) -> Store {
+    let mut store = Store::open(path).unwrap();
+    let items: Vec<NewTracked> = (0..RECORDS)
+        .map(|i| NewTracked {
+            log_id: key(i).0,
+            record_id: key(i).1,
+            package: Some(format!("demo:p{i}")),
+            origin: Origin::Tracked,
+            entries: None,
+        })
+        .collect();
+    store.add(&items).unwrap();
+    let polls: Vec<PollOutcome> = (0..RECORDS)
+        .map(|i| PollOutcome {
+            log_id: key(i).0,
+            record_id: key(i).1,
+            at: now_ms() - 60_000,
+            result: Ok(PolledState {
+                state: "processing".into(),
+                detail: String::new(),
+                response: processing_json(&key(i).1),
+                missing: None,
+            }),
+        })
+        .collect();
+    store.record_polls(&polls).unwrap();
+    store
+}
+
+fn client(url: &str) -> RegistryClient {
+    RegistryClient::new(
+        url,
+        ClientOptions {
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+/// What one run saw.
+struct Outcome {
+    state: State,
+    /// Polls finished while the fault was in place.
+    polls_during_fault: usize,
+    /// Most polls in flight at once after the first wave.
+    max_in_flight_after_first: usize,
+    /// The header drawn at the end of the fault window.
+    fault_screen: String,
+    /// The same, 70 columns wide.
+    narrow_screen: String,
+    /// The state at the end of the fault window.
+    fault_state: State,
+    store_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn draw(s: &mut State, w: u16, h: u16) -> String {
+    s.page = view::page_size(h);
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view::draw(s, f)).unwrap();
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The dashboard's runtime minus the terminal: scheduler events become actions through
+/// `ui::forward_scheduler_events` as in `ui::run`; commands go to the scheduler and the store
+/// thread.
+struct Loop {
+    state: State,
+    actions: mpsc::Receiver<Action>,
+    sched: mpsc::UnboundedSender<SchedCmd>,
+    store: std::sync::mpsc::Sender<StoreOp>,
+    in_flight: usize,
+    max_in_flight: usize,
+    polls: usize,
+    /// Whether each record's latest poll succeeded.
+    last_ok: std::collections::HashMap<(LogId, RecordId), bool>,
+}
+
+impl Loop {
+    fn exec(&mut self, cmds: Vec<Command>) {
+        for c in cmds {
+            match c {
+                Command::Schedule(items) => {
+                    let _ = self.sched.send(SchedCmd::Track(items));
+                }
+                Command::Unschedule(keys) => {
+                    let _ = self.sched.send(SchedCmd::Untrack(keys));
+                }
+                Command::Refresh(keys) => {
+                    let _ = self.sched.send(SchedCmd::Refresh(keys));
+                }
+                Command::RefreshAll => {
+                    let _ = self.sched.send(SchedCmd::RefreshAll);
+                }
+                Command::Track(items) => {
+                    let _ = self.store.send(StoreOp::Add(items, None));
+                }
+                Command::Untrack(key) => {
+                    let _ = self.store.send(StoreOp::Remove(key));
+                }
+                Command::LoadHistory(key) => {
+                    let _ = self.store.send(StoreOp::History(key));
+                }
+                Command::SetRegistry(url) => {
+                    let _ = self.sched.send(SchedCmd::SetClient(client(&url)));
+                }
+                // Publishing, keys, files and the clipboard play no part here.
+                _ => {}
+            }
+        }
+    }
+
+    fn apply(&mut self, a: Action) {
+        match &a {
+            Action::PollStarted(keys) => {
+                self.in_flight += keys.len();
+                self.max_in_flight = self.max_in_flight.max(self.in_flight);
+            }
+            Action::Polled { key, result, .. } => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                self.polls += 1;
+                self.last_ok.insert(*key, result.is_ok());
+            }
+            _ => {}
+        }
+        let cmds = update(&mut self.state, a);
+        self.exec(cmds);
+    }
+
+    /// Runs the loop for `d`, with the 1 s tick the runtime has.
+    async fn run_for(&mut self, d: Duration) {
+        let deadline = tokio::time::Instant::now() + d;
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                Some(a) = self.actions.recv() => self.apply(a),
+                _ = tick.tick() => self.apply(Action::Tick(now_ms())),
+            }
+            assert!(!self.state.quit, "the dashboard quit on its own");
+        }
+    }
+
+    fn keys(&mut self, text: &str) {
+        for c in text.chars() {
+            self.apply(Action::Key(KeyEvent::new(
+                KeyCode::Char(c),
+                KeyModifiers::NONE,
+            )));
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.apply(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+}
+
+async fn run_fault(url: &str, healthy: &str) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("wargdash.db");
+    let store = seeded_store(&store_path);
+    let initial = store.list().unwrap();
+    assert_eq!(initial.len(), RECORDS);
+
+    let (action_tx, action_rx) = mpsc::channel::<Action>(4096);
+    let store_tx = spawn_store_thread(store, action_tx.clone());
+    let (ev_tx, ev_rx) = mpsc::channel::<SchedEvent>(4096);
+    let (sched_tx, _task) = scheduler::spawn(
+        client(url),
+        SchedulerConfig {
+            interval: INTERVAL,
+            concurrency: CONCURRENCY,
+            max_backoff: Duration::from_secs(2),
+        },
+        ev_tx,
+    );
+    // As in `ui::run`: scheduler events become actions; poll results also go to the store.
+    forward_scheduler_events(ev_rx, action_tx.clone(), store_tx.clone());
+    let state = State::new(
+        AppConfig {
+            registry: url.to_string(),
+            sandbox: false,
+            readonly: false,
+            interval: INTERVAL,
+            color: false,
+        },
+        now_ms(),
+    );
+    let mut lp = Loop {
+        state,
+        actions: action_rx,
+        sched: sched_tx,
+        store: store_tx,
+        in_flight: 0,
+        max_in_flight: 0,
+        polls: 0,
+        last_ok: Default::default(),
+    };
+    lp.apply(Action::StoreLoaded(initial));
+    assert_eq!(lp.state.rows.len(), RECORDS);
+
+    // The first wave may fill the concurrency limit; after it, an outage is probed one at a time.
+    lp.run_for(Duration::from_millis(1200)).await;
+    lp.max_in_flight = lp.in_flight;
+    lp.run_for(WINDOW - Duration::from_millis(1200)).await;
+    let polls_during_fault = lp.polls;
+    let max_in_flight_after_first = lp.max_in_flight;
+    let fault_state = lp.state.clone();
+    let fault_screen = draw(&mut lp.state, 160, 12);
+    let narrow_screen = draw(&mut lp.state, 70, 12);
+
+    // The app keeps running: pointed at a healthy registry it recovers.
+    lp.keys(":");
+    lp.keys(&format!("registry {healthy}"));
+    lp.key(KeyCode::Enter);
+    assert_eq!(lp.state.mode, Mode::Table, "{:?}", lp.state.input_error);
+    // Requests still in flight to the faulty registry may fail late and back their record off
+    // (at most `max_backoff`): wait for every record's latest poll to be a success, bounded.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    lp.last_ok.clear();
+    while tokio::time::Instant::now() < deadline
+        && (lp.state.health.down || lp.last_ok.len() < RECORDS || lp.last_ok.values().any(|ok| !ok))
+    {
+        lp.run_for(Duration::from_millis(200)).await;
+    }
+    // Let the store thread write the last batch (it flushes at least every 0.5 s).
+    lp.run_for(Duration::from_millis(800)).await;
+    Outcome {
+        state: lp.state,
+        polls_during_fault,
+        max_in_flight_after_first,
+        fault_screen,
+        narrow_screen,
+        fault_state,
+        store_path,
+        _dir: dir,
+    }
+}
+
+/// Checks one registry-wide fault end to end.
+fn assert_registry_wide(name: &str, o: &mut Outcome, says: &str) {
+    let s = &o.fault_state;
+    let ctx = format!("{name}: screen\n{}", o.fault_screen);
+    // The header: down, the error, a retry time.
+    assert!(s.health.down, "{ctx}");
+    let err = s.health.last_error.clone().unwrap_or_default();
+    assert!(err.contains(says), "{ctx}\nlast_error {err:?}");
+    let retry = s
+        .health
+        .retry_at
+        .unwrap_or_else(|| panic!("no retry time: {ctx}"));
+    assert!(retry > s.now - 5_000, "{ctx}");
+    let header: Vec<&str> = o.fault_screen.lines().collect();
+    assert!(header[1].starts_with("● DOWN "), "{ctx}");
+    assert!(
+        header[1].contains(says),
+        "the header line must say what failed ({says:?}): {ctx}"
+    );
+    assert!(header[1].contains("retry in "), "{ctx}");
+    // In a narrow terminal the error is shortened, but DOWN and the countdown stay on screen.
+    let narrow = o.narrow_screen.lines().nth(1).unwrap();
+    assert!(
+        narrow.starts_with("● DOWN ") && narrow.contains(" · retry in "),
+        "{name}:\n{}",
+        o.narrow_screen
+    );
+    // Once: in the header, not on the rows.
+    assert_eq!(o.fault_screen.matches(says).count(), 1, "{ctx}");
+    assert!(
+        header[2].contains(&format!("processing {RECORDS}")),
+        "rows keep their state: {ctx}"
+    );
+    for r in &s.rows {
+        assert_eq!(r.state, Some(RecordState::Processing), "{ctx}");
+        assert!(r.error.is_none(), "an outage went onto a row: {ctx}");
+        assert_eq!(
+            r.tracked.response.as_ref(),
+            Some(&processing_json(&r.tracked.record_id)),
+            "{ctx}"
+        );
+    }
+    // Backoff: a naive loop would make RECORDS × WINDOW/INTERVAL = 900 requests.
+    assert!(
+        o.polls_during_fault <= CONCURRENCY + 20,
+        "{name}: {} polls in {WINDOW:?}",
+        o.polls_during_fault
+    );
+    assert!(
+        o.max_in_flight_after_first <= CONCURRENCY,
+        "{name}: {} in flight",
+        o.max_in_flight_after_first
+    );
+    assert_recovered(name, o);
+    assert_store_intact(name, o, Some(says));
+}
+
+fn assert_recovered(name: &str, o: &mut Outcome) {
+    let screen = draw(&mut o.state, 120, 12);
+    let s = &o.state;
+    assert!(
+        !s.health.down,
+        "{name}: still down after recovery:\n{screen}"
+    );
+    assert!(s.health.last_ok.is_some(), "{name}:\n{screen}");
+    assert!(
+        screen.lines().nth(1).unwrap().starts_with("● up"),
+        "{screen}"
+    );
+    for r in &s.rows {
+        assert_eq!(r.state, Some(RecordState::Processing), "{name}");
+        assert!(r.error.is_none(), "{name}: {:?}", r.error);
+    }
+}
+
+/// The store still holds every record with its state and response; when the last poll of a
+/// record failed, its error (and nothing else) is new.
+fn assert_store_intact(name: &str, o: &Outcome, says: Option<&str>) {
+    let list = Store::open(&o.store_path).unwrap().list().unwrap();
+    assert_eq!(list.len(), RECORDS, "{name}: records lost");
+    let mut errors = 0;
+    for t in &list {
+        assert_eq!(t.state.as_deref(), Some("processing"), "{name}: {t:?}");
+        assert_eq!(
+            t.response.as_ref(),
+            Some(&processing_json(&t.record_id)),
+            "{name}"
+        );
+        if let Some(e) = &t.error {
+            errors += 1;
+            if let Some(says) = says {
+                assert!(e.contains(says), "{name}: {e}");
+            }
+        }
+    }
+    // Recovery polled every record again, which clears their errors.
+    assert_eq!(errors, 0, "{name}: errors left after recovery");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_registry_wide_fault_shows_once_in_the_header_backs_off_and_recovers() {
+    let healthy = FaultServer::start(Fault::Healthy);
+    let faults: Vec<(&str, Option<Fault>, &str)> = vec![
+        ("refused", None, "Connection refused"),
+        ("silent", Some(Fault::Silent), "did not answer within 1s"),
+        (
+            "close without answer",
+            Some(Fault::CloseWithoutAnswer),
+            "connection closed before message completed",
+        ),
+        (
+            "answer after 30 s",
+            Some(Fault::Delay(Duration::from_secs(30))),
+            "did not answer within 1s",
+        ),
+        (
+            "drip body",
+            Some(Fault::DripBody),
+            "did not answer within 1s",
+        ),
+        (
+            "drip headers",
+            Some(Fault::DripHeaders),
+            "did not answer within 1s",
+        ),
+        (
+            "reset mid-body",
+            Some(Fault::ResetMidBody),
+            "Connection reset by peer",
+        ),
+        ("html 500", Some(Fault::Html(500)), "HTTP 500"),
+        ("html 502", Some(Fault::Html(502)), "HTTP 502"),
+        ("html 503", Some(Fault::Html(503)), "HTTP 503"),
+        (
+            "garbage",
+            Some(Fault::Garbage),
+            "the record status is not JSON",
+        ),
+        (
+            "wrong shape",
+            Some(Fault::WrongShape),
+            "the record status has the wrong shape",
+        ),
+        (
+            "truncated",
+            Some(Fault::Truncated),
+            "cut off after 40 bytes",
+        ),
+        (
+            "100 MB declared",
+            Some(Fault::Huge { declared: true }),
+            "size limit",
+        ),
+        (
+            "100 MB undeclared",
+            Some(Fault::Huge { declared: false }),
+            "size limit",
+        ),
+        ("redirect loop", Some(Fault::RedirectLoop), "redirect loop"),
+    ];
+    let mut runs = Vec::new();
+    for (name, fault, says) in faults {
+        let server = fault.map(FaultServer::start);
+        let url = server
+            .as_ref()
+            .map(|s| s.url.clone())
+            .unwrap_or_else(common::refused_url);
+        let healthy = healthy.url.clone();
+        runs.push((
+            name,
+            says,
+            server,
+            tokio::spawn(async move { run_fault(&url, &healthy).await }),
+        ));
+    }
+    for (name, says, server, run) in runs {
+        let mut o = run.await.unwrap();
+        assert_registry_wide(name, &mut o, says);
+        if let Some(server) = server {
+            // Each poll is one request (a redirect loop follows 5 redirects per poll).
+            let per_poll = if name == "redirect loop" { 6 } else { 1 };
+            let requests = server.stats.requests.load(Ordering::SeqCst);
+            assert!(
+                requests <= (CONCURRENCY + 20) * per_poll,
+                "{name}: the registry got {requests} requests in {WINDOW:?}"
+            );
+            assert!(requests >= 1, "{name}: never asked");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_specific_fault_stays_on_its_rows_and_the_header_stays_up() {
+    let other = format!("sha256:{}", "ef".repeat(32));
+    let server = FaultServer::start(Fault::OtherRecord(other.clone()));
+    let healthy = FaultServer::start(Fault::Healthy);
+    let mut o = run_fault(&server.url, &healthy.url).await;
+    let s = &o.fault_state;
+    let ctx = format!("screen:\n{}", o.fault_screen);
+    assert!(!s.health.down, "{ctx}");
+    assert!(s.health.retry_at.is_none(), "{ctx}");
+    assert!(!o.fault_screen.contains("DOWN"), "{ctx}");
+    assert!(!o.fault_screen.contains("answered about"), "{ctx}");
+    for r in &s.rows {
+        assert_eq!(r.state, Some(RecordState::Processing), "{ctx}");
+        let e = r.error.clone().unwrap_or_default();
+        assert!(e.contains(&format!("answered about {other}")), "{e}");
+    }
+    // The detail pane shows the row's last error in full.
+    let mut detail = o.fault_state.clone();
+    update(
+        &mut detail,
+        Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    let screen = draw(&mut detail, 200, 40);
+    assert!(screen.contains("last error"), "{screen}");
+    assert!(
+        screen.contains("is misbehaving: asked for record"),
+        "{screen}"
+    );
+    // A record-specific error is retried per record with backoff: without it, 30 records
+    // every 100 ms would be 900 polls in 3 s.
+    assert!(
+        o.polls_during_fault <= RECORDS * 8,
+        "{} polls of {RECORDS} failing records in {WINDOW:?}",
+        o.polls_during_fault
+    );
+    assert_recovered("other record", &mut o);
+    assert_store_intact("other record", &o, None);
+}
+
+/// The real binary in a terminal against a registry that accepts and never answers: it keeps
+/// drawing (the clock and the DOWN header), the rows keep their state, and `q` quits cleanly.
+#[test]
+fn the_binary_keeps_drawing_against_a_stalled_registry_and_quits_cleanly() {
+    let good = FaultServer::start(Fault::Healthy);
+    let bad = FaultServer::start(Fault::Silent);
+    let wd = common::Wd::new(Some(&bad.url));
+    let recs: Vec<String> = (0..5)
+        .map(|i| format!("sha256:{}", format!("{i}c").repeat(32)))
+        .collect();
+    for r in &recs {
+        wd.ok(&["track", "add", "--package", "demo:stall", r], 0);
+    }
+    // Known state first, from a healthy registry.
+    wd.ok(&["--registry", &good.url, "poll", "--once"], 10);
+    let t = tmux::Tmux::start(&wd, "--interval 0.2 --request-timeout 1", "");
+    let down = t.wait_for("● DOWN", 15);
+    let lines: Vec<&str> = down.lines().collect();
+    assert!(lines[1].contains("did not answer within 1s"), "{down}");
+    assert_eq!(down.matches("did not answer").count(), 1, "{down}");
+    assert!(lines[2].contains("processing 5"), "{down}");
+    // Still drawing: the retry countdown and ages change while the registry stalls.
+    std::thread::sleep(Duration::from_millis(2500));
+    let later = t.screen();
+    assert!(later.contains("● DOWN"), "{later}");
+    assert!(later.contains("processing 5"), "{later}");
+    // Still answering keys: the help overlay opens and closes.
+    t.keys(&["?"]);
+    t.wait_for("Keys (Esc closes)", 5);
+    t.keys(&["Escape"]);
+    t.keys(&["q"]);
+    t.assert_exited_cleanly(0);
+    // Bounded: 5 records over ~4 s at a 0.2 s interval would be ~100 requests without backoff.
+    let requests = bad.stats.requests.load(Ordering::SeqCst);
+    assert!(requests <= 20, "{requests} requests to a stalled registry");
+    let list = wd.ok(&["--json", "track", "list"], 0).stdout;
+    assert_eq!(list.lines().count(), 5, "{list}");
+    for l in list.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["state"], "processing", "{v}");
+    }
+}

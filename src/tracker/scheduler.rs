@@ -66,6 +66,10 @@ struct Ent {
     failures: u32,
     in_flight: bool,
     terminal: bool,
+    /// The next pending answer is the first since the record was (re)scheduled: the poll after
+    /// it is spread over [0.5, 1.5) × interval, so records tracked (or refreshed) together do
+    /// not stay in lockstep and the registry sees a steady N / interval instead of bursts.
+    spread: bool,
 }
 
 /// Exponential backoff `base · 2^(failures-1)`, capped, scaled by a jitter in [0.5, 1.0).
@@ -86,6 +90,10 @@ struct Scheduler {
     ents: HashMap<Key, Ent>,
     due: BTreeSet<(Instant, Key)>,
     sem: Arc<Semaphore>,
+    /// Polls launched whose results the loop has not processed yet. Counted here rather than
+    /// from the semaphore: a task frees its permit before the loop sees its result, and
+    /// launching in that gap would let a failing wave start another before the outage counts.
+    running: usize,
     /// Registry-wide failures in a row, and when to try again.
     outage: u32,
     hold_until: Option<Instant>,
@@ -115,6 +123,7 @@ impl Scheduler {
                 key,
                 Ent {
                     terminal,
+                    spread: true,
                     ..Ent::default()
                 },
             );
@@ -150,10 +159,16 @@ impl Scheduler {
                     }
                     None
                 } else {
-                    if let Some(e) = self.ents.get_mut(&key) {
+                    let spread = self.ents.get_mut(&key).is_some_and(|e| {
                         e.failures = 0;
+                        std::mem::take(&mut e.spread)
+                    });
+                    if spread {
+                        let frac = (seed >> 11) as f64 / (1u64 << 53) as f64;
+                        Some(now + interval.mul_f64(0.5 + frac))
+                    } else {
+                        Some(now + interval)
                     }
-                    Some(now + interval)
                 }
             }
             Err(err) => {
@@ -189,7 +204,7 @@ impl Scheduler {
     }
 
     fn in_flight(&self) -> usize {
-        self.cfg.concurrency.max(1) - self.sem.available_permits()
+        self.running
     }
 }
 
@@ -221,6 +236,7 @@ async fn run(
         ents: HashMap::new(),
         due: BTreeSet::new(),
         sem,
+        running: 0,
         outage: 0,
         hold_until: None,
         seed,
@@ -242,6 +258,7 @@ async fn run(
                 break;
             };
             s.due.remove(&(t, key));
+            s.running += 1;
             if let Some(e) = s.ents.get_mut(&key) {
                 e.next = None;
                 e.in_flight = true;
@@ -278,7 +295,8 @@ async fn run(
                     }
                     SchedCmd::Refresh(keys) => {
                         for k in keys {
-                            if s.ents.get(&k).is_some_and(|e| !e.in_flight) {
+                            if let Some(e) = s.ents.get_mut(&k).filter(|e| !e.in_flight) {
+                                e.spread = true;
                                 s.set_due(k, Some(now));
                             }
                         }
@@ -289,7 +307,10 @@ async fn run(
                             s.client = c;
                             s.outage = 0;
                         }
-                        let keys: Vec<Key> = s.ents.iter().filter(|(_, e)| !e.in_flight).map(|(k, _)| *k).collect();
+                        let keys: Vec<Key> = s.ents.iter_mut().filter(|(_, e)| !e.in_flight).map(|(k, e)| {
+                            e.spread = true;
+                            *k
+                        }).collect();
                         for k in keys {
                             s.set_due(k, Some(now));
                         }
@@ -298,6 +319,7 @@ async fn run(
                 }
             }
             Some((polled, latency)) = done_rx.recv() => {
+                s.running = s.running.saturating_sub(1);
                 let hold = s.finished(&polled);
                 if events.send(SchedEvent::Polled { polled, latency, hold }).await.is_err() {
                     return;

@@ -1,0 +1,394 @@
+//! Shared by the `harness = false` benches: full or smoke mode, a real warg-server on
+//! 127.0.0.1, records published into it, and the `wargdash` binary in tmux.
+//!
+//! `cargo bench` passes `--bench` to every bench binary: that is the full run that prints the
+//! figures for the README. `cargo test --all-targets` runs the same binaries without it: then
+//! each does a quick smoke run that only checks it still works (never a timing assertion).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use wargdash::ids::{ContentDigest, LogId, PackageName, RecordId};
+use wargdash::keys::{Algorithm, SigningKey};
+use wargdash::record::{Entry, RecordContent, RecordTime};
+use wargdash::registry::{ClientOptions, RegistryClient};
+
+/// True under `cargo bench` (full figures), false under `cargo test` (smoke mode).
+pub fn full_mode() -> bool {
+    std::env::args().skip(1).any(|a| a == "--bench")
+}
+
+pub fn mode_name() -> &'static str {
+    if full_mode() {
+        "full"
+    } else {
+        "smoke (cargo test: checks the bench runs; figures are not meaningful)"
+    }
+}
+
+/// A real warg-server 0.10 (memory store, namespace `demo`) on a random loopback port, on a
+/// thread and 2-worker runtime of its own. No tracing subscriber is installed, so its log goes
+/// nowhere. Stopped on drop.
+pub struct Registry {
+    pub url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    pub fn start(checkpoint_interval: Duration) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let content = dir.path().join("content");
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (sd_tx, sd_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let op = SigningKey::generate(Algorithm::EcdsaP256).expect("operator key");
+                let key = warg_crypto::signing::PrivateKey::decode(op.encode_private().to_string())
+                    .expect("operator key decodes");
+                let config = warg_server::Config::new(
+                    key,
+                    Some(vec![(
+                        "demo".into(),
+                        warg_protocol::operator::NamespaceState::Defined,
+                    )]),
+                    content,
+                )
+                .with_addr(([127, 0, 0, 1], 0))
+                .with_checkpoint_interval(checkpoint_interval)
+                .with_shutdown(async move {
+                    let _ = sd_rx.await;
+                });
+                let server = warg_server::Server::new(config)
+                    .initialize()
+                    .await
+                    .expect("server starts");
+                let addr = server.local_addr().expect("addr");
+                url_tx.send(format!("http://{addr}")).expect("send url");
+                server.serve().await.expect("server runs");
+            });
+        });
+        let url = url_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server came up");
+        Self {
+            url,
+            shutdown: Some(sd_tx),
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub fn client(url: &str) -> RegistryClient {
+    RegistryClient::new(url, ClientOptions::default()).expect("client")
+}
+
+/// Publishes `n` records, one per new package `demo:{prefix}{i}`, `concurrency` POSTs at a
+/// time. With `stuck`, each record is `init` + a release whose content is never uploaded, so it
+/// stays `processing` forever; otherwise it is a lone `init`, which becomes `published`.
+pub async fn publish_many(
+    url: &str,
+    prefix: &str,
+    n: usize,
+    stuck: bool,
+    concurrency: usize,
+) -> Vec<(LogId, RecordId, String)> {
+    use futures::stream::{self, StreamExt};
+    let c = client(url);
+    let key = SigningKey::generate(Algorithm::EcdsaP256).expect("key");
+    let key = &key;
+    let c = &c;
+    stream::iter(0..n)
+        .map(|i| async move {
+            let pkg: PackageName = format!("demo:{prefix}{i}").parse().expect("package name");
+            let mut entries = vec![Entry::Init {
+                public_key: key.public_key(),
+            }];
+            if stuck {
+                entries.push(Entry::Release {
+                    version: "1.0.0".into(),
+                    digest: ContentDigest::of_bytes(format!("never uploaded {i}").as_bytes()),
+                });
+            }
+            let rec = RecordContent {
+                prev: None,
+                time: RecordTime::now(),
+                entries,
+            }
+            .sign(key);
+            c.publish(&pkg.log_id(), pkg.as_str(), &rec.envelope)
+                .await
+                .expect("publish");
+            (pkg.log_id(), rec.record_id, pkg.to_string())
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
+/// Waits until every record has reached a terminal state (published or rejected).
+pub async fn wait_terminal(url: &str, recs: &[(LogId, RecordId, String)], timeout: Duration) {
+    let c = client(url);
+    let deadline = Instant::now() + timeout;
+    // The server publishes in submission order: checking the last few is enough to wait, then
+    // one pass over all of them confirms.
+    for (l, r, _) in recs.iter().rev() {
+        loop {
+            let (rec, _) = c.get_record(l, r).await.expect("get record");
+            if rec.state.is_terminal() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "records not published in time");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// `LOG_ID RECORD_ID NS:NAME` lines for `wargdash track add -`.
+pub fn track_lines(recs: &[(LogId, RecordId, String)]) -> String {
+    let mut s = String::new();
+    for (l, r, p) in recs {
+        s.push_str(&format!("{l} {r} {p}\n"));
+    }
+    s
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_wargdash")
+}
+
+/// Runs `wargdash ARGS` with `WARGDASH_HOME=home`, feeding `stdin`; panics unless it exits 0.
+pub fn wargdash(home: &Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(bin())
+        .args(args)
+        .env("WARGDASH_HOME", home)
+        .env_remove("WARGDASH_REGISTRY")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn wargdash");
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(data.as_bytes());
+    });
+    let out = child.wait_with_output().expect("wait wargdash");
+    let _ = writer.join();
+    assert!(
+        out.status.success(),
+        "wargdash {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Synthetic IDs for records that need not exist on any registry.
+pub fn synthetic(n: usize) -> Vec<(LogId, RecordId, String)> {
+    (0..n)
+        .map(|i| {
+            let pkg: PackageName = format!("demo:pkg{}", i % 5000).parse().expect("name");
+            let rid = wargdash::ids::Sha256Hash::of(&[format!("record {i}").as_bytes()]);
+            (pkg.log_id(), RecordId(rid), pkg.to_string())
+        })
+        .collect()
+}
+
+/// A `WARGDASH_HOME` holding `recs` tracked (through `wargdash track add -`, as an operator
+/// would) and, with `published`, every one recorded as `published` the way a poll sweep
+/// records it, so the dashboard starts with nothing left to poll.
+pub fn seeded_home(recs: &[(LogId, RecordId, String)], published: bool) -> tempfile::TempDir {
+    let home = tempfile::tempdir().expect("tempdir");
+    wargdash(home.path(), &["track", "add", "-"], &track_lines(recs));
+    if published {
+        let mut store =
+            wargdash::tracker::store::Store::open(&home.path().join("data").join("wargdash.db"))
+                .expect("store");
+        let outcomes: Vec<_> = recs
+            .iter()
+            .enumerate()
+            .map(|(i, (l, r, _))| wargdash::tracker::store::PollOutcome {
+                log_id: *l,
+                record_id: *r,
+                at: wargdash::tracker::store::now_ms(),
+                result: Ok(wargdash::tracker::store::PolledState {
+                    state: "published".into(),
+                    detail: format!("index {}", i + 1),
+                    response: serde_json::json!({
+                        "recordId": r.to_string(),
+                        "state": "published",
+                        "registryIndex": i + 1,
+                    }),
+                    missing: None,
+                }),
+            })
+            .collect();
+        store.record_polls(&outcomes).expect("record polls");
+    }
+    home
+}
+
+/// The `wargdash` dashboard in a detached 200×50 tmux session of its own. Killed on drop.
+pub struct Tmux {
+    socket: String,
+}
+
+pub fn have_tmux() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl Tmux {
+    pub fn start(home: &Path, registry: &str) -> Self {
+        static LAUNCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let socket = format!(
+            "wargdash-bench-{}-{}",
+            std::process::id(),
+            LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let script = format!(
+            "exec env WARGDASH_HOME={home} TERM=xterm-256color {bin} --registry {registry}",
+            home = home.display(),
+            bin = bin(),
+        );
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "200",
+                "-y",
+                "50",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .status()
+            .expect("tmux runs");
+        assert!(ok.success(), "tmux new-session failed");
+        Self { socket }
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The dashboard's pid (the pane's process: `exec` replaced the shell).
+    pub fn pid(&self) -> u32 {
+        for _ in 0..200 {
+            if let Ok(p) = self
+                .tmux(&["list-panes", "-F", "#{pane_pid}"])
+                .trim()
+                .parse()
+            {
+                return p;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("no tmux pane pid");
+    }
+
+    pub fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p"])
+    }
+
+    pub fn wait_for(&self, text: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{text}` not on screen after {timeout:?}:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// utime + stime of a process, from /proc/PID/stat.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+    // Fields after the `(comm)`, which may hold spaces.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime");
+    Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
+}
+
+/// USER_HZ (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100)
+}
+
+/// A `/proc/PID/status` field in kB (`VmHWM`, `VmRSS`).
+pub fn status_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("status field")
+}
+
+pub fn log_file(home: &Path) -> PathBuf {
+    home.join("state").join("wargdash.log")
+}
+
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}

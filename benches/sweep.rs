@@ -1,0 +1,162 @@
+//! Bench 2 — poll sweep vs the limit. One full `wargdash::tracker::poll::sweep` over N tracked
+//! records at concurrency 16 against a real warg-server on 127.0.0.1, and in the same run the
+//! ceiling: a bare reqwest loop doing the same GETs at the same concurrency (reading each body,
+//! nothing else), and `wrk` with the same path list when `wrk` is installed.
+//!
+//! The records are real and distinct: N packages are each initialised with one `init` record
+//! (checkpoint interval 100 ms so they publish quickly), so every GET is a different
+//! `published` record, as in an operator's sweep.
+//!
+//! `cargo bench --bench sweep` prints the figures; under `cargo test` it is a quick smoke run.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use futures::stream::{self, StreamExt};
+use std::time::{Duration, Instant};
+use wargdash::ids::{LogId, RecordId};
+
+const CONCURRENCY: usize = 16;
+
+async fn bare_loop(http: &reqwest::Client, urls: &[String]) -> usize {
+    stream::iter(urls)
+        .map(|u| async move {
+            let resp = http.get(u).send().await.expect("GET");
+            assert!(resp.status().is_success(), "{}", resp.status());
+            resp.bytes().await.expect("body").len()
+        })
+        .buffer_unordered(CONCURRENCY)
+        .fold(0, |n, _| async move { n + 1 })
+        .await
+}
+
+fn wrk(base: &str, paths: &[String], secs: u32) -> Option<f64> {
+    let have = std::process::Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !have {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("paths.lua");
+    let mut lua = String::from("local paths = {\n");
+    for p in paths {
+        lua.push_str(&format!("  \"{p}\",\n"));
+    }
+    lua.push_str(
+        "}\nlocal i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i])\nend\n",
+    );
+    std::fs::write(&script, lua).expect("write lua");
+    let out = std::process::Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{CONCURRENCY}"),
+            &format!("-d{secs}s"),
+            "-s",
+        ])
+        .arg(&script)
+        .arg(base)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rps = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok());
+    if rps.is_none() {
+        eprintln!("wrk gave no figure:\n{text}");
+    }
+    rps
+}
+
+fn main() {
+    let full = support::full_mode();
+    let n = if full { 10_000 } else { 300 };
+    let rounds = if full { 5 } else { 1 };
+    println!("bench sweep: mode {}", support::mode_name());
+    let reg = support::Registry::start(Duration::from_millis(100));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let t = Instant::now();
+        let recs = support::publish_many(&reg.url, "sweep", n, false, CONCURRENCY).await;
+        support::wait_terminal(&reg.url, &recs, Duration::from_secs(600)).await;
+        println!(
+            "  published {n} records (one init each) in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let items: Vec<(LogId, RecordId)> = recs.iter().map(|(l, r, _)| (*l, *r)).collect();
+        let paths: Vec<String> = items
+            .iter()
+            .map(|(l, r)| format!("/v1/package/{l}/record/{r}"))
+            .collect();
+        let urls: Vec<String> = paths.iter().map(|p| format!("{}{p}", reg.url)).collect();
+
+        let client = support::client(&reg.url);
+        let http = reqwest::Client::new();
+        // Warm both: connections open, server caches hot.
+        let warm = items.len().min(500);
+        let res = wargdash::tracker::poll::sweep(&client, &items[..warm], CONCURRENCY).await;
+        assert!(res.iter().all(|p| p.result.is_ok()));
+        assert_eq!(bare_loop(&http, &urls[..warm]).await, warm);
+
+        let (mut ours, mut bare) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let t = Instant::now();
+            let res = wargdash::tracker::poll::sweep(&client, &items, CONCURRENCY).await;
+            let secs = t.elapsed().as_secs_f64();
+            let published = res
+                .iter()
+                .filter(|p| {
+                    p.result
+                        .as_ref()
+                        .is_ok_and(|(r, _)| r.state.name() == "published")
+                })
+                .count();
+            assert_eq!(published, n, "every record answered published");
+            ours.push(n as f64 / secs);
+
+            let t = Instant::now();
+            assert_eq!(bare_loop(&http, &urls).await, n);
+            bare.push(n as f64 / t.elapsed().as_secs_f64());
+        }
+        let ours_med = support::median(&mut ours.clone());
+        let bare_med = support::median(&mut bare.clone());
+        println!(
+            "  wargdash sweep  N={n} C={CONCURRENCY}: median {ours_med:.0} req/s  (rounds: {})",
+            fmt_list(&ours)
+        );
+        println!(
+            "  bare reqwest    N={n} C={CONCURRENCY}: median {bare_med:.0} req/s  (rounds: {})",
+            fmt_list(&bare)
+        );
+        let mut best = ("bare reqwest", bare_med);
+        if full {
+            match wrk(&reg.url, &paths, 10) {
+                Some(w) => {
+                    println!("  wrk -t2 -c{CONCURRENCY} -d10s (same {n} paths): {w:.0} req/s");
+                    if w > best.1 {
+                        best = ("wrk", w);
+                    }
+                }
+                None => println!("  wrk: not installed, skipped"),
+            }
+        }
+        println!(
+            "  ratio wargdash / best baseline ({}): {:.2}",
+            best.0,
+            ours_med / best.1
+        );
+    });
+}
+
+fn fmt_list(v: &[f64]) -> String {
+    v.iter()
+        .map(|x| format!("{x:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

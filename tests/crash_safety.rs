@@ -39,6 +39,9 @@ impl Rng {
     }
 }
 
+/// A record as `(LOG_ID, RECORD_ID)`.
+type Ids = (String, String);
+
 fn id(tag: u8, i: usize) -> String {
     let mut b = [tag; 32];
     b[..8].copy_from_slice(&(i as u64).to_be_bytes());
@@ -195,7 +198,7 @@ fn two_dashboards_and_a_track_add_loop_share_one_store_without_lock_errors() {
         t.wait_for("processing 80", 15);
     }
     // Two writers besides the dashboards, each alternating single adds and batches.
-    let outputs: Vec<(Vec<(String, String)>, Vec<Run>)> = std::thread::scope(|s| {
+    let outputs: Vec<(Vec<Ids>, Vec<Run>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..2usize)
             .map(|w| {
                 let wd = &wd;

@@ -133,16 +133,20 @@ impl SigningKey {
     }
 
     /// The private key text. The only callers are the key file writer and `key export`.
+    /// Every heap copy of the secret is zeroized when dropped: the bytes, their base64, and
+    /// the text (sized up front so it never reallocates and leaves a copy behind).
     pub fn encode_private(&self) -> Zeroizing<String> {
         let bytes: Zeroizing<Vec<u8>> = match self {
             Self::EcdsaP256(k) => Zeroizing::new(k.to_bytes().to_vec()),
             Self::Ed25519(k) => Zeroizing::new(k.to_bytes().to_vec()),
         };
-        Zeroizing::new(format!(
-            "{}:{}",
-            self.algorithm(),
-            B64.encode(bytes.as_slice())
-        ))
+        let b64 = Zeroizing::new(B64.encode(bytes.as_slice()));
+        let algorithm = self.algorithm().as_str();
+        let mut text = Zeroizing::new(String::with_capacity(algorithm.len() + 2 + b64.len()));
+        text.push_str(algorithm);
+        text.push(':');
+        text.push_str(&b64);
+        text
     }
 
     /// The public key text: `ecdsa-p256:` + base64(SEC1 compressed point) or `ed25519:` + base64(32 bytes).
@@ -252,8 +256,10 @@ impl KeyStore {
             );
         }
         self.ensure_dir()?;
-        let text = key.encode_private();
-        crate::fsutil::write_atomic(&path, format!("{}\n", text.as_str()).as_bytes(), 0o600)
+        let mut text = key.encode_private();
+        // Capacity was left for the newline: no reallocation, no stray copy.
+        text.push('\n');
+        crate::fsutil::write_atomic(&path, text.as_bytes(), 0o600)
             .wrap_err_with(|| format!("writing key file {}", path.display()))?;
         Ok(path)
     }

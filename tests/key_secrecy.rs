@@ -136,8 +136,15 @@ fn a_cli_publish_leaks_the_key_nowhere_and_only_key_export_prints_it() {
     let reg = TestRegistry::start();
     let wd = Wd::new(Some(&reg.url));
     let mut runs: Vec<(String, Run)> = Vec::new();
+    // A bearer token is sent on every request; it must not leak either.
+    let token = "wdtok-7f3a9c21e4b85d6f0a1b2c3d4e5f6a7b";
+    let token_file = wd.home.path().join("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let token_file = token_file.to_str().unwrap().to_string();
     let mut run = |args: &[&str], code: i32| {
-        let r = traced(&wd, args);
+        let mut all = vec!["--token-file", token_file.as_str()];
+        all.extend_from_slice(args);
+        let r = traced(&wd, &all);
         assert_eq!(r.code, code, "{args:?}: {r:?}");
         runs.push((args.join(" "), r));
     };
@@ -209,6 +216,9 @@ fn a_cli_publish_leaks_the_key_nowhere_and_only_key_export_prints_it() {
     runs.push(("key import broken -".into(), bad));
 
     for (args, r) in &runs {
+        for out in [&r.stdout, &r.stderr] {
+            assert!(!out.contains(token), "`{args}` printed the token: {r:?}");
+        }
         for s in [&first, &second] {
             s.assert_absent(r.stdout.as_bytes(), &format!("stdout of `{args}`"));
             s.assert_absent(r.stderr.as_bytes(), &format!("stderr of `{args}`"));
@@ -218,6 +228,16 @@ fn a_cli_publish_leaks_the_key_nowhere_and_only_key_export_prints_it() {
         assert_key_modes(&wd, name);
     }
     let files = assert_home_clean(&wd, &[first, second]);
+    for f in &files {
+        if f == "token" {
+            continue;
+        }
+        let bytes = std::fs::read(wd.home.path().join(f)).unwrap();
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token appears in {f}"
+        );
+    }
     for f in ["state/wargdash.log", "data/wargdash.db"] {
         assert!(
             files.iter().any(|n| n == f),

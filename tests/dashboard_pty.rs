@@ -3,162 +3,13 @@
 //! process show up, and every way out (q, Ctrl-C, SIGTERM, panic) restores the terminal.
 
 mod common;
+#[path = "common/tmux.rs"]
+mod tmux;
 
-use common::{bin, TestRegistry, Wd};
-use std::path::PathBuf;
+use common::{TestRegistry, Wd};
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-    dir: tempfile::TempDir,
-}
-
-impl Tmux {
-    /// Starts `wargdash ARGS` in a detached 120×35 tmux session. After it exits, the shell
-    /// records its exit code, the tty settings and waits, so the pane can be inspected.
-    fn start(wd: &Wd, args: &str, extra_env: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = format!(
-            "wargdash-test-{}-{}",
-            std::process::id(),
-            dir.path().file_name().unwrap().to_string_lossy()
-        );
-        let registry = wd
-            .registry
-            .as_deref()
-            .map(|r| format!("WARGDASH_REGISTRY={r}"))
-            .unwrap_or_default();
-        let script = format!(
-            "env -u WARGDASH_REGISTRY WARGDASH_HOME={home} {registry} NO_COLOR=1 TERM=xterm-256color {extra_env} {bin} {args}; \
-             echo $? > {d}/exit; stty -a > {d}/stty; echo AFTER-EXIT; sleep 120",
-            home = wd.home.path().display(),
-            bin = bin(),
-            d = dir.path().display(),
-        );
-        let ok = Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-x",
-                "120",
-                "-y",
-                "35",
-                "sh",
-                "-c",
-                &script,
-            ])
-            .status()
-            .expect("tmux is installed (.ci/run installs it)");
-        assert!(ok.success());
-        Self { socket, dir }
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.tmux(&["send-keys", k]);
-            std::thread::sleep(Duration::from_millis(120));
-        }
-    }
-
-    fn type_text(&self, text: &str) {
-        self.tmux(&["send-keys", "-l", text]);
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    fn wait_for(&self, what: &str, secs: u64) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if s.contains(what) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what:?}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn wait_gone(&self, what: &str, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while self.screen().contains(what) {
-            assert!(
-                Instant::now() < deadline,
-                "{what:?} still on screen:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn exit_file(&self) -> PathBuf {
-        self.dir.path().join("exit")
-    }
-
-    /// Waits for the program to exit and checks the terminal is back to normal.
-    fn assert_exited_cleanly(&self, code: i32) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !self.exit_file().exists() {
-            assert!(
-                Instant::now() < deadline,
-                "wargdash did not exit; screen:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        let got: i32 = std::fs::read_to_string(self.exit_file())
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        assert_eq!(got, code, "exit code; screen:\n{}", self.screen());
-        let stty = std::fs::read_to_string(self.dir.path().join("stty")).unwrap();
-        assert!(
-            stty.contains(" icanon") && !stty.contains("-icanon"),
-            "raw mode left on: {stty}"
-        );
-        assert!(
-            stty.contains(" echo ") && !stty.contains("-echo "),
-            "echo left off: {stty}"
-        );
-        let flags = self.tmux(&["display-message", "-p", "#{alternate_on} #{cursor_flag}"]);
-        assert_eq!(
-            flags.trim(),
-            "0 1",
-            "alternate screen left and cursor shown"
-        );
-        assert!(self.screen().contains("AFTER-EXIT"));
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
+use std::time::Duration;
+use tmux::Tmux;
 
 #[test]
 fn publish_through_the_form_and_watch_it_reach_published() {
@@ -276,7 +127,7 @@ fn a_panic_restores_the_terminal_and_is_reported() {
     t.assert_exited_cleanly(101);
     let log = std::fs::read_to_string(wd.home.path().join("state/wargdash.log")).unwrap();
     assert!(log.contains("panic"), "panic not in the log file: {log}");
-    let history = t.tmux(&["capture-pane", "-p", "-S", "-400"]);
+    let history = t.history();
     assert!(
         history.contains("injected panic"),
         "panic report not on stderr after restore:\n{history}"

@@ -136,6 +136,10 @@ impl Tmux {
         }
     }
 
+    pub fn wait_gone(&self, what: &str, secs: u64) {
+        self.wait_until(&format!("{what:?} to go"), secs, |s| !s.contains(what));
+    }
+
     pub fn exit_file(&self) -> PathBuf {
         self.dir.path().join("exit")
     }
@@ -162,6 +166,10 @@ impl Tmux {
         assert!(
             stty.contains(" icanon") && !stty.contains("-icanon"),
             "raw mode left on: {stty}"
+        );
+        assert!(
+            stty.contains(" echo ") && !stty.contains("-echo "),
+            "echo left off: {stty}"
         );
         let flags = self.tmux(&["display-message", "-p", "#{alternate_on} #{cursor_flag}"]);
         assert_eq!(

@@ -107,6 +107,39 @@ fn sigterm_restores_the_terminal() {
 }
 
 #[test]
+fn a_vanished_terminal_ends_the_process() {
+    // crossterm spins on a hung-up tty (crossterm-rs/crossterm#793): the dashboard must still
+    // notice and exit instead of burning a core forever.
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    // The pane runs `sh -c`, as an operator's shell would; the dashboard is its child.
+    let t = Tmux::start(&wd, "", "");
+    t.wait_for("No tracked records yet", 15);
+    let sh = t.pane_pid().expect("pane pid");
+    let children = Command::new("pgrep")
+        .args(["-P", &sh.to_string()])
+        .output()
+        .unwrap();
+    let pid: u32 = String::from_utf8_lossy(&children.stdout)
+        .trim()
+        .parse()
+        .expect("one child: the dashboard");
+    t.tmux(&["kill-server"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if stat.split_whitespace().nth(2) == Some("Z") {
+            break; // exited; waiting to be reaped
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "wargdash {pid} still running after its terminal went away"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn esc_in_the_form_never_quits() {
     let (_reg, _wd, t) = quick_dashboard("");
     t.keys(&["p"]);

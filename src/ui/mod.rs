@@ -537,6 +537,38 @@ impl Runtime {
     }
 }
 
+/// Asks the event loop to quit on SIGTERM, SIGINT, SIGHUP, or when the terminal goes away
+/// (stdout stops being a terminal once a tty is hung up). If the loop has not stopped two
+/// seconds later, the process exits from here: on a vanished tty crossterm's event reader spins
+/// without returning (crossterm-rs/crossterm#793), so the loop itself may never see the request.
+fn spawn_quit_watchdog(actions: mpsc::Sender<Action>) -> std::io::Result<()> {
+    use std::io::IsTerminal;
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        let mut check = tokio::time::interval(Duration::from_secs(1));
+        let (reason, code) = loop {
+            tokio::select! {
+                _ = term.recv() => break ("SIGTERM", 143),
+                _ = int.recv() => break ("SIGINT", 130),
+                _ = hup.recv() => break ("SIGHUP", 129),
+                _ = check.tick() => if !std::io::stdout().is_terminal() {
+                    break ("the terminal went away", 129);
+                },
+            }
+        };
+        tracing::info!("{reason}: quitting");
+        let _ = actions.send(Action::Quit).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        tracing::warn!("the event loop did not stop after {reason}; exiting");
+        restore_terminal();
+        std::process::exit(code);
+    });
+    Ok(())
+}
+
 /// Runs the dashboard until `q`, Ctrl-C, SIGTERM or SIGHUP.
 pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
     let (url, sandbox) = match ctx.registry_url() {
@@ -650,10 +682,7 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .wrap_err("installing SIGTERM handler")?;
-    let mut sighup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .wrap_err("installing SIGHUP handler")?;
+    spawn_quit_watchdog(action_tx.clone()).wrap_err("installing signal handlers")?;
     let frame_gap = Duration::from_millis(33);
     let mut last_draw = tokio::time::Instant::now() - frame_gap;
     let mut batch = Vec::with_capacity(256);
@@ -711,9 +740,6 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
                 }
             }
             _ = tick.tick() => batch.push(Action::Tick(now_ms())),
-            _ = sigterm.recv() => batch.push(Action::Quit),
-            _ = sighup.recv() => batch.push(Action::Quit),
-            _ = tokio::signal::ctrl_c() => batch.push(Action::Quit),
             _ = async { if let Some(t) = next_frame { tokio::time::sleep_until(t).await } else { std::future::pending::<()>().await } } => {}
         }
         for a in batch.drain(..) {

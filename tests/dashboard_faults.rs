@@ -336,8 +336,8 @@ fn assert_registry_wide(name: &str, o: &mut Outcome, says: &str) {
         assert_eq!(r.state, Some(RecordState::Processing), "{ctx}");
         assert!(r.error.is_none(), "an outage went onto a row: {ctx}");
         assert_eq!(
-            r.tracked.response.as_ref(),
-            Some(&processing_json(&r.tracked.record_id)),
+            r.response(),
+            Some(processing_json(&r.tracked.record_id)),
             "{ctx}"
         );
     }

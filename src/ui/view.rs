@@ -486,9 +486,9 @@ fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             }
         }
     }
-    if let Some(resp) = &r.tracked.response {
+    if let Some(resp) = r.response() {
         lines.push(Line::from(Span::styled("latest response:", t.bold())));
-        for l in serde_json::to_string_pretty(resp)
+        for l in serde_json::to_string_pretty(&resp)
             .unwrap_or_default()
             .lines()
         {

@@ -480,7 +480,8 @@ pub fn track(ctx: &Ctx, cmd: TrackCmd) -> CmdResult {
                 for t in &list {
                     let detail = match (&t.error, &t.response) {
                         (Some(e), _) => format!("last poll failed: {e}"),
-                        (None, Some(r)) => serde_json::from_value::<PackageRecord>(r.clone())
+                        (None, Some(r)) => r
+                            .parse::<PackageRecord>()
                             .map(|r| r.state.detail())
                             .unwrap_or_default(),
                         (None, None) => String::new(),

@@ -7,7 +7,7 @@ use crate::ids::{ContentDigest, LogId, PackageName, RecordId};
 use crate::keys::KeyInfo;
 use crate::publish::Prepared;
 use crate::registry::{ApiError, PackageRecord, RecordState};
-use crate::tracker::store::{HistoryEntry, NewTracked, Origin, Tracked};
+use crate::tracker::store::{HistoryEntry, NewTracked, Origin, RawJson, Tracked};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -18,15 +18,12 @@ pub type Key = (LogId, RecordId);
 /// One tracked record as the table shows it.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// The record as tracked; its `response` is always `None` here: see [`Row::response`].
+    /// The record as tracked, with the latest response as compact JSON text (only the detail
+    /// pane reads it: [`Row::response`]).
     pub tracked: Tracked,
     pub state: Option<RecordState>,
     pub in_flight: bool,
     pub error: Option<String>,
-    /// The latest response as compact JSON text. A parsed `serde_json::Value` costs ~850
-    /// bytes for a three-field answer, the text ~110: with 100 000 rows that is most of the
-    /// dashboard's memory, and only the detail pane reads it.
-    response: Option<Box<str>>,
 }
 
 impl Row {
@@ -34,12 +31,11 @@ impl Row {
         (self.tracked.log_id, self.tracked.record_id)
     }
 
-    fn from_tracked(mut t: Tracked) -> Self {
-        use serde::Deserialize;
-        let raw = t.response.take();
-        let state = raw
+    fn from_tracked(t: Tracked) -> Self {
+        let state = t
+            .response
             .as_ref()
-            .and_then(|r| PackageRecord::deserialize(r).ok())
+            .and_then(RawJson::parse::<PackageRecord>)
             .map(|r| r.state);
         let error = t.error.clone();
         Self {
@@ -47,15 +43,12 @@ impl Row {
             state,
             in_flight: false,
             error,
-            response: raw.map(|r| r.to_string().into_boxed_str()),
         }
     }
 
     /// The latest response the registry gave for this record (parsed on demand).
     pub fn response(&self) -> Option<serde_json::Value> {
-        self.response
-            .as_deref()
-            .and_then(|r| serde_json::from_str(r).ok())
+        self.tracked.response.as_ref().and_then(RawJson::value)
     }
 
     pub fn state_name(&self) -> &'static str {
@@ -728,7 +721,7 @@ fn apply_poll(
                     r.tracked.missing = None;
                 }
                 r.tracked.state = Some(rec.state.name().to_string());
-                r.response = Some(raw.to_string().into_boxed_str());
+                r.tracked.response = Some(RawJson::new(&raw));
                 r.state = Some(rec.state);
                 r.error = None;
                 if newly_rejected && needs_rebuild(r) {

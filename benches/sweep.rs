@@ -17,6 +17,29 @@ use std::time::{Duration, Instant};
 use wargdash::ids::{LogId, RecordId};
 
 const CONCURRENCY: usize = 16;
+/// The name of the client runtime's threads (for per-thread CPU accounting and `perf`).
+const CLIENT_THREADS: &str = "bench-client";
+
+/// CPU used by the client and server threads while `f` runs, in µs per request.
+struct Cpu {
+    client: Duration,
+    server: Duration,
+}
+
+impl Cpu {
+    fn now() -> Self {
+        Self {
+            client: support::threads_cpu(CLIENT_THREADS),
+            server: support::threads_cpu(support::SERVER_THREADS),
+        }
+    }
+    fn per_request(&self, before: &Self, n: usize) -> (f64, f64) {
+        (
+            (self.client - before.client).as_secs_f64() * 1e6 / n as f64,
+            (self.server - before.server).as_secs_f64() * 1e6 / n as f64,
+        )
+    }
+}
 
 async fn bare_loop(http: &reqwest::Client, urls: &[String]) -> usize {
     stream::iter(urls)
@@ -30,7 +53,7 @@ async fn bare_loop(http: &reqwest::Client, urls: &[String]) -> usize {
         .await
 }
 
-fn wrk(base: &str, paths: &[String], secs: u32) -> Option<f64> {
+fn wrk(base: &str, paths: &[String], secs: u32) -> Option<Wrk> {
     let have = std::process::Command::new("wrk")
         .arg("--version")
         .output()
@@ -48,26 +71,49 @@ fn wrk(base: &str, paths: &[String], secs: u32) -> Option<f64> {
         "}\nlocal i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i])\nend\n",
     );
     std::fs::write(&script, lua).expect("write lua");
-    let out = std::process::Command::new("wrk")
-        .args([
-            "-t2",
-            &format!("-c{CONCURRENCY}"),
-            &format!("-d{secs}s"),
-            "-s",
-        ])
-        .arg(&script)
-        .arg(base)
+    // bash's `times` prints the CPU its children (wrk) used: the last line, user and system.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "wrk -t2 -c{CONCURRENCY} -d{secs}s -s {} {base}; times",
+            script.display()
+        ))
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let rps = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok());
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+    };
+    let rps = field("Requests/sec:");
+    let total = field("Requests/sec:").zip(
+        text.lines()
+            .find(|l| l.contains("requests in"))
+            .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok()),
+    );
+    let cpu = text.lines().last().and_then(|l| {
+        let secs = |t: &str| {
+            let (m, s) = t.trim_end_matches('s').split_once('m')?;
+            Some(m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+        };
+        let mut it = l.split_whitespace();
+        Some(secs(it.next()?)? + secs(it.next()?)?)
+    });
     if rps.is_none() {
         eprintln!("wrk gave no figure:\n{text}");
     }
-    rps
+    Some(Wrk {
+        rps: rps?,
+        requests: total.map(|(_, n)| n)?,
+        cpu_secs: cpu?,
+    })
+}
+
+struct Wrk {
+    rps: f64,
+    requests: f64,
+    cpu_secs: f64,
 }
 
 fn main() {
@@ -78,6 +124,7 @@ fn main() {
     let reg = support::Registry::start(Duration::from_millis(100));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name(CLIENT_THREADS)
         .enable_all()
         .build()
         .expect("runtime");
@@ -105,7 +152,9 @@ fn main() {
         assert_eq!(bare_loop(&http, &urls[..warm]).await, warm);
 
         let (mut ours, mut bare) = (Vec::new(), Vec::new());
+        let (mut ours_cpu, mut bare_cpu) = ((0.0, 0.0), (0.0, 0.0));
         for _ in 0..rounds {
+            let c0 = Cpu::now();
             let t = Instant::now();
             let res = wargdash::tracker::poll::sweep(&client, &items, CONCURRENCY).await;
             let secs = t.elapsed().as_secs_f64();
@@ -119,28 +168,43 @@ fn main() {
                 .count();
             assert_eq!(published, n, "every record answered published");
             ours.push(n as f64 / secs);
+            let c1 = Cpu::now();
+            let (c, s) = c1.per_request(&c0, n * rounds);
+            ours_cpu = (ours_cpu.0 + c, ours_cpu.1 + s);
 
             let t = Instant::now();
             assert_eq!(bare_loop(&http, &urls).await, n);
             bare.push(n as f64 / t.elapsed().as_secs_f64());
+            let (c, s) = Cpu::now().per_request(&c1, n * rounds);
+            bare_cpu = (bare_cpu.0 + c, bare_cpu.1 + s);
         }
         let ours_med = support::median(&mut ours.clone());
         let bare_med = support::median(&mut bare.clone());
         println!(
-            "  wargdash sweep  N={n} C={CONCURRENCY}: median {ours_med:.0} req/s  (rounds: {})",
-            fmt_list(&ours)
+            "  wargdash sweep  N={n} C={CONCURRENCY}: median {ours_med:.0} req/s  (rounds: {}); CPU per request: client {:.1} µs, server {:.1} µs",
+            fmt_list(&ours),
+            ours_cpu.0,
+            ours_cpu.1
         );
         println!(
-            "  bare reqwest    N={n} C={CONCURRENCY}: median {bare_med:.0} req/s  (rounds: {})",
-            fmt_list(&bare)
+            "  bare reqwest    N={n} C={CONCURRENCY}: median {bare_med:.0} req/s  (rounds: {}); CPU per request: client {:.1} µs, server {:.1} µs",
+            fmt_list(&bare),
+            bare_cpu.0,
+            bare_cpu.1
         );
         let mut best = ("bare reqwest", bare_med);
         if full {
+            let c0 = Cpu::now();
             match wrk(&reg.url, &paths, 10) {
                 Some(w) => {
-                    println!("  wrk -t2 -c{CONCURRENCY} -d10s (same {n} paths): {w:.0} req/s");
-                    if w > best.1 {
-                        best = ("wrk", w);
+                    let server = (Cpu::now().server - c0.server).as_secs_f64() * 1e6 / w.requests;
+                    println!(
+                        "  wrk -t2 -c{CONCURRENCY} -d10s (same {n} paths): {:.0} req/s; CPU per request: client (wrk) {:.1} µs, server {server:.1} µs",
+                        w.rps,
+                        w.cpu_secs * 1e6 / w.requests
+                    );
+                    if w.rps > best.1 {
+                        best = ("wrk", w.rps);
                     }
                 }
                 None => println!("  wrk: not installed, skipped"),

@@ -27,6 +27,32 @@ pub fn mode_name() -> &'static str {
     }
 }
 
+/// The name of the registry's runtime threads (for per-thread CPU accounting and `perf`).
+pub const SERVER_THREADS: &str = "registry-srv";
+
+/// CPU time (user + system) used so far by this process's threads whose name starts with
+/// `prefix` (from /proc/self/task/*/stat). Threads that have exited are not counted.
+pub fn threads_cpu(prefix: &str) -> Duration {
+    let mut ticks = 0u64;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if !stat[open + 1..close].starts_with(prefix) {
+            continue;
+        }
+        let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        ticks += f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
+    }
+    Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
+}
+
 /// A real warg-server 0.10 (memory store, namespace `demo`) on a random loopback port, on a
 /// thread and 2-worker runtime of its own. No tracing subscriber is installed, so its log goes
 /// nowhere. Stopped on drop.
@@ -46,6 +72,7 @@ impl Registry {
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
+                .thread_name(SERVER_THREADS)
                 .enable_all()
                 .build()
                 .expect("runtime");

@@ -77,6 +77,11 @@ impl FromStr for Sha256Hash {
         if algo != "sha256" {
             return Err(HashParseError::UnsupportedAlgorithm(algo.to_string()));
         }
+        // The common case in one pass (a dashboard start parses tens of thousands of IDs);
+        // anything else goes through the checks below for its specific error.
+        if let Some(out) = decode_lower_hex_32(hex_part.as_bytes()) {
+            return Ok(Self(out));
+        }
         if let Some(c) = hex_part.chars().find(|c| !c.is_ascii_hexdigit()) {
             return Err(HashParseError::NotHex(c));
         }
@@ -91,6 +96,25 @@ impl FromStr for Sha256Hash {
             .map_err(|_| HashParseError::WrongLength(hex_part.len()))?;
         Ok(Self(out))
     }
+}
+
+/// 64 lowercase hex digits to 32 bytes; `None` for anything else.
+fn decode_lower_hex_32(hex: &[u8]) -> Option<[u8; 32]> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        *o = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(out)
 }
 
 macro_rules! typed_id {

@@ -49,13 +49,29 @@ pub async fn poll_one(client: &RegistryClient, log_id: LogId, record_id: RecordI
 }
 
 /// Polls every given record once, at most `concurrency` requests in flight; results in input order.
+/// Each poll is a task of its own, so reading and parsing answers spreads over the runtime's
+/// threads instead of all running on the one that awaits the sweep.
 pub async fn sweep(
     client: &RegistryClient,
     items: &[(LogId, RecordId)],
     concurrency: usize,
 ) -> Vec<Polled> {
     let mut out: Vec<(usize, Polled)> = stream::iter(items.iter().copied().enumerate())
-        .map(|(i, (l, r))| async move { (i, poll_one(client, l, r).await) })
+        .map(|(i, (l, r))| {
+            let c = client.clone();
+            let task = tokio::spawn(async move { poll_one(&c, l, r).await });
+            async move {
+                let polled = task.await.unwrap_or_else(|e| Polled {
+                    log_id: l,
+                    record_id: r,
+                    result: Err(ApiError::Network {
+                        url: String::new(),
+                        cause: format!("the poll task failed: {e}"),
+                    }),
+                });
+                (i, polled)
+            }
+        })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;

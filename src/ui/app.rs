@@ -532,14 +532,17 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
             s.dirty = true;
         }
         Action::StoreLoaded(list) => {
-            let keep: std::collections::HashSet<Key> =
-                list.iter().map(|t| (t.log_id, t.record_id)).collect();
-            let gone: Vec<Key> = s
-                .rows
-                .iter()
-                .map(Row::key)
-                .filter(|k| !keep.contains(k))
-                .collect();
+            let gone: Vec<Key> = if s.rows.is_empty() {
+                Vec::new()
+            } else {
+                let keep: std::collections::HashSet<Key> =
+                    list.iter().map(|t| (t.log_id, t.record_id)).collect();
+                s.rows
+                    .iter()
+                    .map(Row::key)
+                    .filter(|k| !keep.contains(k))
+                    .collect()
+            };
             let mut new = Vec::new();
             // Grown once, not by doubling: at 100 000 rows a doubling holds both copies.
             s.rows.reserve(list.len().saturating_sub(s.rows.len()));

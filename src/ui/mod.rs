@@ -659,9 +659,9 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
         actions: action_tx.clone(),
         keys: keys.clone(),
     };
-    for c in app::update(&mut state, Action::StoreLoaded(initial)) {
-        rt.exec(c);
-    }
+    // The first frame must not wait for (or compete with) the network: the first polls are
+    // scheduled once it is on screen.
+    let mut after_first_frame = app::update(&mut state, Action::StoreLoaded(initial));
     app::update(&mut state, Action::KeysLoaded(load_keys(&keys)));
 
     install_panic_hook();
@@ -706,6 +706,9 @@ pub async fn run(ctx: &Ctx, args: DashArgs) -> CmdResult {
                     "first frame drawn after {} ms",
                     since.as_millis()
                 );
+                for c in std::mem::take(&mut after_first_frame) {
+                    rt.exec(c);
+                }
             }
         }
         let next_frame = if state.dirty {

@@ -22,6 +22,7 @@ fn launch(home: &std::path::Path, registry: &str) -> (f64, f64) {
     let _ = std::fs::remove_file(&log);
     let t0 = Instant::now();
     let tmux = support::Tmux::start(home, registry);
+    let pid = tmux.pid();
     let deadline = t0 + Duration::from_secs(60);
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -31,6 +32,11 @@ fn launch(home: &std::path::Path, registry: &str) -> (f64, f64) {
         }) {
             let seen = t0.elapsed().as_secs_f64() * 1000.0;
             drop(tmux);
+            // The next launch must not share the CPU with this one shutting down.
+            let gone = Instant::now() + Duration::from_secs(10);
+            while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < gone {
+                std::thread::sleep(Duration::from_millis(20));
+            }
             return (ms, seen);
         }
         assert!(Instant::now() < deadline, "no first frame logged:\n{text}");

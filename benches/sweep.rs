@@ -27,10 +27,13 @@ struct Cpu {
 }
 
 impl Cpu {
+    /// The client is everything in this process but the registry's threads: the runtime's
+    /// workers and the main thread, which drives `block_on`.
     fn now() -> Self {
+        let server = support::threads_cpu(support::SERVER_THREADS);
         Self {
-            client: support::threads_cpu(CLIENT_THREADS),
-            server: support::threads_cpu(support::SERVER_THREADS),
+            client: support::cpu_time(std::process::id()).saturating_sub(server),
+            server,
         }
     }
     fn per_request(&self, before: &Self, n: usize) -> (f64, f64) {
@@ -191,6 +194,14 @@ fn main() {
             fmt_list(&bare),
             bare_cpu.0,
             bare_cpu.1
+        );
+        // Rounds alternate (ours, bare) so each pair saw the same load from anything else on
+        // the machine: the median of the per-round ratios is the steadier comparison.
+        let mut paired: Vec<f64> = ours.iter().zip(&bare).map(|(o, b)| o / b).collect();
+        println!(
+            "  ratio wargdash / bare reqwest: {:.2} (median of per-round ratios {:.2})",
+            ours_med / bare_med,
+            support::median(&mut paired)
         );
         let mut best = ("bare reqwest", bare_med);
         if full {

@@ -63,7 +63,7 @@ fn main() {
         println!("  tmux is not installed: skipped (.ci/run installs it)");
         return;
     }
-    let reg = support::Registry::start(Duration::from_secs(5));
+    let reg = support::Registry::start_with_interval(Duration::from_secs(5));
     let (sizes, window): (&[usize], _) = if full {
         (&[10_000, 100_000], Duration::from_secs(60))
     } else {

@@ -52,7 +52,7 @@ fn main() {
         return;
     }
     let (n, runs) = if full { (10_000, 7) } else { (200, 1) };
-    let reg = support::Registry::start(Duration::from_secs(5));
+    let reg = support::Registry::start_with_interval(Duration::from_secs(5));
     // Accepts connections and never answers.
     let stall = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let stall_url = format!("http://{}", stall.local_addr().expect("addr"));

@@ -67,7 +67,7 @@ fn main() {
     };
     let interval = Duration::from_secs(2);
     println!("bench steady_load: mode {}", support::mode_name());
-    let reg = support::Registry::start(Duration::from_millis(100));
+    let reg = support::Registry::start_with_interval(Duration::from_millis(100));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -124,7 +124,7 @@ fn main() {
     let n = if full { 10_000 } else { 300 };
     let rounds = if full { 5 } else { 1 };
     println!("bench sweep: mode {}", support::mode_name());
-    let reg = support::Registry::start(Duration::from_millis(100));
+    let reg = support::Registry::start_with_interval(Duration::from_millis(100));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(CLIENT_THREADS)

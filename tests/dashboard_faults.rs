@@ -27,7 +27,9 @@ use wargdash::registry::{ClientOptions, RecordState, RegistryClient};
 use wargdash::tracker::scheduler::{self, SchedCmd, SchedEvent, SchedulerConfig};
 use wargdash::tracker::store::{now_ms, NewTracked, Origin, PollOutcome, PolledState, Store};
 use wargdash::ui::app::{update, Action, AppConfig, Command, Mode, State};
-use wargdash::ui::{forward_scheduler_events, spawn_store_thread, view, StoreOp};
+use wargdash::ui::{
+    forward_scheduler_events, route_tracking_command, spawn_store_thread, view, StoreOp,
+};
 
 /// Records tracked in each run: all `processing` before the fault.
 const RECORDS: usize = 30;
@@ -141,33 +143,11 @@ struct Loop {
 impl Loop {
     fn exec(&mut self, cmds: Vec<Command>) {
         for c in cmds {
-            match c {
-                Command::Schedule(items) => {
-                    let _ = self.sched.send(SchedCmd::Track(items));
-                }
-                Command::Unschedule(keys) => {
-                    let _ = self.sched.send(SchedCmd::Untrack(keys));
-                }
-                Command::Refresh(keys) => {
-                    let _ = self.sched.send(SchedCmd::Refresh(keys));
-                }
-                Command::RefreshAll => {
-                    let _ = self.sched.send(SchedCmd::RefreshAll);
-                }
-                Command::Track(items) => {
-                    let _ = self.store.send(StoreOp::Add(items, None));
-                }
-                Command::Untrack(key) => {
-                    let _ = self.store.send(StoreOp::Remove(key));
-                }
-                Command::LoadHistory(key) => {
-                    let _ = self.store.send(StoreOp::History(key));
-                }
-                Command::SetRegistry(url) => {
-                    let _ = self.sched.send(SchedCmd::SetClient(client(&url)));
-                }
-                // Publishing, keys, files and the clipboard play no part here.
-                _ => {}
+            // Publishing, keys, files and the clipboard play no part here.
+            if let Some(Command::SetRegistry(url)) =
+                route_tracking_command(c, &self.sched, &self.store)
+            {
+                let _ = self.sched.send(SchedCmd::SetClient(client(&url)));
             }
         }
     }

@@ -27,9 +27,6 @@ pub fn mode_name() -> &'static str {
     }
 }
 
-/// The name of the registry's runtime threads (for per-thread CPU accounting and `perf`).
-pub const SERVER_THREADS: &str = "registry-srv";
-
 /// CPU time (user + system) used so far by this process's threads whose name starts with
 /// `prefix` (from /proc/self/task/*/stat). Threads that have exited are not counted.
 pub fn threads_cpu(prefix: &str) -> Duration {
@@ -53,77 +50,16 @@ pub fn threads_cpu(prefix: &str) -> Duration {
     Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
 }
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
 /// A real warg-server 0.10 (memory store, namespace `demo`) on a random loopback port, on a
-/// thread and 2-worker runtime of its own. No tracing subscriber is installed, so its log goes
-/// nowhere. Stopped on drop.
-pub struct Registry {
-    pub url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
+/// thread and 2-worker runtime of its own named [`SERVER_THREADS`] — the tests' own harness.
+/// No tracing subscriber is installed, so its log goes nowhere. Stopped on drop.
+pub use common::TestRegistry as Registry;
 
-impl Registry {
-    pub fn start(checkpoint_interval: Duration) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let content = dir.path().join("content");
-        let (url_tx, url_rx) = std::sync::mpsc::channel();
-        let (sd_tx, sd_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name(SERVER_THREADS)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let op = SigningKey::generate(Algorithm::EcdsaP256).expect("operator key");
-                let key = warg_crypto::signing::PrivateKey::decode(op.encode_private().to_string())
-                    .expect("operator key decodes");
-                let config = warg_server::Config::new(
-                    key,
-                    Some(vec![(
-                        "demo".into(),
-                        warg_protocol::operator::NamespaceState::Defined,
-                    )]),
-                    content,
-                )
-                .with_addr(([127, 0, 0, 1], 0))
-                .with_checkpoint_interval(checkpoint_interval)
-                .with_shutdown(async move {
-                    let _ = sd_rx.await;
-                });
-                let server = warg_server::Server::new(config)
-                    .initialize()
-                    .await
-                    .expect("server starts");
-                let addr = server.local_addr().expect("addr");
-                url_tx.send(format!("http://{addr}")).expect("send url");
-                server.serve().await.expect("server runs");
-            });
-        });
-        let url = url_rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server came up");
-        Self {
-            url,
-            shutdown: Some(sd_tx),
-            thread: Some(thread),
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
+/// The name of the registry's runtime threads (for per-thread CPU accounting and `perf`).
+pub const SERVER_THREADS: &str = common::SERVER_THREADS;
 
 pub fn client(url: &str) -> RegistryClient {
     RegistryClient::new(url, ClientOptions::default()).expect("client")

@@ -395,6 +395,27 @@ fn hash_file(path: &str) -> Result<(ContentDigest, u64), String> {
     Ok((ContentDigest::of_bytes(&bytes), bytes.len() as u64))
 }
 
+/// Carries out the commands that only touch the scheduler and the store (the dashboard's
+/// tracking loop); returns any other command for the caller.
+pub fn route_tracking_command(
+    cmd: Command,
+    sched: &mpsc::UnboundedSender<SchedCmd>,
+    store: &std::sync::mpsc::Sender<StoreOp>,
+) -> Option<Command> {
+    // A closed channel means that worker has stopped: the app is shutting down.
+    match cmd {
+        Command::Schedule(items) => drop(sched.send(SchedCmd::Track(items))),
+        Command::Unschedule(keys) => drop(sched.send(SchedCmd::Untrack(keys))),
+        Command::Refresh(keys) => drop(sched.send(SchedCmd::Refresh(keys))),
+        Command::RefreshAll => drop(sched.send(SchedCmd::RefreshAll)),
+        Command::Track(items) => drop(store.send(StoreOp::Add(items, None))),
+        Command::Untrack(key) => drop(store.send(StoreOp::Remove(key))),
+        Command::LoadHistory(key) => drop(store.send(StoreOp::History(key))),
+        other => return Some(other),
+    }
+    None
+}
+
 struct Runtime {
     client: RegistryClient,
     client_tx: watch::Sender<RegistryClient>,
@@ -408,28 +429,10 @@ struct Runtime {
 impl Runtime {
     fn exec(&mut self, cmd: Command) {
         let actions = self.actions.clone();
+        let Some(cmd) = route_tracking_command(cmd, &self.sched, &self.store) else {
+            return;
+        };
         match cmd {
-            Command::Schedule(items) => {
-                let _ = self.sched.send(SchedCmd::Track(items));
-            }
-            Command::Unschedule(keys) => {
-                let _ = self.sched.send(SchedCmd::Untrack(keys));
-            }
-            Command::Refresh(keys) => {
-                let _ = self.sched.send(SchedCmd::Refresh(keys));
-            }
-            Command::RefreshAll => {
-                let _ = self.sched.send(SchedCmd::RefreshAll);
-            }
-            Command::Track(items) => {
-                let _ = self.store.send(StoreOp::Add(items, None));
-            }
-            Command::Untrack(key) => {
-                let _ = self.store.send(StoreOp::Remove(key));
-            }
-            Command::LoadHistory(key) => {
-                let _ = self.store.send(StoreOp::History(key));
-            }
             Command::HashFile(path) => {
                 tokio::task::spawn_blocking(move || {
                     let result = hash_file(&path);
@@ -533,6 +536,14 @@ impl Runtime {
                     let _ = actions.try_send(Action::Flash(format!("{e:#}")));
                 }
             },
+            // Routed above.
+            Command::Schedule(_)
+            | Command::Unschedule(_)
+            | Command::Refresh(_)
+            | Command::RefreshAll
+            | Command::Track(_)
+            | Command::Untrack(_)
+            | Command::LoadHistory(_) => {}
         }
     }
 }

@@ -7,6 +7,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 use wargdash::keys::{Algorithm, SigningKey};
 
+/// The name of the test registry's runtime threads (benches account their CPU by it).
+pub const SERVER_THREADS: &str = "registry-srv";
+
 /// A real warg-server (memory store, namespace `demo`) on a random loopback port, in a thread of
 /// its own. Stopped on drop.
 pub struct TestRegistry {
@@ -29,6 +32,7 @@ impl TestRegistry {
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
+                .thread_name(SERVER_THREADS)
                 .enable_all()
                 .build()
                 .expect("runtime");

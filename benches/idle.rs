@@ -38,7 +38,7 @@ fn run(n: usize, registry: &str, window: Duration) -> Figures {
     let elapsed = t0.elapsed();
     let f = Figures {
         n,
-        cpu_window: c1 - c0,
+        cpu_window: c1.saturating_sub(c0),
         cpu_total: c1,
         hwm_kb: support::status_kb(pid, "VmHWM"),
         rss_kb: support::status_kb(pid, "VmRSS"),

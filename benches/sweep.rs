@@ -38,8 +38,9 @@ impl Cpu {
     }
     fn per_request(&self, before: &Self, n: usize) -> (f64, f64) {
         (
-            (self.client - before.client).as_secs_f64() * 1e6 / n as f64,
-            (self.server - before.server).as_secs_f64() * 1e6 / n as f64,
+            // Clock-tick sampled and taken at slightly different moments: never negative.
+            self.client.saturating_sub(before.client).as_secs_f64() * 1e6 / n as f64,
+            self.server.saturating_sub(before.server).as_secs_f64() * 1e6 / n as f64,
         )
     }
 }
@@ -208,7 +209,7 @@ fn main() {
             let c0 = Cpu::now();
             match wrk(&reg.url, &paths, 10) {
                 Some(w) => {
-                    let server = (Cpu::now().server - c0.server).as_secs_f64() * 1e6 / w.requests;
+                    let server = Cpu::now().server.saturating_sub(c0.server).as_secs_f64() * 1e6 / w.requests;
                     println!(
                         "  wrk -t2 -c{CONCURRENCY} -d10s (same {n} paths): {:.0} req/s; CPU per request: client (wrk) {:.1} µs, server {server:.1} µs",
                         w.rps,

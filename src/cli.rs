@@ -410,13 +410,7 @@ fn parse_track_line(line: &str, n: usize) -> std::result::Result<NewTracked, Fai
         }
         None => None,
     };
-    Ok(NewTracked {
-        log_id,
-        record_id,
-        package,
-        origin: Origin::Tracked,
-        entries: None,
-    })
+    Ok(NewTracked::by_hand(log_id, record_id, package))
 }
 
 pub fn track(ctx: &Ctx, cmd: TrackCmd) -> CmdResult {
@@ -437,21 +431,9 @@ pub fn track(ctx: &Ctx, cmd: TrackCmd) -> CmdResult {
                 }
                 (Some(p), [rec]) => {
                     let name = parse_package(&p)?;
-                    vec![NewTracked {
-                        log_id: name.log_id(),
-                        record_id: parse_id(rec)?,
-                        package: Some(name.to_string()),
-                        origin: Origin::Tracked,
-                        entries: None,
-                    }]
+                    vec![NewTracked::by_hand(name.log_id(), parse_id(rec)?, Some(name.to_string()))]
                 }
-                (None, [log, rec]) => vec![NewTracked {
-                    log_id: parse_id(log)?,
-                    record_id: parse_id(rec)?,
-                    package: None,
-                    origin: Origin::Tracked,
-                    entries: None,
-                }],
+                (None, [log, rec]) => vec![NewTracked::by_hand(parse_id(log)?, parse_id(rec)?, None)],
                 _ => {
                     return Err(fail(
                         exit::USAGE,

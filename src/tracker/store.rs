@@ -85,6 +85,19 @@ impl Serialize for RawJson {
     }
 }
 
+impl NewTracked {
+    /// A record tracked by hand (`track add`, `a`, `:track`): no signed entries known.
+    pub fn by_hand(log_id: LogId, record_id: RecordId, package: Option<String>) -> Self {
+        Self {
+            log_id,
+            record_id,
+            package,
+            origin: Origin::Tracked,
+            entries: None,
+        }
+    }
+}
+
 /// A tracked record with its last known state.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,7 +7,7 @@ use crate::ids::{ContentDigest, LogId, PackageName, RecordId};
 use crate::keys::KeyInfo;
 use crate::publish::Prepared;
 use crate::registry::{ApiError, PackageRecord, RecordState};
-use crate::tracker::store::{HistoryEntry, NewTracked, Origin, RawJson, Tracked};
+use crate::tracker::store::{HistoryEntry, NewTracked, RawJson, Tracked};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -997,13 +997,7 @@ pub fn parse_track_input(text: &str) -> Result<NewTracked, String> {
         let p: PackageName = first.parse()?;
         (p.log_id(), Some(p.to_string()))
     };
-    Ok(NewTracked {
-        log_id,
-        record_id,
-        package,
-        origin: Origin::Tracked,
-        entries: None,
-    })
+    Ok(NewTracked::by_hand(log_id, record_id, package))
 }
 
 fn run_line(s: &mut State, cmds: &mut Vec<Command>) -> Result<(), String> {
@@ -1242,6 +1236,7 @@ fn submit_form(s: &mut State, cmds: &mut Vec<Command>) {
 mod tests {
     use super::*;
     use crate::ids::Sha256Hash;
+    use crate::tracker::store::Origin;
 
     fn tracked(n: u32, added_at: i64) -> Tracked {
         let mut b = [0u8; 32];

@@ -12,13 +12,13 @@
 mod common;
 #[path = "common/fault_server.rs"]
 mod fault_server;
+#[path = "common/screen.rs"]
+mod screen;
 #[path = "common/tmux.rs"]
 mod tmux;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fault_server::{Fault, FaultServer};
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -27,9 +27,7 @@ use wargdash::registry::{ClientOptions, RecordState, RegistryClient};
 use wargdash::tracker::scheduler::{self, SchedCmd, SchedEvent, SchedulerConfig};
 use wargdash::tracker::store::{now_ms, NewTracked, Origin, PollOutcome, PolledState, Store};
 use wargdash::ui::app::{update, Action, AppConfig, Command, Mode, State};
-use wargdash::ui::{
-    forward_scheduler_events, route_tracking_command, spawn_store_thread, view, StoreOp,
-};
+use wargdash::ui::{forward_scheduler_events, route_tracking_command, spawn_store_thread, StoreOp};
 
 /// Records tracked in each run: all `processing` before the fault.
 const RECORDS: usize = 30;
@@ -110,19 +108,7 @@ struct Outcome {
 }
 
 fn draw(s: &mut State, w: u16, h: u16) -> String {
-    s.page = view::page_size(h);
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| view::draw(s, f)).unwrap();
-    let buf = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    screen::text(&screen::render(s, w, h))
 }
 
 /// The dashboard's runtime minus the terminal: scheduler events become actions through

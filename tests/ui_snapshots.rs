@@ -1,10 +1,12 @@
 //! The real dashboard state and view, driven by actions and drawn into ratatui's TestBackend.
 //! Times are fixed and IDs derived from fixed bytes, so snapshots are stable.
 
+#[path = "common/screen.rs"]
+mod screen;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
-use ratatui::Terminal;
+use screen::{render, text};
 use std::time::Duration;
 use wargdash::ids::{LogId, PackageName, RecordId, Sha256Hash};
 use wargdash::keys::{KeyInfo, SigningKey};
@@ -13,7 +15,6 @@ use wargdash::record::{Entry, RecordContent, RecordTime};
 use wargdash::registry::{ApiError, PackageRecord};
 use wargdash::tracker::store::{Origin, Tracked};
 use wargdash::ui::app::{update, Action, AppConfig, Mode, State};
-use wargdash::ui::view;
 
 const NOW: i64 = 1_795_900_000_000;
 
@@ -86,26 +87,6 @@ fn typed(s: &mut State, text: &str) {
     for c in text.chars() {
         key(s, KeyCode::Char(c));
     }
-}
-
-fn render(s: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
-    s.page = view::page_size(h);
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| view::draw(s, f)).unwrap();
-    t
-}
-
-fn text(t: &Terminal<TestBackend>) -> String {
-    let buf = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let line: String = (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_string())
-            .collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// One record in each live state, registry healthy.

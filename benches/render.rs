@@ -12,18 +12,19 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::hint::black_box;
 use std::time::Duration;
+use wargdash::ids::RecordRef;
 use wargdash::ids::{PackageName, RecordId, Sha256Hash};
 use wargdash::registry::PackageRecord;
 use wargdash::tracker::store::{Origin, Tracked};
-use wargdash::ui::app::{update, Action, AppConfig, Key, SortKey, State};
+use wargdash::ui::app::{update, Action, AppConfig, SortKey, State};
 use wargdash::ui::view;
 
 const NOW: i64 = 1_795_900_000_000;
 const SIZES: [usize; 4] = [50, 1_000, 10_000, 100_000];
 
-fn key_of(i: usize) -> Key {
+fn key_of(i: usize) -> RecordRef {
     let pkg: PackageName = format!("demo:pkg{}", i % 5000).parse().expect("name");
-    (
+    RecordRef::new(
         pkg.log_id(),
         RecordId(Sha256Hash::of(&[b"record", &i.to_be_bytes()])),
     )
@@ -43,7 +44,7 @@ fn body(i: usize, record: &RecordId) -> serde_json::Value {
 
 fn polled(i: usize, at: i64) -> Action {
     let key = key_of(i);
-    let b = body(i, &key.1);
+    let b = body(i, &key.record);
     let rec: PackageRecord = serde_json::from_value(b.clone()).expect("record");
     Action::Polled {
         key,
@@ -69,7 +70,10 @@ fn dashboard(n: usize) -> State {
     s.page = view::page_size(50);
     let list: Vec<Tracked> = (0..n)
         .map(|i| {
-            let (log_id, record_id) = key_of(i);
+            let RecordRef {
+                log: log_id,
+                record: record_id,
+            } = key_of(i);
             Tracked {
                 log_id,
                 record_id,

@@ -52,7 +52,10 @@ fn start_scheduler(
             }
         }
     });
-    let items = recs.iter().map(|(l, r, _)| ((*l, *r), false)).collect();
+    let items = recs
+        .iter()
+        .map(|(l, r, _)| (wargdash::ids::RecordRef::new(*l, *r), false))
+        .collect();
     tx.send(SchedCmd::Track(items)).expect("scheduler runs");
     (proxy, tx, polled)
 }

@@ -23,6 +23,9 @@ pub const CONFLICT: i32 = 14;
 pub const INVALID: i32 = 15;
 /// `--wait` ran out of time before the record became published or rejected.
 pub const WAIT_TIMEOUT: i32 = 16;
+/// A submit got no answer and the registry does not know the record: it may or may not be
+/// committed (`publish --resubmit` sends it again deliberately).
+pub const OUTCOME_UNKNOWN: i32 = 18;
 /// The registry could not be reached, timed out, or the connection broke.
 pub const UNREACHABLE: i32 = 20;
 /// The registry answered something wrong: 5xx, garbage, oversized, or about another record.
@@ -31,3 +34,40 @@ pub const REGISTRY_FAULT: i32 = 21;
 pub const KEY: i32 = 22;
 /// The local store could not be opened or written.
 pub const STORE: i32 = 23;
+/// At least one trust alert was raised (`wargdash verify`).
+pub const ALERT: i32 = 30;
+
+/// An error with the exit code it should end the process with.
+#[derive(Debug)]
+pub struct Fail {
+    pub code: i32,
+    pub report: color_eyre::Report,
+}
+
+impl<E: Into<color_eyre::Report>> From<E> for Fail {
+    fn from(e: E) -> Self {
+        Self {
+            code: ERROR,
+            report: e.into(),
+        }
+    }
+}
+
+/// A failure ending the process with `code`.
+pub fn fail(code: i32, report: impl Into<color_eyre::Report>) -> Fail {
+    Fail {
+        code,
+        report: report.into(),
+    }
+}
+
+/// A registry error, with the exit code its kind maps to.
+pub fn api_fail(e: crate::registry::ApiError) -> Fail {
+    Fail {
+        code: e.exit_code(),
+        report: color_eyre::eyre::eyre!(e),
+    }
+}
+
+/// What a command ends with: its exit code, or a failure carrying one.
+pub type CmdResult = std::result::Result<i32, Fail>;

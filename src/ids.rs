@@ -380,3 +380,17 @@ mod tests {
         }
     }
 }
+
+/// One record of one package log: what the tracker tracks, the scheduler polls and a table row
+/// shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordRef {
+    pub log: LogId,
+    pub record: RecordId,
+}
+
+impl RecordRef {
+    pub fn new(log: LogId, record: RecordId) -> Self {
+        Self { log, record }
+    }
+}

@@ -2,12 +2,15 @@
 //! build the record (prev = head, time = now), sign, submit without ever re-POSTing blindly,
 //! upload missing content.
 
-use crate::ids::{ContentDigest, LogId, PackageName, RecordId};
+use crate::ids::{ContentDigest, LogId, PackageName, RecordId, RecordRef};
 use crate::keys::SigningKey;
 use crate::record::{Entry, RecordContent, RecordTime, SignedRecord};
 use crate::registry::{ApiError, PackageRecord, RecordState, RegistryClient};
+use crate::tracker::poll::Polled;
+use crate::tracker::store::{NewTracked, Origin, PollOutcome, Store};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::future::Future;
 
 /// Content to upload, by digest.
 pub type Contents = BTreeMap<ContentDigest, Vec<u8>>;
@@ -28,6 +31,13 @@ pub enum PublishError {
     Api(ApiError),
     /// A problem found before anything was sent.
     Refused(String),
+    /// The submit was sent but no answer came back, and the registry does not know the record
+    /// (yet). It may still be committed, so it is not sent again on its own.
+    OutcomeUnknown {
+        package: PackageName,
+        record: RecordRef,
+        cause: String,
+    },
 }
 
 impl fmt::Display for PublishError {
@@ -35,6 +45,15 @@ impl fmt::Display for PublishError {
         match self {
             Self::Api(e) => e.fmt(f),
             Self::Refused(m) => f.write_str(m),
+            Self::OutcomeUnknown {
+                package,
+                record,
+                cause,
+            } => write!(
+                f,
+                "outcome unknown: record {} to {package} was sent but no answer came back ({cause}), and the registry does not know it yet. It may still be committed: check with `wargdash status {} {}`, or submit it again deliberately with --resubmit",
+                record.record, record.log, record.record
+            ),
         }
     }
 }
@@ -52,6 +71,7 @@ impl PublishError {
         match self {
             Self::Api(e) => e.exit_code(),
             Self::Refused(_) => crate::exit::USAGE,
+            Self::OutcomeUnknown { .. } => crate::exit::OUTCOME_UNKNOWN,
         }
     }
 }
@@ -171,7 +191,7 @@ pub fn head_moved_hint(package: &PackageName) -> String {
 /// What happened during a submit, for progress display.
 #[derive(Debug, Clone)]
 pub enum Progress {
-    Submitting(RecordId),
+    Submitting(RecordId, PackageName),
     /// The POST failed without an answer; checking whether the registry got it anyway.
     Recovering(String),
     Accepted(RecordState),
@@ -182,19 +202,38 @@ pub enum Progress {
     Uploaded(ContentDigest),
 }
 
-/// Submits a signed record. On a network error after the POST, the record is looked up by its
-/// locally computed ID and resubmitted only if the registry has never seen it (the reference
-/// server corrupts a record's status on an identical re-POST). Then uploads missing content
-/// from `contents`.
+impl fmt::Display for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Submitting(id, package) => write!(f, "submitting record {id} to {package}"),
+            Self::Recovering(e) => write!(
+                f,
+                "no answer to the submit ({}); checking whether the registry received it",
+                crate::text::clean(e)
+            ),
+            Self::Accepted(s) => write!(f, "accepted: {}", s.name()),
+            Self::Uploading { digest, bytes } => write!(f, "uploading {digest} ({bytes} bytes)"),
+            Self::Uploaded(d) => write!(f, "uploaded {d}"),
+        }
+    }
+}
+
+/// Submits a signed record, then uploads missing content from `contents`. After a network
+/// error or timeout once the POST may have been sent, the record is looked up by its locally
+/// computed ID: if the registry knows it, the flow carries on; if not, the outcome is unknown
+/// and the record is not sent again unless `resubmit` says so (a first POST still in flight
+/// may yet be committed, and the reference server corrupts a record's status on an identical
+/// re-POST).
 pub async fn submit(
     client: &RegistryClient,
     package: &PackageName,
     signed: &SignedRecord,
     contents: &Contents,
+    resubmit: bool,
     mut progress: impl FnMut(Progress),
 ) -> Result<PackageRecord, PublishError> {
     let log_id = package.log_id();
-    progress(Progress::Submitting(signed.record_id));
+    progress(Progress::Submitting(signed.record_id, package.clone()));
     let answer = match client
         .publish(&log_id, package.as_str(), &signed.envelope)
         .await
@@ -202,15 +241,21 @@ pub async fn submit(
         Ok((rec, _)) => rec,
         Err(e @ (ApiError::Network { .. } | ApiError::Timeout { .. })) => {
             progress(Progress::Recovering(e.to_string()));
+            let unknown = |cause: String| PublishError::OutcomeUnknown {
+                package: package.clone(),
+                record: RecordRef::new(log_id, signed.record_id),
+                cause,
+            };
             match client.get_record(&log_id, &signed.record_id).await {
                 Ok((rec, _)) => rec,
-                Err(ApiError::NotFound { .. }) => {
+                Err(ApiError::NotFound { .. }) if resubmit => {
                     client
                         .publish(&log_id, package.as_str(), &signed.envelope)
                         .await?
                         .0
                 }
-                Err(_) => return Err(e.into()),
+                Err(ApiError::NotFound { .. }) => return Err(unknown(e.to_string())),
+                Err(e2) => return Err(unknown(format!("{e}; then {e2}"))),
             }
         }
         Err(e) => return Err(e.into()),
@@ -248,4 +293,90 @@ pub async fn submit(
         }
     }
     Ok(answer)
+}
+
+/// Where the publish flow keeps track of what it submits: the store itself (the CLI) or the
+/// dashboard's store thread. The record is tracked before it is sent, so the operator sees it
+/// whatever happens next; a record the registry refused outright is untracked again.
+pub trait Tracking {
+    /// Starts tracking `item`; resolves once it is stored.
+    fn track(&mut self, item: NewTracked) -> impl Future<Output = ()> + Send;
+    /// Stops tracking a record.
+    fn untrack(&mut self, record: RecordRef);
+    /// Records a state the registry answered.
+    fn record(&mut self, outcome: PollOutcome);
+}
+
+impl Tracking for Store {
+    fn track(&mut self, item: NewTracked) -> impl Future<Output = ()> + Send {
+        if let Err(e) = self.add(&[item]) {
+            tracing::error!("tracking a submitted record: {e:#}");
+        }
+        std::future::ready(())
+    }
+    fn untrack(&mut self, r: RecordRef) {
+        if let Err(e) = self.remove(&r.log, &r.record) {
+            tracing::error!("untracking a refused record: {e:#}");
+        }
+    }
+    fn record(&mut self, outcome: PollOutcome) {
+        if let Err(e) = self.record_polls(&[outcome]) {
+            tracing::error!("recording a submit answer: {e:#}");
+        }
+    }
+}
+
+/// The one publish flow after a record is prepared, for the CLI and the dashboard: sign,
+/// track, submit, upload, record the answer; untrack a record refused outright.
+pub async fn sign_track_submit<T: Tracking>(
+    client: &RegistryClient,
+    tracking: &mut T,
+    key: &SigningKey,
+    prepared: &Prepared,
+    contents: &Contents,
+    resubmit: bool,
+    progress: impl FnMut(Progress),
+) -> Result<(RecordRef, PackageRecord), PublishError> {
+    let signed = prepared.content.sign(key);
+    let r = RecordRef::new(prepared.log_id, signed.record_id);
+    tracking
+        .track(NewTracked {
+            log_id: prepared.log_id,
+            record_id: signed.record_id,
+            package: Some(prepared.package.to_string()),
+            origin: Origin::Submitted,
+            entries: Some(prepared.content.entries.clone()),
+        })
+        .await;
+    match submit(
+        client,
+        &prepared.package,
+        &signed,
+        contents,
+        resubmit,
+        progress,
+    )
+    .await
+    {
+        Ok(answer) => {
+            // The POST answer is the only place `sourcing` appears: keep it in the history.
+            if let Ok(raw) = serde_json::to_value(&answer) {
+                let polled = Polled {
+                    log_id: r.log,
+                    record_id: r.record,
+                    result: Ok((answer.clone(), raw)),
+                };
+                tracking.record(polled.outcome());
+            }
+            Ok((r, answer))
+        }
+        Err(e) => {
+            if let PublishError::Api(ApiError::Unauthorized { .. } | ApiError::Invalid { .. }) = &e
+            {
+                // Refused outright: the registry never stored it.
+                tracking.untrack(r);
+            }
+            Err(e)
+        }
+    }
 }

@@ -1,7 +1,8 @@
-//! The dashboard's action loop against a misbehaving registry. In process: the real poll
-//! scheduler, the real store thread and the real reducer (`ui::app::update`), wired the way
-//! `ui::run` wires them, against each fault of `tests/common/fault_server.rs`, then drawn into a
-//! `TestBackend`. And the real binary in tmux against a stalled registry.
+//! The dashboard against a misbehaving registry. In process: the real runtime
+//! (`ui::runtime::Dashboard`: poll scheduler, store thread, checkpoint watcher, reducer and its
+//! event loop) drawing into a `TestBackend`, against each fault of
+//! `tests/common/fault_server.rs` (a hand-written HTTP server on loopback: the real warg-server
+//! cannot be made to misbehave). And the real binary in tmux against a stalled registry.
 //!
 //! For every registry-wide fault: the header says `● DOWN` with the error and a retry
 //! countdown, once (never on the rows); polling backs off to one probe at a time (the number of
@@ -21,13 +22,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fault_server::{Fault, FaultServer};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::sync::mpsc;
-use wargdash::ids::{LogId, RecordId, Sha256Hash};
+use wargdash::ids::{LogId, RecordId, RecordRef, Sha256Hash};
+use wargdash::keys::KeyStore;
 use wargdash::registry::{ClientOptions, RecordState, RegistryClient};
-use wargdash::tracker::scheduler::{self, SchedCmd, SchedEvent, SchedulerConfig};
+use wargdash::tracker::scheduler::SchedulerConfig;
 use wargdash::tracker::store::{now_ms, NewTracked, Origin, PollOutcome, PolledState, Store};
-use wargdash::ui::app::{update, Action, AppConfig, Command, Mode, State};
-use wargdash::ui::{forward_scheduler_events, route_tracking_command, spawn_store_thread, StoreOp};
+use wargdash::ui::app::{update, Action, AppConfig, Mode, State};
+use wargdash::ui::runtime::{Dashboard, RuntimeOptions};
 
 /// Records tracked in each run: all `processing` before the fault.
 const RECORDS: usize = 30;
@@ -78,18 +79,6 @@ fn seeded_store(path: &std::path::Path) -> Store {
     store
 }
 
-fn client(url: &str) -> RegistryClient {
-    RegistryClient::new(
-        url,
-        ClientOptions {
-            connect_timeout: Duration::from_secs(1),
-            request_timeout: Duration::from_secs(1),
-            ..ClientOptions::default()
-        },
-    )
-    .unwrap()
-}
-
 /// What one run saw.
 struct Outcome {
     state: State,
@@ -101,6 +90,10 @@ struct Outcome {
     fault_screen: String,
     /// The same, 70 columns wide.
     narrow_screen: String,
+    /// The same screen a little over a second later.
+    later_screen: String,
+    /// Whether the first wave of failing polls had all come back within the window.
+    first_wave_done: bool,
     /// The state at the end of the fault window.
     fault_state: State,
     store_path: std::path::PathBuf,
@@ -111,67 +104,78 @@ fn draw(s: &mut State, w: u16, h: u16) -> String {
     screen::text(&screen::render(s, w, h))
 }
 
-/// The dashboard's runtime minus the terminal: scheduler events become actions through
-/// `ui::forward_scheduler_events` as in `ui::run`; commands go to the scheduler and the store
-/// thread.
-struct Loop {
-    state: State,
-    actions: mpsc::Receiver<Action>,
-    sched: mpsc::UnboundedSender<SchedCmd>,
-    store: std::sync::mpsc::Sender<StoreOp>,
-    in_flight: usize,
-    max_in_flight: usize,
-    polls: usize,
-    /// Whether each record's latest poll succeeded.
-    last_ok: std::collections::HashMap<(LogId, RecordId), bool>,
+fn options() -> ClientOptions {
+    ClientOptions {
+        connect_timeout: Duration::from_secs(1),
+        request_timeout: Duration::from_secs(1),
+        ..ClientOptions::default()
+    }
 }
 
-impl Loop {
-    fn exec(&mut self, cmds: Vec<Command>) {
-        for c in cmds {
-            // Publishing, keys, files and the clipboard play no part here.
-            if let Some(Command::SetRegistry(url)) =
-                route_tracking_command(c, &self.sched, &self.store)
-            {
-                let _ = self.sched.send(SchedCmd::SetClient(client(&url)));
-            }
-        }
-    }
+/// Counts what the scheduler has in flight, from the actions the runtime's loop sees.
+#[derive(Default)]
+struct Probe {
+    in_flight: usize,
+    polls: usize,
+    /// A poll has failed and every request of the first wave has come back since.
+    first_wave_done: bool,
+    failed: bool,
+    /// Most polls in flight at once once the first wave is done.
+    max_after_first_wave: usize,
+    /// Whether each record's latest poll succeeded.
+    last_ok: std::collections::HashMap<RecordRef, bool>,
+}
 
-    fn apply(&mut self, a: Action) {
-        match &a {
+impl Probe {
+    fn see(&mut self, a: &Action) {
+        match a {
             Action::PollStarted(keys) => {
                 self.in_flight += keys.len();
-                self.max_in_flight = self.max_in_flight.max(self.in_flight);
+                if self.first_wave_done {
+                    self.max_after_first_wave = self.max_after_first_wave.max(self.in_flight);
+                }
             }
             Action::Polled { key, result, .. } => {
                 self.in_flight = self.in_flight.saturating_sub(1);
                 self.polls += 1;
+                self.failed |= result.is_err();
                 self.last_ok.insert(*key, result.is_ok());
+                if self.failed && self.in_flight == 0 {
+                    self.first_wave_done = true;
+                }
             }
             _ => {}
         }
-        let cmds = update(&mut self.state, a);
-        self.exec(cmds);
     }
+}
 
-    /// Runs the loop for `d`, with the 1 s tick the runtime has.
+/// The real runtime on a test terminal.
+struct Loop {
+    dash: Dashboard,
+    term: ratatui::Terminal<ratatui::backend::TestBackend>,
+    probe: Probe,
+}
+
+impl Loop {
+    /// Runs the runtime's own event loop for `d` (no terminal input).
     async fn run_for(&mut self, d: Duration) {
-        let deadline = tokio::time::Instant::now() + d;
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => break,
-                Some(a) = self.actions.recv() => self.apply(a),
-                _ = tick.tick() => self.apply(Action::Tick(now_ms())),
-            }
-            assert!(!self.state.quit, "the dashboard quit on its own");
-        }
+        let until = tokio::time::Instant::now() + d;
+        let probe = &mut self.probe;
+        self.dash
+            .run_loop(
+                &mut self.term,
+                futures::stream::pending(),
+                Some(until),
+                |a| probe.see(a),
+            )
+            .await
+            .unwrap();
+        assert!(!self.dash.state.quit, "the dashboard quit on its own");
     }
 
     fn keys(&mut self, text: &str) {
         for c in text.chars() {
-            self.apply(Action::Key(KeyEvent::new(
+            self.dash.apply(Action::Key(KeyEvent::new(
                 KeyCode::Char(c),
                 KeyModifiers::NONE,
             )));
@@ -179,7 +183,8 @@ impl Loop {
     }
 
     fn key(&mut self, code: KeyCode) {
-        self.apply(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        self.dash
+            .apply(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
 }
 
@@ -187,24 +192,7 @@ async fn run_fault(url: &str, healthy: &str) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("wargdash.db");
     let store = seeded_store(&store_path);
-    let initial = store.list().unwrap();
-    assert_eq!(initial.len(), RECORDS);
-
-    let (action_tx, action_rx) = mpsc::channel::<Action>(4096);
-    let store_tx = spawn_store_thread(store, action_tx.clone());
-    let (ev_tx, ev_rx) = mpsc::channel::<SchedEvent>(4096);
-    let (sched_tx, _task) = scheduler::spawn(
-        client(url),
-        SchedulerConfig {
-            interval: INTERVAL,
-            concurrency: CONCURRENCY,
-            max_backoff: Duration::from_secs(2),
-        },
-        ev_tx,
-    );
-    // As in `ui::run`: scheduler events become actions; poll results also go to the store.
-    forward_scheduler_events(ev_rx, action_tx.clone(), store_tx.clone());
-    let state = State::new(
+    let dash = Dashboard::start(
         AppConfig {
             registry: url.to_string(),
             sandbox: false,
@@ -212,53 +200,68 @@ async fn run_fault(url: &str, healthy: &str) -> Outcome {
             interval: INTERVAL,
             color: false,
         },
-        now_ms(),
-    );
+        RegistryClient::new(url, options()).unwrap(),
+        store,
+        KeyStore::new(dir.path().join("keys")),
+        RuntimeOptions {
+            scheduler: SchedulerConfig {
+                interval: INTERVAL,
+                concurrency: CONCURRENCY,
+                max_backoff: Duration::from_secs(2),
+            },
+            client: options(),
+        },
+    )
+    .unwrap();
+    assert_eq!(dash.state.rows.len(), RECORDS);
     let mut lp = Loop {
-        state,
-        actions: action_rx,
-        sched: sched_tx,
-        store: store_tx,
-        in_flight: 0,
-        max_in_flight: 0,
-        polls: 0,
-        last_ok: Default::default(),
+        dash,
+        term: ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 12)).unwrap(),
+        probe: Probe::default(),
     };
-    lp.apply(Action::StoreLoaded(initial));
-    assert_eq!(lp.state.rows.len(), RECORDS);
 
-    // The first wave may fill the concurrency limit; after it, an outage is probed one at a time.
-    lp.run_for(Duration::from_millis(1200)).await;
-    lp.max_in_flight = lp.in_flight;
-    lp.run_for(WINDOW - Duration::from_millis(1200)).await;
-    let polls_during_fault = lp.polls;
-    let max_in_flight_after_first = lp.max_in_flight;
-    let fault_state = lp.state.clone();
-    let fault_screen = draw(&mut lp.state, 160, 12);
-    let narrow_screen = draw(&mut lp.state, 70, 12);
+    lp.run_for(WINDOW).await;
+    let polls_during_fault = lp.probe.polls;
+    let max_in_flight_after_first = lp.probe.max_after_first_wave;
+    let first_wave_done = lp.probe.first_wave_done;
+    let fault_state = lp.dash.state.clone();
+    let fault_screen = draw(&mut lp.dash.state, 160, 12);
+    let narrow_screen = draw(&mut lp.dash.state, 70, 12);
+    // Two screens a little over a second apart: the retry countdown and the ages move.
+    lp.run_for(Duration::from_millis(1100)).await;
+    let later_screen = draw(&mut lp.dash.state, 160, 12);
 
     // The app keeps running: pointed at a healthy registry it recovers.
     lp.keys(":");
     lp.keys(&format!("registry {healthy}"));
     lp.key(KeyCode::Enter);
-    assert_eq!(lp.state.mode, Mode::Table, "{:?}", lp.state.input_error);
+    assert_eq!(
+        lp.dash.state.mode,
+        Mode::Table,
+        "{:?}",
+        lp.dash.state.input_error
+    );
     // Requests still in flight to the faulty registry may fail late and back their record off
     // (at most `max_backoff`): wait for every record's latest poll to be a success, bounded.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
-    lp.last_ok.clear();
+    lp.probe.last_ok.clear();
     while tokio::time::Instant::now() < deadline
-        && (lp.state.health.down || lp.last_ok.len() < RECORDS || lp.last_ok.values().any(|ok| !ok))
+        && (lp.dash.state.health.down
+            || lp.probe.last_ok.len() < RECORDS
+            || lp.probe.last_ok.values().any(|ok| !ok))
     {
         lp.run_for(Duration::from_millis(200)).await;
     }
     // Let the store thread write the last batch (it flushes at least every 0.5 s).
     lp.run_for(Duration::from_millis(800)).await;
     Outcome {
-        state: lp.state,
+        state: lp.dash.state,
         polls_during_fault,
         max_in_flight_after_first,
+        first_wave_done,
         fault_screen,
         narrow_screen,
+        later_screen,
         fault_state,
         store_path,
         _dir: dir,
@@ -313,10 +316,31 @@ fn assert_registry_wide(name: &str, o: &mut Outcome, says: &str) {
         "{name}: {} polls in {WINDOW:?}",
         o.polls_during_fault
     );
+    // After the first wave, an outage is probed one request at a time.
+    assert!(o.first_wave_done, "{name}: the first wave never came back");
     assert!(
-        o.max_in_flight_after_first <= CONCURRENCY,
-        "{name}: {} in flight",
+        o.max_in_flight_after_first <= 1,
+        "{name}: {} in flight after the first wave",
         o.max_in_flight_after_first
+    );
+    // The screen is alive: the ages on the rows (the lines below the column titles) changed
+    // between two draws a second apart, while their state stayed.
+    let age_part = |screen: &str| -> Vec<String> {
+        screen
+            .lines()
+            .skip_while(|l| !l.contains("STATE"))
+            .skip(1)
+            .filter(|l| l.contains("processing"))
+            .map(|l| l.to_string())
+            .collect()
+    };
+    assert!(!age_part(&o.fault_screen).is_empty(), "{ctx}");
+    assert_ne!(
+        age_part(&o.fault_screen),
+        age_part(&o.later_screen),
+        "{name}: nothing moved between two screens:\n{}\n{}",
+        o.fault_screen,
+        o.later_screen
     );
     assert_recovered(name, o);
     assert_store_intact(name, o, Some(says));

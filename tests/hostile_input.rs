@@ -16,8 +16,8 @@ use wargdash::keys::{Algorithm, KeyInfo, SigningKey};
 use wargdash::record::Envelope;
 use wargdash::registry::model::*;
 use wargdash::registry::ApiError;
-use wargdash::tracker::store::{Origin, Tracked};
-use wargdash::ui::app::{parse_track_input, update, Action, AppConfig, Mode, State};
+use wargdash::tracker::store::{NewTracked, Origin, Tracked};
+use wargdash::ui::app::{update, Action, AppConfig, Mode, State};
 use wargdash::ui::form::Field;
 use wargdash::ui::view;
 
@@ -200,7 +200,7 @@ fn show_record(rec: PackageRecord, raw: Value) {
     update(
         &mut s,
         Action::Polled {
-            key: (t.log_id, t.record_id),
+            key: wargdash::ids::RecordRef::new(t.log_id, t.record_id),
             result: Ok((rec, raw)),
             at: NOW,
             latency: Duration::from_millis(1),
@@ -249,7 +249,7 @@ proptest! {
         let mut s = State::new(cfg(), NOW);
         update(&mut s, Action::StoreLoaded(vec![tracked(1)]));
         update(&mut s, Action::Polled {
-            key: ids(1),
+            key: { let (l, r) = ids(1); wargdash::ids::RecordRef::new(l, r) },
             result: Err(ApiError::Status { status: 502, excerpt: text.clone() }),
             at: NOW,
             latency: Duration::ZERO,
@@ -525,7 +525,7 @@ fn bad_track_input() -> impl Strategy<Value = String> {
         // The wrong number of words.
         "[ -~]{0,60}",
     ]
-    .prop_filter("must be invalid", |t| parse_track_input(t).is_err())
+    .prop_filter("must be invalid", |t| NewTracked::parse_line(t).is_err())
 }
 
 proptest! {
@@ -533,7 +533,7 @@ proptest! {
 
     #[test]
     fn a_bad_id_in_the_track_prompt_keeps_its_text_with_an_inline_error(text in bad_track_input()) {
-        let expected = parse_track_input(&text).unwrap_err();
+        let expected = NewTracked::parse_line(&text).unwrap_err();
         let mut s = busy_state();
         press(&mut s, KeyCode::Char('a'));
         prop_assert_eq!(&s.mode, &Mode::Track);
@@ -596,7 +596,10 @@ fn escape_sequences_in_a_rejection_reason_never_reach_the_terminal() {
     update(
         &mut s,
         Action::Polled {
-            key: ids(1),
+            key: {
+                let (l, r) = ids(1);
+                wargdash::ids::RecordRef::new(l, r)
+            },
             result: Ok((parsed, raw)),
             at: NOW,
             latency: Duration::from_millis(1),

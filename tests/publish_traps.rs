@@ -38,7 +38,7 @@ async fn move_head(client: &RegistryClient, key: &SigningKey, pkg: &PackageName,
     .await
     .unwrap();
     let signed = p.content.sign(key);
-    publish::submit(client, pkg, &signed, &Default::default(), |_| {})
+    publish::submit(client, pkg, &signed, &Default::default(), false, |_| {})
         .await
         .unwrap();
 }
@@ -145,7 +145,7 @@ async fn a_head_that_moved_is_explained_and_rebuilt() {
     let contents = [(ContentDigest::of_bytes(b"three"), b"three".to_vec())]
         .into_iter()
         .collect();
-    publish::submit(&client, &pkg, &three, &contents, |_| {})
+    publish::submit(&client, &pkg, &three, &contents, false, |_| {})
         .await
         .unwrap();
     let mut b = rel("4.0.0", &greeter_s);
@@ -230,7 +230,7 @@ async fn clocks_are_checked_before_signing() {
         .unwrap()
         .content
         .sign(&key);
-    publish::submit(&client, &pkg, &signed, &Default::default(), |_| {})
+    publish::submit(&client, &pkg, &signed, &Default::default(), false, |_| {})
         .await
         .unwrap();
     for _ in 0..50 {
@@ -274,9 +274,9 @@ fn the_dashboard_offers_to_rebuild_a_record_whose_head_moved() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use wargdash::ids::{RecordId, Sha256Hash};
     use wargdash::tracker::store::{Origin, Tracked};
-    use wargdash::ui::app::{update, Action, AppConfig, Command, Mode, State};
+    use wargdash::ui::app::{update, Action, AppConfig, Effect, Mode, State};
     let pkg: PackageName = "demo:race".parse().unwrap();
-    let key = (pkg.log_id(), RecordId(Sha256Hash([5; 32])));
+    let key = wargdash::ids::RecordRef::new(pkg.log_id(), RecordId(Sha256Hash([5; 32])));
     let entries = vec![Entry::Yank {
         version: "1.0.0".into(),
     }];
@@ -293,8 +293,8 @@ fn the_dashboard_offers_to_rebuild_a_record_whose_head_moved() {
     update(
         &mut s,
         Action::StoreLoaded(vec![Tracked {
-            log_id: key.0,
-            record_id: key.1,
+            log_id: key.log,
+            record_id: key.record,
             package: Some(pkg.to_string()),
             origin: Origin::Submitted,
             entries: Some(entries.clone()),
@@ -306,7 +306,7 @@ fn the_dashboard_offers_to_rebuild_a_record_whose_head_moved() {
             error: None,
         }]),
     );
-    let body = serde_json::json!({"recordId": key.1.to_string(), "state": "rejected", "reason": "the package record was invalid: previous record hash does not match"});
+    let body = serde_json::json!({"recordId": key.record.to_string(), "state": "rejected", "reason": "the package record was invalid: previous record hash does not match"});
     update(
         &mut s,
         Action::Polled {
@@ -328,7 +328,7 @@ fn the_dashboard_offers_to_rebuild_a_record_whose_head_moved() {
     );
     assert_eq!(s.mode, Mode::Form);
     let prepare = cmds.iter().find_map(|c| match c {
-        Command::Prepare { package, entries } => Some((package.clone(), entries.clone())),
+        Effect::Prepare { package, entries } => Some((package.clone(), entries.clone())),
         _ => None,
     });
     assert_eq!(prepare, Some((pkg, entries)), "{cmds:?}");

@@ -9,17 +9,14 @@ mod proxy;
 use common::TestRegistry;
 use proxy::CountingProxy;
 use std::time::Duration;
+use wargdash::ids::RecordRef;
 use wargdash::ids::{ContentDigest, PackageName, RecordId};
 use wargdash::keys::{Algorithm, SigningKey};
 use wargdash::record::{Entry, RecordContent, RecordTime};
 use wargdash::registry::{ClientOptions, RecordState, RegistryClient};
 use wargdash::tracker::scheduler::{self, SchedCmd, SchedEvent, SchedulerConfig};
 
-async fn published(
-    client: &RegistryClient,
-    name: &str,
-    key: &SigningKey,
-) -> (wargdash::ids::LogId, RecordId) {
+async fn published(client: &RegistryClient, name: &str, key: &SigningKey) -> RecordRef {
     let pkg: PackageName = name.parse().unwrap();
     let rec = RecordContent {
         prev: None,
@@ -33,7 +30,7 @@ async fn published(
         .publish(&pkg.log_id(), pkg.as_str(), &rec.envelope)
         .await
         .unwrap();
-    (pkg.log_id(), rec.record_id)
+    RecordRef::new(pkg.log_id(), rec.record_id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,7 +45,7 @@ async fn terminal_records_are_polled_once_pending_ones_on_the_interval() {
     // A release whose content is never uploaded stays `processing` forever.
     let init = published(&direct, "demo:stuck", &key).await;
     for _ in 0..50 {
-        let (r, _) = direct.get_record(&init.0, &init.1).await.unwrap();
+        let (r, _) = direct.get_record(&init.log, &init.record).await.unwrap();
         if r.state.is_terminal() {
             break;
         }
@@ -56,7 +53,7 @@ async fn terminal_records_are_polled_once_pending_ones_on_the_interval() {
     }
     let pkg: PackageName = "demo:stuck".parse().unwrap();
     let stuck = RecordContent {
-        prev: Some(init.1),
+        prev: Some(init.record),
         time: RecordTime::now(),
         entries: vec![Entry::Release {
             version: "1.0.0".into(),
@@ -85,7 +82,7 @@ async fn terminal_records_are_polled_once_pending_ones_on_the_interval() {
         ev_tx,
     );
     let mut items: Vec<_> = done.iter().map(|k| (*k, false)).collect();
-    items.push(((pkg.log_id(), stuck.record_id), false));
+    items.push((RecordRef::new(pkg.log_id(), stuck.record_id), false));
     tx.send(SchedCmd::Track(items)).unwrap();
     let drain = tokio::spawn(async move {
         let mut terminal = 0;
@@ -124,8 +121,11 @@ async fn terminal_records_are_polled_once_pending_ones_on_the_interval() {
     );
 
     // Untracking the pending record: the registry sees nothing more at all.
-    tx.send(SchedCmd::Untrack(vec![(pkg.log_id(), stuck.record_id)]))
-        .unwrap();
+    tx.send(SchedCmd::Untrack(vec![RecordRef::new(
+        pkg.log_id(),
+        stuck.record_id,
+    )]))
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     let settled = proxy.counts.record_gets();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -162,7 +162,7 @@ async fn an_outage_is_probed_not_hammered() {
             let mut b = [0u8; 32];
             b[..4].copy_from_slice(&i.to_be_bytes());
             (
-                (
+                RecordRef::new(
                     wargdash::ids::LogId(wargdash::ids::Sha256Hash(b)),
                     RecordId(wargdash::ids::Sha256Hash(b)),
                 ),

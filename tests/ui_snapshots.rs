@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
 use screen::{render, text};
 use std::time::Duration;
-use wargdash::ids::{LogId, PackageName, RecordId, Sha256Hash};
+use wargdash::ids::{LogId, PackageName, RecordId, RecordRef, Sha256Hash};
 use wargdash::keys::{KeyInfo, SigningKey};
 use wargdash::publish::Prepared;
 use wargdash::record::{Entry, RecordContent, RecordTime};
@@ -31,15 +31,18 @@ fn state(color: bool) -> State {
     )
 }
 
-fn ids(n: u8) -> (LogId, RecordId) {
-    (
+fn ids(n: u8) -> RecordRef {
+    RecordRef::new(
         LogId(Sha256Hash([n; 32])),
         RecordId(Sha256Hash([n.wrapping_mul(7).wrapping_add(3); 32])),
     )
 }
 
 fn tracked(n: u8, package: &str) -> Tracked {
-    let (log_id, record_id) = ids(n);
+    let RecordRef {
+        log: log_id,
+        record: record_id,
+    } = ids(n);
     Tracked {
         log_id,
         record_id,
@@ -58,7 +61,7 @@ fn tracked(n: u8, package: &str) -> Tracked {
 fn polled(s: &mut State, n: u8, body: serde_json::Value) {
     let key = ids(n);
     let mut body = body;
-    body["recordId"] = key.1.to_string().into();
+    body["recordId"] = key.record.to_string().into();
     let rec: PackageRecord = serde_json::from_value(body.clone()).unwrap();
     update(
         s,
@@ -204,7 +207,7 @@ fn detail_pane_shows_everything_about_a_record() {
     );
     let out = text(&render(&mut s, 120, 40));
     assert!(
-        out.contains(&ids(3).1.to_string()),
+        out.contains(&ids(3).record.to_string()),
         "full record ID shown: {out}"
     );
     insta::assert_snapshot!("detail", out);
@@ -250,9 +253,9 @@ fn publish_form_validation_and_review() {
     let prepared = Prepared {
         log_id: pkg.log_id(),
         package: pkg,
-        head: Some(ids(9).1),
+        head: Some(ids(9).record),
         content: RecordContent {
-            prev: Some(ids(9).1),
+            prev: Some(ids(9).record),
             time: RecordTime {
                 seconds: NOW / 1000,
                 nanos: 123_456_789,

@@ -1,5 +1,8 @@
-//! The tracked set: its SQLite store and polling.
+//! The tracked set: its SQLite store, the thread that owns it in the dashboard, polling (one
+//! sweep, and the scheduler) and the checkpoint watcher.
 
 pub mod poll;
 pub mod scheduler;
 pub mod store;
+pub mod store_thread;
+pub mod watcher;

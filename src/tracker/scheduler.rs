@@ -3,7 +3,7 @@
 //! instead of thousands of failing requests). Published and rejected records are polled until
 //! first seen terminal, then never again unless refreshed by hand.
 
-use crate::ids::{LogId, RecordId};
+use crate::ids::RecordRef;
 use crate::registry::RegistryClient;
 use crate::tracker::poll::{poll_one, Polled};
 use std::collections::{BTreeSet, HashMap};
@@ -11,8 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
-
-pub type Key = (LogId, RecordId);
 
 #[derive(Debug, Clone)]
 pub struct SchedulerConfig {
@@ -37,10 +35,10 @@ impl Default for SchedulerConfig {
 #[derive(Debug)]
 pub enum SchedCmd {
     /// Start scheduling records; `true` marks one already known terminal (not polled).
-    Track(Vec<(Key, bool)>),
-    Untrack(Vec<Key>),
+    Track(Vec<(RecordRef, bool)>),
+    Untrack(Vec<RecordRef>),
     /// Poll these now, terminal or not.
-    Refresh(Vec<Key>),
+    Refresh(Vec<RecordRef>),
     /// Poll every tracked record now.
     RefreshAll,
     /// Use another registry client (e.g. after `:registry URL`); everything is polled again.
@@ -50,7 +48,7 @@ pub enum SchedCmd {
 #[derive(Debug)]
 pub enum SchedEvent {
     /// Requests for these records were sent.
-    Started(Vec<Key>),
+    Started(Vec<RecordRef>),
     /// A poll finished. `hold` is set while the registry as a whole is failing: the time until
     /// the next attempt.
     Polled {
@@ -87,8 +85,8 @@ pub fn backoff(base: Duration, failures: u32, cap: Duration, jitter_seed: u64) -
 struct Scheduler {
     client: RegistryClient,
     cfg: SchedulerConfig,
-    ents: HashMap<Key, Ent>,
-    due: BTreeSet<(Instant, Key)>,
+    ents: HashMap<RecordRef, Ent>,
+    due: BTreeSet<(Instant, RecordRef)>,
     sem: Arc<Semaphore>,
     /// Polls launched whose results the loop has not processed yet. Counted here rather than
     /// from the semaphore: a task frees its permit before the loop sees its result, and
@@ -101,7 +99,7 @@ struct Scheduler {
 }
 
 impl Scheduler {
-    fn set_due(&mut self, key: Key, at: Option<Instant>) {
+    fn set_due(&mut self, key: RecordRef, at: Option<Instant>) {
         if let Some(e) = self.ents.get_mut(&key) {
             if let Some(old) = e.next.take() {
                 self.due.remove(&(old, key));
@@ -113,7 +111,7 @@ impl Scheduler {
         }
     }
 
-    fn track(&mut self, items: Vec<(Key, bool)>) {
+    fn track(&mut self, items: Vec<(RecordRef, bool)>) {
         let now = Instant::now();
         for (key, terminal) in items {
             if self.ents.contains_key(&key) {
@@ -142,7 +140,7 @@ impl Scheduler {
     }
 
     fn finished(&mut self, polled: &Polled) -> Option<Duration> {
-        let key = (polled.log_id, polled.record_id);
+        let key = RecordRef::new(polled.log_id, polled.record_id);
         let now = Instant::now();
         let interval = self.cfg.interval;
         let cap = self.cfg.max_backoff;
@@ -267,7 +265,7 @@ async fn run(
             let done = done_tx.clone();
             tokio::spawn(async move {
                 let start = Instant::now();
-                let polled = poll_one(&client, key.0, key.1).await;
+                let polled = poll_one(&client, key.log, key.record).await;
                 drop(permit);
                 let _ = done.send((polled, start.elapsed()));
             });
@@ -307,7 +305,7 @@ async fn run(
                             s.client = c;
                             s.outage = 0;
                         }
-                        let keys: Vec<Key> = s.ents.iter_mut().filter(|(_, e)| !e.in_flight).map(|(k, e)| {
+                        let keys: Vec<RecordRef> = s.ents.iter_mut().filter(|(_, e)| !e.in_flight).map(|(k, e)| {
                             e.spread = true;
                             *k
                         }).collect();

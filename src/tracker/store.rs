@@ -86,6 +86,47 @@ impl Serialize for RawJson {
 }
 
 impl NewTracked {
+    /// Parses what an operator types to track a record, on the command line (`track add -`
+    /// lines) and in the dashboard (`a`, `:track`): `LOG_ID RECORD_ID`, `LOG_ID RECORD_ID NS:NAME`
+    /// or `NS:NAME RECORD_ID`. A first word starting with `sha256:` is an ID (even a malformed
+    /// one); anything else is a package name.
+    pub fn parse_line(text: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        let (first, rec, name) = match parts.as_slice() {
+            [first, rec] => (*first, *rec, None),
+            [first, rec, name] => (*first, *rec, Some(*name)),
+            _ => {
+                return Err(format!(
+                    "expected `LOG_ID RECORD_ID [NS:NAME]` or `NS:NAME RECORD_ID`, got {text:?}"
+                ))
+            }
+        };
+        let record_id: RecordId = rec
+            .parse()
+            .map_err(|e: crate::ids::IdError| e.to_string())?;
+        if !first.starts_with("sha256:") && name.is_none() {
+            let p: crate::ids::PackageName = first.parse()?;
+            return Ok(Self::by_hand(p.log_id(), record_id, Some(p.to_string())));
+        }
+        let log_id: LogId = first
+            .parse()
+            .map_err(|e: crate::ids::IdError| e.to_string())?;
+        let package = match name {
+            Some(n) => {
+                let p: crate::ids::PackageName = n.parse()?;
+                if p.log_id() != log_id {
+                    return Err(format!(
+                        "package `{p}` has log ID {}, not {log_id}",
+                        p.log_id()
+                    ));
+                }
+                Some(p.to_string())
+            }
+            None => None,
+        };
+        Ok(Self::by_hand(log_id, record_id, package))
+    }
+
     /// A record tracked by hand (`track add`, `a`, `:track`): no signed entries known.
     pub fn by_hand(log_id: LogId, record_id: RecordId, package: Option<String>) -> Self {
         Self {

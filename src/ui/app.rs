@@ -1,9 +1,12 @@
 //! The dashboard's state and its one reducer. No IO here: key presses and worker results arrive
-//! as [`Action`]s; `update` changes [`State`] and returns [`Command`]s for the runtime.
+//! as [`Action`]s; `update` changes [`State`] and returns [`Effect`]s for the runtime.
 
-use super::form::{Field, FileDigest, Form, Step};
+use super::form::on_form_key;
+use super::form::{FileDigest, Form, Step};
 use super::keymap;
-use crate::ids::{ContentDigest, LogId, PackageName, RecordId};
+use super::prompt::{after_edit, input_buffer, on_line_key};
+use super::table::{needs_rebuild, on_table_key};
+use crate::ids::{ContentDigest, LogId, PackageName};
 use crate::keys::KeyInfo;
 use crate::publish::Prepared;
 use crate::registry::{ApiError, PackageRecord, RecordState};
@@ -13,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub type Key = (LogId, RecordId);
+pub use crate::ids::RecordRef;
 
 /// One tracked record as the table shows it.
 #[derive(Debug, Clone)]
@@ -27,11 +30,11 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn key(&self) -> Key {
-        (self.tracked.log_id, self.tracked.record_id)
+    pub fn key(&self) -> RecordRef {
+        RecordRef::new(self.tracked.log_id, self.tracked.record_id)
     }
 
-    fn from_tracked(t: Tracked) -> Self {
+    pub(super) fn from_tracked(t: Tracked) -> Self {
         let state = t
             .response
             .as_ref()
@@ -121,7 +124,7 @@ impl SortKey {
             Self::Polled => "polled",
         }
     }
-    fn next(self) -> Self {
+    pub(super) fn next(self) -> Self {
         match self {
             Self::Added => Self::Package,
             Self::Package => Self::State,
@@ -139,7 +142,7 @@ pub enum Mode {
     Track,
     Help,
     Detail,
-    ConfirmUntrack(Key),
+    ConfirmUntrack(RecordRef),
     Form,
 }
 
@@ -168,13 +171,13 @@ pub struct AppConfig {
 pub struct State {
     pub cfg: AppConfig,
     pub rows: Vec<Row>,
-    index: HashMap<Key, usize>,
+    pub(super) index: HashMap<RecordRef, usize>,
     /// Row indices after filter and sort, in the total order of [`State::cmp_rows`].
     pub view: Vec<usize>,
-    view_stale: bool,
+    pub(super) view_stale: bool,
     /// Rows per state name, kept up to date as rows change (the header shows it every frame).
-    counts: BTreeMap<&'static str, usize>,
-    pub selected: Option<Key>,
+    pub(super) counts: BTreeMap<&'static str, usize>,
+    pub selected: Option<RecordRef>,
     pub offset: usize,
     /// Table rows that fit on screen (set by the view each frame).
     pub page: usize,
@@ -184,17 +187,17 @@ pub struct State {
     pub input: String,
     pub input_error: Option<String>,
     pub history: Vec<String>,
-    history_pos: Option<usize>,
+    pub(super) history_pos: Option<usize>,
     pub mode: Mode,
     pub frozen: bool,
-    frozen_updates: Vec<Action>,
+    pub(super) frozen_updates: Vec<Action>,
     pub health: Health,
     pub checkpoint: Option<(u64, u64)>,
     pub keys: Vec<KeyInfo>,
     pub form: Form,
-    pub detail_history: Option<(Key, Vec<HistoryEntry>)>,
+    pub detail_history: Option<(RecordRef, Vec<HistoryEntry>)>,
     /// Logs whose package name was already asked of the registry.
-    names_asked: std::collections::HashSet<LogId>,
+    pub(super) names_asked: std::collections::HashSet<LogId>,
     pub flash: Option<(String, i64)>,
     pub now: i64,
     pub dirty: bool,
@@ -208,16 +211,16 @@ pub enum Action {
     Tick(i64),
     StoreLoaded(Vec<Tracked>),
     StoreError(String),
-    PollStarted(Vec<Key>),
+    PollStarted(Vec<RecordRef>),
     Polled {
-        key: Key,
+        key: RecordRef,
         result: Result<(PackageRecord, serde_json::Value), ApiError>,
         at: i64,
         latency: Duration,
         hold: Option<Duration>,
     },
     Checkpoint(Result<(u64, u64), ApiError>),
-    History(Key, Vec<HistoryEntry>),
+    History(RecordRef, Vec<HistoryEntry>),
     KeysLoaded(Vec<KeyInfo>),
     KeyGenerated(Result<KeyInfo, String>),
     FileHashed {
@@ -226,21 +229,39 @@ pub enum Action {
     },
     Prepared(Result<Prepared, String>),
     SubmitProgress(String),
-    Submitted(Result<Key, String>),
+    Submitted(Result<RecordRef, String>),
     Flash(String),
     NamesResolved(BTreeMap<LogId, String>),
     Quit,
 }
 
+impl From<crate::tracker::store_thread::StoreEvent> for Action {
+    fn from(e: crate::tracker::store_thread::StoreEvent) -> Self {
+        use crate::tracker::store_thread::StoreEvent;
+        match e {
+            StoreEvent::Loaded(list) => Self::StoreLoaded(list),
+            StoreEvent::History(r, h) => Self::History(r, h),
+            StoreEvent::Error(e) => Self::StoreError(e),
+        }
+    }
+}
+
+impl From<crate::tracker::watcher::CheckpointSeen> for Action {
+    fn from(c: crate::tracker::watcher::CheckpointSeen) -> Self {
+        Self::Checkpoint(c.0)
+    }
+}
+
+/// What the reducer asks the runtime to do.
 #[derive(Debug, Clone)]
-pub enum Command {
-    Schedule(Vec<(Key, bool)>),
-    Unschedule(Vec<Key>),
-    Refresh(Vec<Key>),
+pub enum Effect {
+    Schedule(Vec<(RecordRef, bool)>),
+    Unschedule(Vec<RecordRef>),
+    Refresh(Vec<RecordRef>),
     RefreshAll,
     Track(Vec<NewTracked>),
-    Untrack(Key),
-    LoadHistory(Key),
+    Untrack(RecordRef),
+    LoadHistory(RecordRef),
     HashFile(String),
     GenerateKey,
     LoadKeys,
@@ -259,7 +280,7 @@ pub enum Command {
     SetRegistry(String),
 }
 
-fn state_rank(r: &Row) -> u8 {
+pub(super) fn state_rank(r: &Row) -> u8 {
     match r.state_name() {
         "error" => 0,
         "rejected" => 1,
@@ -305,204 +326,7 @@ impl State {
         }
     }
 
-    pub fn row(&self, key: &Key) -> Option<&Row> {
-        self.index.get(key).map(|i| &self.rows[*i])
-    }
-
-    pub fn selected_row(&self) -> Option<&Row> {
-        self.selected.as_ref().and_then(|k| self.row(k))
-    }
-
-    /// Rows per state name (maintained incrementally: O(1) per frame).
-    pub fn counts(&self) -> &BTreeMap<&'static str, usize> {
-        &self.counts
-    }
-
-    fn recount(&mut self) {
-        let mut c = BTreeMap::new();
-        for r in &self.rows {
-            *c.entry(r.state_name()).or_insert(0) += 1;
-        }
-        self.counts = c;
-    }
-
-    fn count_change(&mut self, from: &'static str, to: &'static str) {
-        if from == to {
-            return;
-        }
-        if let Some(n) = self.counts.get_mut(from) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.counts.remove(from);
-            }
-        }
-        *self.counts.entry(to).or_insert(0) += 1;
-    }
-
-    fn matches_filter(&self, r: &Row) -> bool {
-        if self.filter.is_empty() {
-            return true;
-        }
-        let f = self.filter.to_lowercase();
-        r.tracked.package.as_deref().unwrap_or("").contains(&f)
-            || r.tracked.log_id.to_string().contains(&f)
-            || r.tracked.record_id.to_string().contains(&f)
-            || r.state_name().contains(&f)
-            || r.detail().to_lowercase().contains(&f)
-    }
-
-    /// The view's order: the sort column, then the order rows were added (`added_at`, then
-    /// position), reversed as a whole when descending. A total order, so a row's place in the
-    /// view can be found by binary search.
-    pub fn cmp_rows(&self, a: usize, b: usize) -> std::cmp::Ordering {
-        let (a, b) = if self.ascending { (a, b) } else { (b, a) };
-        let (ra, rb) = (&self.rows[a], &self.rows[b]);
-        let by_column = match self.sort {
-            SortKey::Added => ra.tracked.added_at.cmp(&rb.tracked.added_at),
-            SortKey::Package => ra
-                .tracked
-                .package
-                .cmp(&rb.tracked.package)
-                .then(ra.tracked.added_at.cmp(&rb.tracked.added_at)),
-            SortKey::State => state_rank(ra)
-                .cmp(&state_rank(rb))
-                .then(ra.tracked.added_at.cmp(&rb.tracked.added_at)),
-            SortKey::Polled => ra
-                .tracked
-                .polled_at
-                .unwrap_or(0)
-                .cmp(&rb.tracked.polled_at.unwrap_or(0)),
-        };
-        by_column.then(a.cmp(&b))
-    }
-
-    /// Where row `i` is in the view, if it is shown (O(log N) while the view is current).
-    fn view_pos(&self, i: usize) -> Option<usize> {
-        if self.view_stale {
-            return self.view.iter().position(|x| *x == i);
-        }
-        self.view.binary_search_by(|x| self.cmp_rows(*x, i)).ok()
-    }
-
-    /// Recomputes the filtered, sorted order (only when something changed).
-    pub fn refresh_view(&mut self) {
-        if !self.view_stale {
-            return;
-        }
-        self.view_stale = false;
-        let mut v: Vec<usize> = (0..self.rows.len())
-            .filter(|i| self.matches_filter(&self.rows[*i]))
-            .collect();
-        v.sort_unstable_by(|a, b| self.cmp_rows(*a, *b));
-        self.view = v;
-        self.fix_selection();
-    }
-
-    /// Keeps a shown record selected (the first one when the selected one is not shown).
-    fn fix_selection(&mut self) {
-        if self.selected_pos().is_none() {
-            self.selected = self.view.first().map(|i| self.rows[*i].key());
-        }
-        self.clamp_offset();
-    }
-
-    /// Moves row `i` to its place after a change to it, without re-sorting the view: `was_at`
-    /// is where it was shown before the change. O(log N) plus one memmove.
-    fn reposition(&mut self, i: usize, was_at: Option<usize>) {
-        self.dirty = true;
-        if self.view_stale {
-            return;
-        }
-        let shown = self.matches_filter(&self.rows[i]);
-        let in_place = |s: &Self, p: usize| {
-            (p == 0 || s.cmp_rows(s.view[p - 1], i).is_lt())
-                && (p + 1 >= s.view.len() || s.cmp_rows(i, s.view[p + 1]).is_lt())
-        };
-        let moved = match (was_at, shown) {
-            (Some(p), true) => !in_place(self, p),
-            (Some(_), false) | (None, true) => true,
-            (None, false) => false,
-        };
-        if moved {
-            if let Some(p) = was_at {
-                self.view.remove(p);
-            }
-            if shown {
-                let at = self
-                    .view
-                    .binary_search_by(|x| self.cmp_rows(*x, i))
-                    .unwrap_or_else(|at| at);
-                self.view.insert(at, i);
-            }
-        }
-        self.fix_selection();
-    }
-
-    pub fn selected_pos(&self) -> Option<usize> {
-        let k = self.selected?;
-        let i = *self.index.get(&k)?;
-        self.view_pos(i)
-    }
-
-    fn clamp_offset(&mut self) {
-        let page = self.page.max(1);
-        if let Some(p) = self.selected_pos() {
-            if p < self.offset {
-                self.offset = p;
-            } else if p >= self.offset + page {
-                self.offset = p + 1 - page;
-            }
-        }
-        self.offset = self.offset.min(self.view.len().saturating_sub(1));
-    }
-
-    fn select_pos(&mut self, pos: usize) {
-        if let Some(i) = self.view.get(pos.min(self.view.len().saturating_sub(1))) {
-            self.selected = Some(self.rows[*i].key());
-            self.clamp_offset();
-        }
-    }
-
-    fn mark_view(&mut self) {
-        self.view_stale = true;
-        self.dirty = true;
-    }
-
-    fn upsert(&mut self, t: Tracked) -> bool {
-        let key = (t.log_id, t.record_id);
-        match self.index.get(&key) {
-            Some(&i) => {
-                let r = &mut self.rows[i];
-                r.tracked.package = t.package.clone().or(r.tracked.package.take());
-                r.tracked.entries = t.entries.clone().or(r.tracked.entries.take());
-                r.tracked.origin = t.origin;
-                false
-            }
-            None => {
-                self.index.insert(key, self.rows.len());
-                self.rows.push(Row::from_tracked(t));
-                true
-            }
-        }
-    }
-
-    fn remove_rows(&mut self, keys: &[Key]) {
-        if keys.is_empty() {
-            return;
-        }
-        let gone: std::collections::HashSet<Key> = keys.iter().copied().collect();
-        self.rows.retain(|r| !gone.contains(&r.key()));
-        self.index = self
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.key(), i))
-            .collect();
-        self.recount();
-        self.mark_view();
-    }
-
-    fn flash(&mut self, msg: impl Into<String>) {
+    pub(super) fn flash(&mut self, msg: impl Into<String>) {
         self.flash = Some((msg.into(), self.now));
         self.dirty = true;
     }
@@ -513,7 +337,7 @@ impl State {
 }
 
 /// The reducer.
-pub fn update(s: &mut State, action: Action) -> Vec<Command> {
+pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
     let mut cmds = Vec::new();
     match action {
         Action::Key(k) => on_key(s, k, &mut cmds),
@@ -532,11 +356,13 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
             s.dirty = true;
         }
         Action::StoreLoaded(list) => {
-            let gone: Vec<Key> = if s.rows.is_empty() {
+            let gone: Vec<RecordRef> = if s.rows.is_empty() {
                 Vec::new()
             } else {
-                let keep: std::collections::HashSet<Key> =
-                    list.iter().map(|t| (t.log_id, t.record_id)).collect();
+                let keep: std::collections::HashSet<RecordRef> = list
+                    .iter()
+                    .map(|t| RecordRef::new(t.log_id, t.record_id))
+                    .collect();
                 s.rows
                     .iter()
                     .map(Row::key)
@@ -549,7 +375,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
             s.index.reserve(list.len().saturating_sub(s.index.len()));
             for t in list {
                 let terminal = matches!(t.state.as_deref(), Some("published" | "rejected"));
-                let key = (t.log_id, t.record_id);
+                let key = RecordRef::new(t.log_id, t.record_id);
                 if s.upsert(t) {
                     new.push((key, terminal));
                 }
@@ -565,13 +391,13 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
                 .filter(|l| s.names_asked.insert(*l))
                 .collect();
             if !unnamed.is_empty() {
-                cmds.push(Command::ResolveNames(unnamed));
+                cmds.push(Effect::ResolveNames(unnamed));
             }
             if !gone.is_empty() {
-                cmds.push(Command::Unschedule(gone));
+                cmds.push(Effect::Unschedule(gone));
             }
             if !new.is_empty() {
-                cmds.push(Command::Schedule(new));
+                cmds.push(Effect::Schedule(new));
             }
             s.recount();
             s.mark_view();
@@ -630,6 +456,10 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
         }
         Action::KeyGenerated(Err(e)) => s.form.error = Some(e),
         Action::FileHashed { path, result } => {
+            // A result for a path the field no longer holds is stale: drop it.
+            if path != s.form.file.trim() {
+                return cmds;
+            }
             s.form.file_digest = Some((
                 path,
                 match result {
@@ -665,7 +495,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
             s.mode = Mode::Table;
             s.selected = Some(key);
             s.mark_view();
-            s.flash(format!("submitted {}", key.1));
+            s.flash(format!("submitted {}", key.record));
         }
         Action::Flash(m) => s.flash(m),
         Action::NamesResolved(names) => {
@@ -684,9 +514,9 @@ pub fn update(s: &mut State, action: Action) -> Vec<Command> {
     cmds
 }
 
-fn apply_poll(
+pub(super) fn apply_poll(
     s: &mut State,
-    key: Key,
+    key: RecordRef,
     result: Result<(PackageRecord, serde_json::Value), ApiError>,
     at: i64,
     latency: Duration,
@@ -746,40 +576,7 @@ fn apply_poll(
     }
 }
 
-fn input_buffer(s: &mut State) -> Option<&mut String> {
-    match s.mode {
-        Mode::Filter | Mode::Command | Mode::Track => Some(&mut s.input),
-        Mode::Form if matches!(s.form.step, Step::Edit) => {
-            let f = s.form.focused();
-            s.form.text_mut(f)
-        }
-        _ => None,
-    }
-}
-
-fn after_edit(s: &mut State, cmds: &mut Vec<Command>) {
-    s.dirty = true;
-    s.input_error = None;
-    match s.mode {
-        Mode::Filter => {
-            s.filter = s.input.clone();
-            s.mark_view();
-        }
-        Mode::Form => {
-            s.form.error = None;
-            if s.form.focused() == Field::File {
-                let path = s.form.file.trim().to_string();
-                if !path.is_empty() {
-                    s.form.file_digest = Some((s.form.file.clone(), FileDigest::Pending));
-                    cmds.push(Command::HashFile(path));
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
+pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
     s.dirty = true;
     let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && k.code == KeyCode::Char('c') {
@@ -817,7 +614,7 @@ fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
                 on_table_key(s, k, cmds);
                 if let Some(key) = s.selected {
                     if s.detail_history.as_ref().is_none_or(|(k, _)| *k != key) {
-                        cmds.push(Command::LoadHistory(key));
+                        cmds.push(Effect::LoadHistory(key));
                     }
                 }
             }
@@ -825,510 +622,13 @@ fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
         Mode::ConfirmUntrack(key) => {
             if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                 s.remove_rows(&[key]);
-                cmds.push(Command::Untrack(key));
-                cmds.push(Command::Unschedule(vec![key]));
-                s.flash(format!("untracked {}", key.1));
+                cmds.push(Effect::Untrack(key));
+                cmds.push(Effect::Unschedule(vec![key]));
+                s.flash(format!("untracked {}", key.record));
             }
             s.mode = Mode::Table;
         }
         Mode::Filter | Mode::Command | Mode::Track => on_line_key(s, k, cmds),
         Mode::Form => on_form_key(s, k, cmds),
-    }
-}
-
-fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
-    let Some(action) = keymap::table_action(&k, s.cfg.readonly) else {
-        return;
-    };
-    use keymap::TableAction as T;
-    let pos = s.selected_pos().unwrap_or(0);
-    match action {
-        T::Quit => s.quit = true,
-        T::Down => s.select_pos(pos + 1),
-        T::Up => s.select_pos(pos.saturating_sub(1)),
-        T::Top => s.select_pos(0),
-        T::Bottom => s.select_pos(s.view.len().saturating_sub(1)),
-        T::PageDown => s.select_pos(pos + s.page.max(1)),
-        T::PageUp => s.select_pos(pos.saturating_sub(s.page.max(1))),
-        T::Detail => {
-            if let Some(key) = s.selected {
-                s.mode = Mode::Detail;
-                cmds.push(Command::LoadHistory(key));
-            }
-        }
-        T::Help => s.mode = Mode::Help,
-        T::Filter => {
-            s.mode = Mode::Filter;
-            s.input = s.filter.clone();
-        }
-        T::Command => {
-            s.mode = Mode::Command;
-            s.input.clear();
-            s.history_pos = None;
-        }
-        T::Track => {
-            s.mode = Mode::Track;
-            s.input.clear();
-        }
-        T::Untrack => {
-            if let Some(key) = s.selected {
-                s.mode = Mode::ConfirmUntrack(key);
-            }
-        }
-        T::Refresh => {
-            if let Some(key) = s.selected {
-                cmds.push(Command::Refresh(vec![key]));
-                s.flash("refreshing");
-            }
-        }
-        T::RefreshAll => {
-            cmds.push(Command::RefreshAll);
-            s.flash("refreshing all");
-        }
-        T::Freeze => {
-            s.frozen = !s.frozen;
-            if !s.frozen {
-                for a in std::mem::take(&mut s.frozen_updates) {
-                    if let Action::Polled {
-                        key,
-                        result,
-                        at,
-                        latency,
-                        hold,
-                    } = a
-                    {
-                        apply_poll(s, key, result, at, latency, hold);
-                    }
-                }
-            }
-        }
-        T::Sort => {
-            s.sort = s.sort.next();
-            s.mark_view();
-        }
-        T::Reverse => {
-            s.ascending = !s.ascending;
-            s.mark_view();
-        }
-        T::CopyRecord | T::CopyLog => {
-            if let Some(r) = s.selected_row() {
-                let (what, id) = if action == T::CopyRecord {
-                    ("record ID", r.tracked.record_id.to_string())
-                } else {
-                    ("log ID", r.tracked.log_id.to_string())
-                };
-                cmds.push(Command::Copy(id));
-                s.flash(format!("copied {what}"));
-            }
-        }
-        T::Publish => open_form(s, cmds),
-        T::Rebuild => rebuild(s, cmds),
-        T::ClearFilter => {
-            if !s.filter.is_empty() {
-                s.filter.clear();
-                s.mark_view();
-            }
-        }
-    }
-}
-
-fn open_form(s: &mut State, cmds: &mut Vec<Command>) {
-    if s.cfg.readonly {
-        s.flash("read-only: publishing is disabled");
-        return;
-    }
-    cmds.push(Command::LoadKeys);
-    s.mode = Mode::Form;
-    s.form.step = Step::Edit;
-    s.form.error = None;
-}
-
-/// Whether a row is a record this app signed that was rejected because the head moved.
-pub fn needs_rebuild(r: &Row) -> bool {
-    matches!(&r.state, Some(RecordState::Rejected { reason }) if crate::publish::head_moved(reason))
-        && r.tracked.entries.is_some()
-        && r.tracked.package.is_some()
-}
-
-/// Rebuilds the selected rejected record's entries on the log's new head: straight to review.
-fn rebuild(s: &mut State, cmds: &mut Vec<Command>) {
-    let Some(r) = s.selected_row() else { return };
-    if !needs_rebuild(r) {
-        s.flash("b rebuilds records this app signed that were rejected because the head moved");
-        return;
-    }
-    let (Some(entries), Some(package)) = (r.tracked.entries.clone(), r.tracked.package.clone())
-    else {
-        return;
-    };
-    let Ok(pkg) = package.parse::<PackageName>() else {
-        return;
-    };
-    open_form(s, cmds);
-    if s.mode != Mode::Form {
-        return;
-    }
-    s.form = Form {
-        package,
-        signer: s.form.signer,
-        staged: entries.clone(),
-        step: Step::Preparing,
-        ..Form::default()
-    };
-    cmds.push(Command::Prepare {
-        package: pkg,
-        entries,
-    });
-}
-
-/// Parses `LOG_ID RECORD_ID` or `NS:NAME RECORD_ID`.
-pub fn parse_track_input(text: &str) -> Result<NewTracked, String> {
-    let parts: Vec<&str> = text.split_whitespace().collect();
-    let [first, rec] = parts.as_slice() else {
-        return Err("expected `LOG_ID RECORD_ID` or `NS:NAME RECORD_ID`".into());
-    };
-    let record_id: RecordId = rec
-        .parse()
-        .map_err(|e: crate::ids::IdError| e.to_string())?;
-    // A `sha256:` prefix is an ID (even a malformed one); anything else is a package name.
-    let (log_id, package) = if first.starts_with("sha256:") {
-        (first.parse::<LogId>().map_err(|e| e.to_string())?, None)
-    } else {
-        let p: PackageName = first.parse()?;
-        (p.log_id(), Some(p.to_string()))
-    };
-    Ok(NewTracked::by_hand(log_id, record_id, package))
-}
-
-fn run_line(s: &mut State, cmds: &mut Vec<Command>) -> Result<(), String> {
-    let line = s.input.trim().to_string();
-    match s.mode {
-        Mode::Track => {
-            let t = parse_track_input(&line)?;
-            s.selected = Some((t.log_id, t.record_id));
-            s.flash(format!("tracking {}", t.record_id));
-            cmds.push(Command::Track(vec![t]));
-        }
-        Mode::Command => {
-            if !line.is_empty() && s.history.last() != Some(&line) {
-                s.history.push(line.clone());
-            }
-            let (cmd, rest) = line
-                .split_once(' ')
-                .map(|(a, b)| (a, b.trim()))
-                .unwrap_or((line.as_str(), ""));
-            match cmd {
-                "q" | "quit" => s.quit = true,
-                "track" => {
-                    let t = parse_track_input(rest)?;
-                    s.selected = Some((t.log_id, t.record_id));
-                    cmds.push(Command::Track(vec![t]));
-                }
-                "untrack" => {
-                    let key = if rest.is_empty() {
-                        s.selected.ok_or("nothing selected")?
-                    } else {
-                        let t = parse_track_input(rest)?;
-                        (t.log_id, t.record_id)
-                    };
-                    s.remove_rows(&[key]);
-                    cmds.push(Command::Untrack(key));
-                    cmds.push(Command::Unschedule(vec![key]));
-                }
-                "publish" => {
-                    s.mode = Mode::Table;
-                    open_form(s, cmds);
-                    if !rest.is_empty() {
-                        s.form.package = rest.to_string();
-                    }
-                    return Ok(());
-                }
-                "registry" => {
-                    if rest.is_empty() {
-                        return Err(format!(
-                            "registry is {}; `:registry URL` switches",
-                            s.cfg.registry
-                        ));
-                    }
-                    crate::registry::client::parse_base_url(rest).map_err(|e| format!("{e:#}"))?;
-                    s.cfg.registry = rest.to_string();
-                    s.cfg.sandbox = false;
-                    s.health = Health::default();
-                    s.checkpoint = None;
-                    cmds.push(Command::SetRegistry(rest.to_string()));
-                }
-                "" => {}
-                other => {
-                    return Err(format!(
-                    "unknown command `{other}` (try :track, :untrack, :publish, :registry URL, :q)"
-                ))
-                }
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-fn on_line_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
-    match k.code {
-        KeyCode::Esc => {
-            if s.mode == Mode::Filter {
-                s.input.clear();
-                s.filter.clear();
-                s.mark_view();
-            }
-            s.mode = Mode::Table;
-            s.input_error = None;
-        }
-        KeyCode::Enter => match run_line(s, cmds) {
-            Ok(()) => {
-                if matches!(s.mode, Mode::Command | Mode::Track | Mode::Filter) {
-                    s.mode = Mode::Table;
-                }
-                s.input_error = None;
-            }
-            // The text stays so the operator can fix it.
-            Err(e) => s.input_error = Some(e),
-        },
-        KeyCode::Backspace => {
-            s.input.pop();
-            after_edit(s, cmds);
-        }
-        KeyCode::Up | KeyCode::Down if s.mode == Mode::Command && !s.history.is_empty() => {
-            let n = s.history.len();
-            let pos = match (s.history_pos, k.code) {
-                (None, KeyCode::Up) => Some(n - 1),
-                (Some(p), KeyCode::Up) => Some(p.saturating_sub(1)),
-                (Some(p), KeyCode::Down) if p + 1 < n => Some(p + 1),
-                _ => None,
-            };
-            s.history_pos = pos;
-            s.input = pos.map(|p| s.history[p].clone()).unwrap_or_default();
-        }
-        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
-            s.input.push(c);
-            after_edit(s, cmds);
-        }
-        _ => {}
-    }
-}
-
-fn on_form_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Command>) {
-    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-    match &s.form.step {
-        Step::Preparing | Step::Submitting(_) => {
-            if k.code == KeyCode::Esc && matches!(s.form.step, Step::Preparing) {
-                s.form.step = Step::Edit;
-            }
-            return;
-        }
-        Step::Review(p) => {
-            match k.code {
-                KeyCode::Esc => s.form.step = Step::Edit,
-                KeyCode::Enter | KeyCode::Char('y') => {
-                    let Some(signer) = s.signer().map(|k| k.name.clone()) else {
-                        s.form.error = Some("no signing key".into());
-                        s.form.step = Step::Edit;
-                        return;
-                    };
-                    cmds.push(Command::Submit {
-                        prepared: p.clone(),
-                        key_name: signer,
-                        files: s.form.files.clone(),
-                    });
-                    s.form.step = Step::Submitting(Vec::new());
-                }
-                _ => {}
-            }
-            return;
-        }
-        Step::Edit => {}
-    }
-    let field = s.form.focused();
-    let nfields = s.form.fields().len();
-    match k.code {
-        KeyCode::Esc => s.mode = Mode::Table,
-        KeyCode::Tab | KeyCode::Down => s.form.focus = (s.form.focus + 1) % nfields,
-        KeyCode::BackTab | KeyCode::Up => s.form.focus = (s.form.focus + nfields - 1) % nfields,
-        KeyCode::Left | KeyCode::Right if !field.is_text() => {
-            s.form.cycle(
-                field,
-                if k.code == KeyCode::Left { -1 } else { 1 },
-                s.keys.len(),
-            );
-        }
-        KeyCode::Char('n') if ctrl => match s.form.current_entry(&s.keys) {
-            Ok((entry, file)) => {
-                s.form.staged.push(entry);
-                if let Some((d, p)) = file {
-                    s.form.files.insert(d, p);
-                }
-                s.form.version.clear();
-                s.form.file.clear();
-                s.form.file_digest = None;
-                s.form.error = None;
-            }
-            Err((f, e)) => focus_error(s, f, e),
-        },
-        KeyCode::Char('g') if ctrl => cmds.push(Command::GenerateKey),
-        KeyCode::Char('u') if ctrl => {
-            s.form.staged.pop();
-        }
-        KeyCode::Enter | KeyCode::Char('s') if k.code == KeyCode::Enter || ctrl => {
-            if k.code == KeyCode::Enter && s.form.focus + 1 < nfields {
-                s.form.focus += 1;
-                return;
-            }
-            submit_form(s, cmds);
-        }
-        KeyCode::Backspace => {
-            if let Some(t) = s.form.text_mut(field) {
-                t.pop();
-                after_edit(s, cmds);
-            }
-        }
-        KeyCode::Char(c) if !ctrl => {
-            if let Some(t) = s.form.text_mut(field) {
-                t.push(c);
-                after_edit(s, cmds);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn focus_error(s: &mut State, f: Field, e: String) {
-    if let Some(pos) = s.form.fields().iter().position(|x| *x == f) {
-        s.form.focus = pos;
-    }
-    s.form.error = Some(format!("{}: {e}", f.label()));
-}
-
-fn submit_form(s: &mut State, cmds: &mut Vec<Command>) {
-    let package = match s.form.package.parse::<PackageName>() {
-        Ok(p) => p,
-        Err(e) => return focus_error(s, Field::Package, e),
-    };
-    if s.signer().is_none() {
-        return focus_error(
-            s,
-            Field::Signer,
-            "no signing key: Ctrl-G generates one".into(),
-        );
-    }
-    let mut entries = s.form.staged.clone();
-    match s.form.current_entry(&s.keys) {
-        Ok((entry, file)) => {
-            entries.push(entry);
-            if let Some((d, p)) = file {
-                s.form.files.insert(d, p);
-            }
-        }
-        Err((f, e)) => return focus_error(s, f, e),
-    }
-    s.form.error = None;
-    s.form.step = Step::Preparing;
-    cmds.push(Command::Prepare { package, entries });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ids::Sha256Hash;
-    use crate::tracker::store::Origin;
-
-    fn tracked(n: u32, added_at: i64) -> Tracked {
-        let mut b = [0u8; 32];
-        b[..4].copy_from_slice(&n.to_be_bytes());
-        Tracked {
-            log_id: LogId(Sha256Hash(b)),
-            record_id: RecordId(Sha256Hash(b)),
-            package: Some(format!("demo:p{}", n % 7)),
-            origin: Origin::Tracked,
-            entries: None,
-            added_at,
-            state: None,
-            response: None,
-            missing: None,
-            polled_at: None,
-            error: None,
-        }
-    }
-
-    /// Moving single rows as poll results arrive gives exactly the view (and selection) a full
-    /// filter-and-sort gives, for every sort column, both directions, with and without a filter.
-    #[test]
-    fn incremental_view_equals_full_recompute() {
-        let cfg = AppConfig {
-            registry: "http://127.0.0.1:1".into(),
-            sandbox: false,
-            readonly: false,
-            interval: Duration::from_secs(2),
-            color: false,
-        };
-        let mut s = State::new(cfg, 1_000_000);
-        // Several rows share an `added_at` (as `track add -` does), so ties are exercised.
-        let list: Vec<Tracked> = (0..60).map(|n| tracked(n, 1000 + (n / 4) as i64)).collect();
-        let keys: Vec<Key> = list.iter().map(|t| (t.log_id, t.record_id)).collect();
-        update(&mut s, Action::StoreLoaded(list));
-        let bodies = [
-            serde_json::json!({"state": "processing"}),
-            serde_json::json!({"state": "published", "registryIndex": 3}),
-            serde_json::json!({"state": "rejected", "reason": "bad beta"}),
-        ];
-        let mut seed = 7u64;
-        for step in 0..1500u32 {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let r = (seed >> 33) as usize;
-            match step % 150 {
-                0 => s.sort = s.sort.next(),
-                50 => s.ascending = !s.ascending,
-                100 => s.filter = ["", "beta", "p3", "processing"][r % 4].into(),
-                _ => {}
-            }
-            if step % 50 == 0 {
-                s.mark_view();
-                s.refresh_view();
-            }
-            if r % 5 == 0 {
-                s.page = 1 + r % 9;
-                s.select_pos(r % 60);
-            }
-            let key = keys[r % keys.len()];
-            let result = if r % 11 == 0 {
-                Err(ApiError::Invalid {
-                    status: 400,
-                    message: "beta".into(),
-                })
-            } else {
-                let body = bodies[r % 3].clone();
-                let mut with_id = body.clone();
-                with_id["recordId"] = key.1.to_string().into();
-                let rec: PackageRecord = serde_json::from_value(with_id).expect("record");
-                Ok((rec, body))
-            };
-            update(
-                &mut s,
-                Action::Polled {
-                    key,
-                    result,
-                    at: 2000 + (r % 13) as i64,
-                    latency: Duration::ZERO,
-                    hold: None,
-                },
-            );
-            let mut full = s.clone();
-            full.mark_view();
-            full.refresh_view();
-            assert_eq!(s.view, full.view, "step {step}: sort {:?}", s.sort);
-            assert_eq!(s.selected, full.selected, "step {step}");
-            assert_eq!(s.offset, full.offset, "step {step}");
-            let mut counts = s.clone();
-            counts.recount();
-            assert_eq!(s.counts(), counts.counts(), "step {step}");
-        }
     }
 }

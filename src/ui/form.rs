@@ -222,10 +222,10 @@ impl Form {
                 _ if self.file.trim().is_empty() => {
                     Err("required: path to the content (.wasm)".into())
                 }
-                Some((p, FileDigest::Ready { digest, size })) if *p == self.file => {
+                Some((p, FileDigest::Ready { digest, size })) if *p == self.file.trim() => {
                     Ok(format!("{digest} ({size} bytes)"))
                 }
-                Some((p, FileDigest::Failed(e))) if *p == self.file => Err(e.clone()),
+                Some((p, FileDigest::Failed(e))) if *p == self.file.trim() => Err(e.clone()),
                 _ => Ok("hashing…".into()),
             },
             Field::PublicKey => validate_public_key(self.public_key.trim())
@@ -281,7 +281,7 @@ impl Form {
                 )
             }
             EntryKind::Release => match &self.file_digest {
-                Some((p, FileDigest::Ready { digest, .. })) if *p == self.file => (
+                Some((p, FileDigest::Ready { digest, .. })) if *p == self.file.trim() => (
                     Entry::Release {
                         version: self.version.trim().to_string(),
                         digest: *digest,
@@ -316,4 +316,128 @@ impl Form {
             ),
         })
     }
+}
+
+// The form's keys and submit, dispatched from the reducer.
+
+use super::app::{Effect, Mode, State};
+use super::prompt::after_edit;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+pub(super) fn on_form_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    match &s.form.step {
+        Step::Preparing | Step::Submitting(_) => {
+            if k.code == KeyCode::Esc && matches!(s.form.step, Step::Preparing) {
+                s.form.step = Step::Edit;
+            }
+            return;
+        }
+        Step::Review(p) => {
+            match k.code {
+                KeyCode::Esc => s.form.step = Step::Edit,
+                KeyCode::Enter | KeyCode::Char('y') => {
+                    let Some(signer) = s.signer().map(|k| k.name.clone()) else {
+                        s.form.error = Some("no signing key".into());
+                        s.form.step = Step::Edit;
+                        return;
+                    };
+                    cmds.push(Effect::Submit {
+                        prepared: p.clone(),
+                        key_name: signer,
+                        files: s.form.files.clone(),
+                    });
+                    s.form.step = Step::Submitting(Vec::new());
+                }
+                _ => {}
+            }
+            return;
+        }
+        Step::Edit => {}
+    }
+    let field = s.form.focused();
+    let nfields = s.form.fields().len();
+    match k.code {
+        KeyCode::Esc => s.mode = Mode::Table,
+        KeyCode::Tab | KeyCode::Down => s.form.focus = (s.form.focus + 1) % nfields,
+        KeyCode::BackTab | KeyCode::Up => s.form.focus = (s.form.focus + nfields - 1) % nfields,
+        KeyCode::Left | KeyCode::Right if !field.is_text() => {
+            s.form.cycle(
+                field,
+                if k.code == KeyCode::Left { -1 } else { 1 },
+                s.keys.len(),
+            );
+        }
+        KeyCode::Char('n') if ctrl => match s.form.current_entry(&s.keys) {
+            Ok((entry, file)) => {
+                s.form.staged.push(entry);
+                if let Some((d, p)) = file {
+                    s.form.files.insert(d, p);
+                }
+                s.form.version.clear();
+                s.form.file.clear();
+                s.form.file_digest = None;
+                s.form.error = None;
+            }
+            Err((f, e)) => focus_error(s, f, e),
+        },
+        KeyCode::Char('g') if ctrl => cmds.push(Effect::GenerateKey),
+        KeyCode::Char('u') if ctrl => {
+            s.form.staged.pop();
+        }
+        KeyCode::Enter | KeyCode::Char('s') if k.code == KeyCode::Enter || ctrl => {
+            if k.code == KeyCode::Enter && s.form.focus + 1 < nfields {
+                s.form.focus += 1;
+                return;
+            }
+            submit_form(s, cmds);
+        }
+        KeyCode::Backspace => {
+            if let Some(t) = s.form.text_mut(field) {
+                t.pop();
+                after_edit(s, cmds);
+            }
+        }
+        KeyCode::Char(c) if !ctrl => {
+            if let Some(t) = s.form.text_mut(field) {
+                t.push(c);
+                after_edit(s, cmds);
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn focus_error(s: &mut State, f: Field, e: String) {
+    if let Some(pos) = s.form.fields().iter().position(|x| *x == f) {
+        s.form.focus = pos;
+    }
+    s.form.error = Some(format!("{}: {e}", f.label()));
+}
+
+pub(super) fn submit_form(s: &mut State, cmds: &mut Vec<Effect>) {
+    let package = match s.form.package.parse::<PackageName>() {
+        Ok(p) => p,
+        Err(e) => return focus_error(s, Field::Package, e),
+    };
+    if s.signer().is_none() {
+        return focus_error(
+            s,
+            Field::Signer,
+            "no signing key: Ctrl-G generates one".into(),
+        );
+    }
+    let mut entries = s.form.staged.clone();
+    match s.form.current_entry(&s.keys) {
+        Ok((entry, file)) => {
+            entries.push(entry);
+            if let Some((d, p)) = file {
+                s.form.files.insert(d, p);
+            }
+        }
+        Err((f, e)) => return focus_error(s, f, e),
+    }
+    s.form.error = None;
+    s.form.step = Step::Preparing;
+    cmds.push(Effect::Prepare { package, entries });
 }

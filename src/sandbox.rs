@@ -85,3 +85,83 @@ impl Sandbox {
         }
     }
 }
+
+/// The sample records `--demo` publishes into the sandbox.
+const HELLO: &[u8] = include_bytes!("../assets/hello.wasm");
+const HELLO_1_1: &[u8] = include_bytes!("../assets/hello-1.1.wasm");
+const GREETER: &[u8] = include_bytes!("../assets/greeter.wasm");
+
+/// `--demo`: publishes a few sample records through the one publish flow — two packages that
+/// reach `published`, a second release, and a yank of a version never released (rejected).
+pub async fn seed_demo(
+    client: crate::registry::RegistryClient,
+    keys: crate::keys::KeyStore,
+    mut tracking: impl crate::publish::Tracking + Send,
+) -> Result<()> {
+    use crate::ids::{ContentDigest, PackageName};
+    use crate::publish;
+    use crate::record::Entry;
+    let key = match keys.load("demo") {
+        Ok(k) => k,
+        Err(_) => {
+            let k = SigningKey::generate(Algorithm::EcdsaP256)?;
+            keys.save("demo", &k)?;
+            k
+        }
+    };
+    let mut published = Vec::new();
+    let release = |v: &str, bytes: &[u8]| Entry::Release {
+        version: v.into(),
+        digest: ContentDigest::of_bytes(bytes),
+    };
+    let contents: publish::Contents = [HELLO, HELLO_1_1, GREETER]
+        .iter()
+        .map(|b| (ContentDigest::of_bytes(b), b.to_vec()))
+        .collect();
+    let init = Entry::Init {
+        public_key: key.public_key(),
+    };
+    for (name, entries) in [
+        ("demo:hello", vec![init.clone(), release("1.0.0", HELLO)]),
+        (
+            "demo:greeter",
+            vec![init.clone(), release("0.1.0", GREETER)],
+        ),
+    ] {
+        let pkg: PackageName = name.parse().map_err(|e: String| eyre!(e))?;
+        let p = publish::prepare(&client, &pkg, entries, Default::default()).await?;
+        let (r, _) =
+            publish::sign_track_submit(&client, &mut tracking, &key, &p, &contents, false, |_| {})
+                .await?;
+        published.push(r);
+    }
+    // The second round builds on the first: wait for it to be published.
+    for _ in 0..120 {
+        let mut done = 0;
+        for r in &published {
+            if let Ok((rec, _)) = client.get_record(&r.log, &r.record).await {
+                done += usize::from(rec.state.is_terminal());
+            }
+        }
+        if done == published.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    for (name, entries) in [
+        ("demo:hello", vec![release("1.1.0", HELLO_1_1)]),
+        // Yanking a version that was never released: the registry rejects it.
+        (
+            "demo:greeter",
+            vec![Entry::Yank {
+                version: "9.9.9".into(),
+            }],
+        ),
+    ] {
+        let pkg: PackageName = name.parse().map_err(|e: String| eyre!(e))?;
+        let p = publish::prepare(&client, &pkg, entries, Default::default()).await?;
+        publish::sign_track_submit(&client, &mut tracking, &key, &p, &contents, false, |_| {})
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! The command line: clap argument types and the subcommand handlers. This module lives in the
+//! binary only; the library never sees clap types. Each command returns its exit code (see
+//! [`wargdash::exit`]).
+
+mod info;
+mod key;
+mod output;
+mod publish;
+mod record;
+mod track;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use wargdash::context::{Ctx, Overrides};
+use wargdash::exit::CmdResult;
+use wargdash::keys::Algorithm;
+use wargdash::ui::DashOptions;
+
+pub use record::poll_once;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wargdash",
+    version,
+    about = "A terminal dashboard and scriptable CLI for warg registry operators"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(flatten)]
+    pub dash: DashArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Registry base URL (else env WARGDASH_REGISTRY, else `registry` in the config file).
+    #[arg(long, env = "WARGDASH_REGISTRY", global = true)]
+    pub registry: Option<String>,
+    /// File holding a bearer token sent as `Authorization: Bearer` (else env WARGDASH_TOKEN).
+    #[arg(long, global = true)]
+    pub token_file: Option<PathBuf>,
+    /// Extra PEM CA certificate to trust for https registries.
+    #[arg(long, global = true)]
+    pub ca_file: Option<PathBuf>,
+    /// Seconds before a registry request is abandoned (1–86400).
+    #[arg(long, global = true, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub request_timeout: u64,
+    /// Print results as JSON (one object per line).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl GlobalArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            registry: self.registry.clone(),
+            token_file: self.token_file.clone(),
+            ca_file: self.ca_file.clone(),
+            request_timeout: self.request_timeout,
+        }
+    }
+}
+
+/// A poll interval in seconds: a finite number from 0.1 to 3600.
+fn parse_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !v.is_finite() || !(0.1..=3600.0).contains(&v) {
+        return Err(format!(
+            "`{s}` is out of range: the interval is 0.1 to 3600 seconds"
+        ));
+    }
+    Ok(v)
+}
+
+/// Requests in flight: 1 to 1024.
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    let v: usize = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number"))?;
+    if !(1..=1024).contains(&v) {
+        return Err(format!("`{s}` is out of range: concurrency is 1 to 1024"));
+    }
+    Ok(v)
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct DashArgs {
+    /// Seconds between polls of pending records (0.1–3600).
+    #[arg(long, value_parser = parse_interval)]
+    pub interval: Option<f64>,
+    /// Requests in flight at most (1–1024).
+    #[arg(long, value_parser = parse_concurrency)]
+    pub concurrency: Option<usize>,
+    /// Hide publishing (watch only).
+    #[arg(long)]
+    pub readonly: bool,
+    /// Publish a few sample records on start-up (sandbox registry only).
+    #[arg(long)]
+    pub demo: bool,
+}
+
+impl DashArgs {
+    /// The dashboard's options, resolved against the config file.
+    pub fn options(&self, ctx: &Ctx) -> DashOptions {
+        DashOptions {
+            interval: std::time::Duration::from_secs_f64(
+                self.interval
+                    .or(ctx.config.interval)
+                    .unwrap_or(2.0)
+                    .clamp(0.1, 3600.0),
+            ),
+            concurrency: self
+                .concurrency
+                .or(ctx.config.concurrency)
+                .unwrap_or(16)
+                .clamp(1, 1024),
+            readonly: self.readonly,
+            demo: self.demo,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the log ID of a package (NS:NAME).
+    LogId { package: String },
+    /// Show a record's state (one GET).
+    Status { log_id: String, record_id: String },
+    /// Manage the tracked set.
+    #[command(subcommand)]
+    Track(TrackCmd),
+    /// Poll tracked records.
+    Poll {
+        /// Poll every tracked record once and exit.
+        #[arg(long, required = true)]
+        once: bool,
+        /// Requests in flight at most (1–1024).
+        #[arg(long, default_value_t = 16, value_parser = parse_concurrency)]
+        concurrency: usize,
+    },
+    /// Build, sign and submit a package record.
+    Publish(PublishArgs),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Print where wargdash keeps its files and which registry it uses.
+    Info,
+    /// Run the embedded sandbox registry in the foreground (Ctrl-C stops it).
+    Sandbox,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrackCmd {
+    /// Track a record: `LOG_ID RECORD_ID`, `--package NS:NAME RECORD_ID`, or `-` to read
+    /// `LOG_ID RECORD_ID [NS:NAME]` lines from stdin (all or nothing).
+    Add {
+        /// Package name instead of a log ID.
+        #[arg(long)]
+        package: Option<String>,
+        /// LOG_ID RECORD_ID, RECORD_ID with --package, or `-`.
+        #[arg(num_args = 1..=2)]
+        ids: Vec<String>,
+    },
+    /// List tracked records with their last known state.
+    List,
+    /// Stop tracking a record.
+    Remove { log_id: String, record_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Package name, NS:NAME.
+    pub package: String,
+    /// Signing key name (else env WARGDASH_KEY, else `key` in the config, else `default`).
+    #[arg(long, global = true)]
+    pub key: Option<String>,
+    /// Signing key file (`ecdsa-p256:<base64>`), mode 0600.
+    #[arg(long, global = true, conflicts_with = "key")]
+    pub key_file: Option<PathBuf>,
+    /// For a package with no log yet: put `init` and this entry in one record.
+    #[arg(long, global = true)]
+    pub init: bool,
+    /// Wait until the record is published or rejected.
+    #[arg(long, global = true)]
+    pub wait: bool,
+    /// Seconds to wait with --wait (1–86400).
+    #[arg(long, global = true, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+    /// If the record is rejected because the log's head moved (another record was published
+    /// first), rebuild it on the new head and submit again (up to 3 times). Implies --wait.
+    #[arg(long, global = true)]
+    pub rebuild: bool,
+    /// Sign even if the local clock is more than a minute ahead of the registry's latest
+    /// checkpoint (a record dated in the future blocks its log until real time catches up).
+    #[arg(long, global = true)]
+    pub allow_clock_skew: bool,
+    /// If the submit got no answer and the registry does not know the record, post it again
+    /// (without this, wargdash never sends a record twice on its own: it reports the outcome as
+    /// unknown, exit 18).
+    #[arg(long, global = true)]
+    pub resubmit: bool,
+    /// Largest release file accepted, in MiB.
+    #[arg(long, global = true, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub max_file_mib: u64,
+    #[command(subcommand)]
+    pub action: PublishAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PublishAction {
+    /// Initialize the package log with the signing key.
+    Init,
+    /// Release VERSION with the content of FILE.
+    Release { version: String, file: PathBuf },
+    /// Yank VERSION.
+    Yank { version: String },
+    /// Grant PERMS (release, yank or release,yank) to PUBLIC_KEY (`ecdsa-p256:<base64>`).
+    Grant {
+        public_key: String,
+        permissions: String,
+    },
+    /// Revoke PERMS from the key with KEY_ID.
+    Revoke { key_id: String, permissions: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCmd {
+    /// Generate a key.
+    New {
+        #[arg(long, default_value = "ecdsa-p256")]
+        algorithm: Algorithm,
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+    /// List keys (name, algorithm, key ID).
+    List,
+    /// Show a key's public key and key ID.
+    Show { name: String },
+    /// Import a private key (`ecdsa-p256:<base64>` / `ed25519:<base64>`) from FILE or `-` (stdin).
+    Import { name: String, file: String },
+    /// Print a private key (the only command that ever does).
+    Export { name: String },
+    /// Delete a key file.
+    Delete { name: String },
+}
+
+/// What a command handler gets: the resolved environment and the output format.
+pub struct Env<'a> {
+    pub ctx: &'a Ctx,
+    pub json: bool,
+}
+
+/// Runs a subcommand.
+pub async fn run(env: &Env<'_>, cmd: Command) -> CmdResult {
+    match cmd {
+        Command::LogId { package } => record::log_id(env, &package),
+        Command::Status { log_id, record_id } => record::status(env, &log_id, &record_id).await,
+        Command::Track(t) => track::track(env, t).await,
+        Command::Poll {
+            once: _,
+            concurrency,
+        } => record::poll_once(env, concurrency).await,
+        Command::Publish(args) => publish::publish_cmd(env, args).await,
+        Command::Key(k) => key::key(env, k),
+        Command::Info => info::info(env),
+        Command::Sandbox => info::sandbox(env).await,
+    }
+}

@@ -1,0 +1,106 @@
+//! `track add | list | remove`: the tracked set.
+
+use super::output::{
+    outln, parse_id, parse_package, print_json, print_table_header, print_table_row,
+};
+use super::{Env, TrackCmd};
+use color_eyre::eyre::{eyre, WrapErr};
+use std::io::BufRead;
+use wargdash::exit::{self, fail, CmdResult};
+use wargdash::ids::{LogId, RecordId};
+use wargdash::registry::PackageRecord;
+use wargdash::tracker::store::NewTracked;
+
+pub async fn track(env: &Env<'_>, cmd: TrackCmd) -> CmdResult {
+    let ctx = env.ctx;
+    tokio::task::block_in_place(|| match cmd {
+        TrackCmd::Add { package, ids } => {
+            let items = match (package, ids.as_slice()) {
+                (None, [dash]) if dash == "-" => {
+                    let mut items = Vec::new();
+                    for (i, line) in std::io::stdin().lock().lines().enumerate() {
+                        let line = line.wrap_err("reading stdin")?;
+                        let line = line.trim();
+                        if line.is_empty() || line.starts_with('#') {
+                            continue;
+                        }
+                        let item = NewTracked::parse_line(line)
+                            .map_err(|e| fail(exit::USAGE, eyre!("line {}: {e}", i + 1)))?;
+                        items.push(item);
+                    }
+                    items
+                }
+                (Some(p), [rec]) => {
+                    let name = parse_package(&p)?;
+                    vec![NewTracked::by_hand(
+                        name.log_id(),
+                        parse_id(rec)?,
+                        Some(name.to_string()),
+                    )]
+                }
+                (None, [log, rec]) => {
+                    vec![NewTracked::by_hand(parse_id(log)?, parse_id(rec)?, None)]
+                }
+                _ => {
+                    return Err(fail(
+                        exit::USAGE,
+                        eyre!("usage: track add LOG_ID RECORD_ID | track add --package NS:NAME RECORD_ID | track add -"),
+                    ))
+                }
+            };
+            let added = ctx.store()?.add(&items).map_err(|e| fail(exit::STORE, e))?;
+            if env.json {
+                print_json(&serde_json::json!({ "added": added, "given": items.len() }))?;
+            } else {
+                outln!("tracking {added} new record(s) ({} given)", items.len())?;
+            }
+            Ok(exit::OK)
+        }
+        TrackCmd::List => {
+            let list = ctx.store()?.list().map_err(|e| fail(exit::STORE, e))?;
+            if env.json {
+                for t in &list {
+                    print_json(t)?;
+                }
+            } else if list.is_empty() {
+                outln!("no tracked records (add one with `wargdash track add LOG_ID RECORD_ID`)")?;
+            } else {
+                print_table_header()?;
+                for t in &list {
+                    let detail = match (&t.error, &t.response) {
+                        (Some(e), _) => format!("last poll failed: {e}"),
+                        (None, Some(r)) => r
+                            .parse::<PackageRecord>()
+                            .map(|r| r.state.detail())
+                            .unwrap_or_default(),
+                        (None, None) => String::new(),
+                    };
+                    print_table_row(
+                        t.package.as_deref(),
+                        &t.log_id,
+                        &t.record_id,
+                        t.state.as_deref().unwrap_or("unknown"),
+                        &detail,
+                    )?;
+                }
+            }
+            Ok(exit::OK)
+        }
+        TrackCmd::Remove { log_id, record_id } => {
+            let (l, r): (LogId, RecordId) = (parse_id(&log_id)?, parse_id(&record_id)?);
+            if ctx
+                .store()?
+                .remove(&l, &r)
+                .map_err(|e| fail(exit::STORE, e))?
+            {
+                outln!("stopped tracking {r}")?;
+                Ok(exit::OK)
+            } else {
+                Err(fail(
+                    exit::NOT_FOUND,
+                    eyre!("record {r} in log {l} is not tracked"),
+                ))
+            }
+        }
+    })
+}

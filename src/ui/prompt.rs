@@ -1,0 +1,154 @@
+//! The prompt line: filter (`/`), command (`:`) and track (`a`) input with history.
+
+use super::app::*;
+use super::form::{Field, FileDigest, Step};
+use super::table::open_form;
+use crate::tracker::store::NewTracked;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+pub(super) fn input_buffer(s: &mut State) -> Option<&mut String> {
+    match s.mode {
+        Mode::Filter | Mode::Command | Mode::Track => Some(&mut s.input),
+        Mode::Form if matches!(s.form.step, Step::Edit) => {
+            let f = s.form.focused();
+            s.form.text_mut(f)
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn after_edit(s: &mut State, cmds: &mut Vec<Effect>) {
+    s.dirty = true;
+    s.input_error = None;
+    match s.mode {
+        Mode::Filter => {
+            s.filter = s.input.clone();
+            s.mark_view();
+        }
+        Mode::Form => {
+            s.form.error = None;
+            if s.form.focused() == Field::File {
+                let path = s.form.file.trim().to_string();
+                if !path.is_empty() {
+                    s.form.file_digest = Some((path.clone(), FileDigest::Pending));
+                    cmds.push(Effect::HashFile(path));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn run_line(s: &mut State, cmds: &mut Vec<Effect>) -> Result<(), String> {
+    let line = s.input.trim().to_string();
+    match s.mode {
+        Mode::Track => {
+            let t = NewTracked::parse_line(&line)?;
+            s.selected = Some(RecordRef::new(t.log_id, t.record_id));
+            s.flash(format!("tracking {}", t.record_id));
+            cmds.push(Effect::Track(vec![t]));
+        }
+        Mode::Command => {
+            if !line.is_empty() && s.history.last() != Some(&line) {
+                s.history.push(line.clone());
+            }
+            let (cmd, rest) = line
+                .split_once(' ')
+                .map(|(a, b)| (a, b.trim()))
+                .unwrap_or((line.as_str(), ""));
+            match cmd {
+                "q" | "quit" => s.quit = true,
+                "track" => {
+                    let t = NewTracked::parse_line(rest)?;
+                    s.selected = Some(RecordRef::new(t.log_id, t.record_id));
+                    cmds.push(Effect::Track(vec![t]));
+                }
+                "untrack" => {
+                    let key = if rest.is_empty() {
+                        s.selected.ok_or("nothing selected")?
+                    } else {
+                        let t = NewTracked::parse_line(rest)?;
+                        RecordRef::new(t.log_id, t.record_id)
+                    };
+                    s.remove_rows(&[key]);
+                    cmds.push(Effect::Untrack(key));
+                    cmds.push(Effect::Unschedule(vec![key]));
+                }
+                "publish" => {
+                    s.mode = Mode::Table;
+                    open_form(s, cmds);
+                    if !rest.is_empty() {
+                        s.form.package = rest.to_string();
+                    }
+                    return Ok(());
+                }
+                "registry" => {
+                    if rest.is_empty() {
+                        return Err(format!(
+                            "registry is {}; `:registry URL` switches",
+                            s.cfg.registry
+                        ));
+                    }
+                    crate::registry::client::parse_base_url(rest).map_err(|e| format!("{e:#}"))?;
+                    s.cfg.registry = rest.to_string();
+                    s.cfg.sandbox = false;
+                    s.health = Health::default();
+                    s.checkpoint = None;
+                    cmds.push(Effect::SetRegistry(rest.to_string()));
+                }
+                "" => {}
+                other => {
+                    return Err(format!(
+                    "unknown command `{other}` (try :track, :untrack, :publish, :registry URL, :q)"
+                ))
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+pub(super) fn on_line_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
+    match k.code {
+        KeyCode::Esc => {
+            if s.mode == Mode::Filter {
+                s.input.clear();
+                s.filter.clear();
+                s.mark_view();
+            }
+            s.mode = Mode::Table;
+            s.input_error = None;
+        }
+        KeyCode::Enter => match run_line(s, cmds) {
+            Ok(()) => {
+                if matches!(s.mode, Mode::Command | Mode::Track | Mode::Filter) {
+                    s.mode = Mode::Table;
+                }
+                s.input_error = None;
+            }
+            // The text stays so the operator can fix it.
+            Err(e) => s.input_error = Some(e),
+        },
+        KeyCode::Backspace => {
+            s.input.pop();
+            after_edit(s, cmds);
+        }
+        KeyCode::Up | KeyCode::Down if s.mode == Mode::Command && !s.history.is_empty() => {
+            let n = s.history.len();
+            let pos = match (s.history_pos, k.code) {
+                (None, KeyCode::Up) => Some(n - 1),
+                (Some(p), KeyCode::Up) => Some(p.saturating_sub(1)),
+                (Some(p), KeyCode::Down) if p + 1 < n => Some(p + 1),
+                _ => None,
+            };
+            s.history_pos = pos;
+            s.input = pos.map(|p| s.history[p].clone()).unwrap_or_default();
+        }
+        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+            s.input.push(c);
+            after_edit(s, cmds);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,407 @@
+//! The dashboard's runtime: wires the workers (store thread, poll scheduler, checkpoint
+//! watcher) to the reducer, carries out the [`Effect`]s `update` returns, and runs the event
+//! loop on any ratatui backend — a real terminal in [`super::run`], a `TestBackend` in tests.
+
+use super::app::{self, Action, AppConfig, Effect, State};
+use super::{terminal, view};
+use crate::ids::{ContentDigest, RecordRef};
+use crate::keys::{Algorithm, KeyInfo, KeyStore, SigningKey};
+use crate::publish::{self, PublishError};
+use crate::registry::{ApiError, ClientOptions, RegistryClient};
+use crate::tracker::scheduler::{self, SchedCmd, SchedEvent, SchedulerConfig};
+use crate::tracker::store::{now_ms, Store};
+use crate::tracker::store_thread::{self, StoreHandle, StoreOp};
+use crate::tracker::watcher;
+use color_eyre::eyre::{Result, WrapErr};
+use crossterm::event::{Event, KeyEventKind};
+use futures::{Stream, StreamExt};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Turns scheduler events into actions for the reducer; poll results also go to the store
+/// thread, which writes them in batches.
+fn forward_scheduler_events(
+    mut events: mpsc::Receiver<SchedEvent>,
+    actions: mpsc::Sender<Action>,
+    store: StoreHandle,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            let a = match ev {
+                SchedEvent::Started(keys) => Action::PollStarted(keys),
+                SchedEvent::Polled {
+                    polled,
+                    latency,
+                    hold,
+                } => {
+                    store.send(StoreOp::Polls(vec![polled.outcome()]));
+                    Action::Polled {
+                        key: RecordRef::new(polled.log_id, polled.record_id),
+                        result: polled.result,
+                        at: now_ms(),
+                        latency,
+                        hold,
+                    }
+                }
+            };
+            if actions.send(a).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+fn load_keys(keys: &KeyStore) -> Vec<KeyInfo> {
+    keys.list().unwrap_or_else(|e| {
+        tracing::warn!("listing keys: {e:#}");
+        Vec::new()
+    })
+}
+
+fn next_key_name(existing: &[KeyInfo]) -> String {
+    if !existing.iter().any(|k| k.name == "default") {
+        return "default".into();
+    }
+    (2..)
+        .map(|i| format!("key-{i}"))
+        .find(|n| !existing.iter().any(|k| &k.name == n))
+        .unwrap_or_else(|| "key".into())
+}
+
+/// Hashes a content file for the form (bounded: at most 1 GiB).
+fn hash_file(path: &str) -> Result<(ContentDigest, u64), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{path} is not a file"));
+    }
+    if meta.len() > 1 << 30 {
+        return Err(format!("{path} is larger than 1 GiB"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    Ok((ContentDigest::of_bytes(&bytes), bytes.len() as u64))
+}
+
+/// How the workers run.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    pub scheduler: SchedulerConfig,
+    /// Client options for `:registry URL` switches.
+    pub client: ClientOptions,
+}
+
+/// The workers and the state: everything the dashboard is but the terminal.
+pub struct Dashboard {
+    pub state: State,
+    client: RegistryClient,
+    client_tx: watch::Sender<RegistryClient>,
+    opts: ClientOptions,
+    sched: mpsc::UnboundedSender<SchedCmd>,
+    store: StoreHandle,
+    actions_tx: mpsc::Sender<Action>,
+    actions: mpsc::Receiver<Action>,
+    keys: KeyStore,
+    /// The content-file hash in flight: only the newest one's result is applied.
+    hashing: Option<(String, tokio::task::AbortHandle)>,
+    /// Effects held back until the first frame is on screen.
+    after_first_frame: Vec<Effect>,
+    first_frame: bool,
+}
+
+impl Dashboard {
+    /// Starts the workers on `store` and `client` and loads the tracked set. The first polls
+    /// are held back until the first frame is drawn ([`Dashboard::run_loop`]).
+    pub fn start(
+        cfg: AppConfig,
+        client: RegistryClient,
+        store: Store,
+        keys: KeyStore,
+        opts: RuntimeOptions,
+    ) -> Result<Self> {
+        let initial = store.list().wrap_err("reading the tracked set")?;
+        let (actions_tx, actions) = mpsc::channel::<Action>(4096);
+        let store =
+            store_thread::spawn(store, actions_tx.clone()).wrap_err("starting the store thread")?;
+        let (sched_ev_tx, sched_ev_rx) = mpsc::channel::<SchedEvent>(4096);
+        let (sched, _task) = scheduler::spawn(client.clone(), opts.scheduler, sched_ev_tx);
+        forward_scheduler_events(sched_ev_rx, actions_tx.clone(), store.clone());
+        let (client_tx, client_rx) = watch::channel(client.clone());
+        tokio::spawn(watcher::watch_checkpoint(client_rx, actions_tx.clone()));
+        let mut state = State::new(cfg, now_ms());
+        let after_first_frame = app::update(&mut state, Action::StoreLoaded(initial));
+        app::update(&mut state, Action::KeysLoaded(load_keys(&keys)));
+        Ok(Self {
+            state,
+            client,
+            client_tx,
+            opts: opts.client,
+            sched,
+            store,
+            actions_tx,
+            actions,
+            keys,
+            hashing: None,
+            after_first_frame,
+            first_frame: true,
+        })
+    }
+
+    /// A sender for actions from outside (signals, the demo).
+    pub fn sender(&self) -> mpsc::Sender<Action> {
+        self.actions_tx.clone()
+    }
+
+    /// The store thread, for workers that track what they submit.
+    pub fn store(&self) -> StoreHandle {
+        self.store.clone()
+    }
+
+    pub fn client(&self) -> &RegistryClient {
+        &self.client
+    }
+
+    /// Feeds one action to the reducer and carries out the effects it returns.
+    pub fn apply(&mut self, a: Action) {
+        if let Action::FileHashed { path, .. } = &a {
+            // Only the newest hash counts: a slower, older one landing last is dropped.
+            match &self.hashing {
+                Some((p, _)) if p == path => self.hashing = None,
+                _ => return,
+            }
+        }
+        for e in app::update(&mut self.state, a) {
+            self.exec(e);
+        }
+    }
+
+    /// Waits for the next action from the workers (for tests driving the loop by hand).
+    pub async fn next_action(&mut self) -> Option<Action> {
+        self.actions.recv().await
+    }
+
+    fn exec(&mut self, effect: Effect) {
+        let actions = self.actions_tx.clone();
+        // A closed channel means that worker has stopped: the app is shutting down.
+        match effect {
+            Effect::Schedule(items) => drop(self.sched.send(SchedCmd::Track(items))),
+            Effect::Unschedule(keys) => drop(self.sched.send(SchedCmd::Untrack(keys))),
+            Effect::Refresh(keys) => drop(self.sched.send(SchedCmd::Refresh(keys))),
+            Effect::RefreshAll => drop(self.sched.send(SchedCmd::RefreshAll)),
+            Effect::Track(items) => drop(self.store.send(StoreOp::Add(items, None))),
+            Effect::Untrack(key) => drop(self.store.send(StoreOp::Remove(key))),
+            Effect::LoadHistory(key) => drop(self.store.send(StoreOp::History(key))),
+            Effect::HashFile(path) => {
+                if let Some((_, old)) = self.hashing.take() {
+                    old.abort();
+                }
+                let p = path.clone();
+                let task = tokio::task::spawn_blocking(move || {
+                    let result = hash_file(&p);
+                    let _ = actions.blocking_send(Action::FileHashed { path: p, result });
+                });
+                self.hashing = Some((path, task.abort_handle()));
+            }
+            Effect::ResolveNames(logs) => {
+                let client = self.client.clone();
+                let store = self.store.clone();
+                tokio::spawn(async move {
+                    match client.resolve_names(&logs).await {
+                        Ok(names) => {
+                            for (log, name) in &names {
+                                store.send(StoreOp::SetPackage(*log, name.clone()));
+                            }
+                            let _ = actions.send(Action::NamesResolved(names)).await;
+                        }
+                        Err(e) => tracing::warn!("fetching package names: {e}"),
+                    }
+                });
+            }
+            Effect::LoadKeys => {
+                let keys = self.keys.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = actions.blocking_send(Action::KeysLoaded(load_keys(&keys)));
+                });
+            }
+            Effect::GenerateKey => {
+                let keys = self.keys.clone();
+                tokio::task::spawn_blocking(move || {
+                    let name = next_key_name(&load_keys(&keys));
+                    let res = SigningKey::generate(Algorithm::EcdsaP256)
+                        .and_then(|k| keys.save(&name, &k).map(|_| KeyInfo::of(&name, &k)))
+                        .map_err(|e| format!("{e:#}"));
+                    let _ = actions.blocking_send(Action::KeyGenerated(res));
+                });
+            }
+            Effect::Prepare { package, entries } => {
+                let client = self.client.clone();
+                tokio::spawn(async move {
+                    let res = publish::prepare(&client, &package, entries, Default::default())
+                        .await
+                        .map_err(|e| e.to_string());
+                    let _ = actions.send(Action::Prepared(res)).await;
+                });
+            }
+            Effect::Submit {
+                prepared,
+                key_name,
+                files,
+            } => {
+                let client = self.client.clone();
+                let mut store = self.store.clone();
+                let keys = self.keys.clone();
+                tokio::spawn(async move {
+                    let res = async {
+                        let key = tokio::task::spawn_blocking(move || keys.load(&key_name))
+                            .await
+                            .map_err(|e| format!("loading the key: {e}"))?
+                            .map_err(|e| format!("{e:#}"))?;
+                        let mut contents = BTreeMap::new();
+                        for (digest, path) in &files {
+                            let bytes = tokio::fs::read(path)
+                                .await
+                                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                            if ContentDigest::of_bytes(&bytes) != *digest {
+                                return Err(format!(
+                                    "{} changed since it was hashed; pick it again",
+                                    path.display()
+                                ));
+                            }
+                            contents.insert(*digest, bytes);
+                        }
+                        let progress_tx = actions.clone();
+                        publish::sign_track_submit(
+                            &client,
+                            &mut store,
+                            &key,
+                            &prepared,
+                            &contents,
+                            false,
+                            move |p| {
+                                let _ = progress_tx.try_send(Action::SubmitProgress(p.to_string()));
+                            },
+                        )
+                        .await
+                        .map(|(r, _)| r)
+                        .map_err(|e| match e {
+                            PublishError::Api(ApiError::Conflict { .. }) => format!(
+                                "{e} — the head moved; review again to rebuild on the new head"
+                            ),
+                            e => e.to_string(),
+                        })
+                    }
+                    .await;
+                    let _ = actions.send(Action::Submitted(res)).await;
+                });
+            }
+            Effect::Copy(text) => terminal::copy(&text),
+            Effect::SetRegistry(url) => match RegistryClient::new(&url, self.opts.clone()) {
+                Ok(c) => {
+                    self.client = c.clone();
+                    let _ = self.client_tx.send(c.clone());
+                    let _ = self.sched.send(SchedCmd::SetClient(c));
+                }
+                Err(e) => {
+                    let _ = actions.try_send(Action::Flash(format!("{e:#}")));
+                }
+            },
+        }
+    }
+
+    /// Runs the event loop on `terminal` until the app quits, `input` ends, or `until` passes:
+    /// draws when the state changed (at most ~30 frames a second), feeds terminal events and
+    /// worker actions to the reducer in batches, ticks once a second for the ages on screen.
+    /// `observe` sees every action before the reducer does.
+    pub async fn run_loop<B: ratatui::backend::Backend>(
+        &mut self,
+        terminal: &mut ratatui::Terminal<B>,
+        mut input: impl Stream<Item = std::io::Result<Event>> + Unpin,
+        until: Option<tokio::time::Instant>,
+        mut observe: impl FnMut(&Action),
+    ) -> Result<()>
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        let size = terminal
+            .size()
+            .map_err(|e| color_eyre::eyre::eyre!("reading the terminal size: {e}"))?;
+        self.state.page = view::page_size(size.height);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let frame_gap = Duration::from_millis(33);
+        let mut last_draw = tokio::time::Instant::now() - frame_gap;
+        let mut batch = Vec::with_capacity(256);
+        loop {
+            let now = tokio::time::Instant::now();
+            if self.state.dirty && now >= last_draw + frame_gap {
+                self.state.dirty = false;
+                let state = &self.state;
+                terminal
+                    .draw(|f| view::draw(state, f))
+                    .map_err(|e| color_eyre::eyre::eyre!("drawing: {e}"))?;
+                last_draw = now;
+                if self.first_frame {
+                    self.first_frame = false;
+                    let since = super::PROCESS_START
+                        .get_or_init(std::time::Instant::now)
+                        .elapsed();
+                    tracing::info!(
+                        rows = self.state.rows.len(),
+                        "first frame drawn after {} ms",
+                        since.as_millis()
+                    );
+                    for e in std::mem::take(&mut self.after_first_frame) {
+                        self.exec(e);
+                    }
+                }
+            }
+            let next_frame = self.state.dirty.then_some(last_draw + frame_gap);
+            tokio::select! {
+                ev = input.next() => match ev {
+                    Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                        #[cfg(debug_assertions)]
+                        if k.code == crossterm::event::KeyCode::Char('!') && debug_panic() {
+                            panic!("injected panic (WARGDASH_DEBUG_PANIC)");
+                        }
+                        batch.push(Action::Key(k));
+                    }
+                    Some(Ok(Event::Paste(p))) => batch.push(Action::Paste(p)),
+                    Some(Ok(Event::Resize(_, h))) => {
+                        self.state.page = view::page_size(h);
+                        self.state.dirty = true;
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => tracing::warn!("terminal event error: {e}"),
+                    None => break,
+                },
+                Some(a) = self.actions.recv() => {
+                    batch.push(a);
+                    while batch.len() < 1024 {
+                        match self.actions.try_recv() {
+                            Ok(a) => batch.push(a),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = tick.tick() => batch.push(Action::Tick(now_ms())),
+                _ = async { match until { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending::<()>().await } } => break,
+                _ = async { match next_frame { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending::<()>().await } } => {}
+            }
+            for a in batch.drain(..) {
+                observe(&a);
+                self.apply(a);
+            }
+            if self.state.quit {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A test hook proving the terminal is restored on panic: with WARGDASH_DEBUG_PANIC=1 the key
+/// `!` panics. Debug builds only.
+#[cfg(debug_assertions)]
+fn debug_panic() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("WARGDASH_DEBUG_PANIC").is_some_and(|v| v == "1"))
+}

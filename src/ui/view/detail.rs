@@ -1,0 +1,106 @@
+//! The detail pane of the selected record.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+    let inner = overlay(f, area, "Record detail (Esc closes, j/k moves)", 92, 90);
+    let Some(r) = s.selected_row() else { return };
+    let kv = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<12}"), t.bold()),
+            Span::raw(v),
+        ])
+    };
+    let name = r.state_name();
+    let (glyph, style) = t.state(name);
+    let mut lines = vec![
+        kv(
+            "package",
+            r.tracked
+                .package
+                .clone()
+                .unwrap_or_else(|| "unknown".into()),
+        ),
+        kv("log ID", r.tracked.log_id.to_string()),
+        kv("record ID", r.tracked.record_id.to_string()),
+        kv("origin", format!("{:?}", r.tracked.origin).to_lowercase()),
+        kv("added", fmt_time(r.tracked.added_at)),
+        kv(
+            "polled",
+            r.tracked
+                .polled_at
+                .map(fmt_time)
+                .unwrap_or_else(|| "never".into()),
+        ),
+        Line::from(vec![
+            Span::styled(format!("{:<12}", "state"), t.bold()),
+            Span::styled(format!("{glyph} {name}"), style),
+        ]),
+    ];
+    match &r.state {
+        Some(crate::registry::RecordState::Rejected { reason }) => {
+            lines.push(Line::from(Span::styled("rejection reason:", t.bold())));
+            lines.push(Line::from(Span::styled(reason.clone(), t.error())));
+            if crate::ui::table::needs_rebuild(r) && !s.cfg.readonly {
+                lines.push(Line::from(Span::styled(
+                    "⟲ the log's head moved after this record was built (another record was published first); press b to rebuild it on the new head",
+                    t.accent(),
+                )));
+            }
+        }
+        Some(crate::registry::RecordState::Published { registry_index }) => {
+            lines.push(kv("reg. index", registry_index.to_string()))
+        }
+        _ => {}
+    }
+    let missing = r.missing();
+    if !missing.is_empty() {
+        lines.push(Line::from(Span::styled("missing content:", t.bold())));
+        for (digest, urls) in missing {
+            lines.push(Line::from(format!("  {digest}")));
+            for u in urls {
+                lines.push(Line::from(Span::styled(
+                    format!("    upload → {u}"),
+                    t.dim(),
+                )));
+            }
+        }
+    }
+    if let Some(e) = &r.error {
+        lines.push(kv("last error", e.clone()));
+    }
+    if let Some(entries) = &r.tracked.entries {
+        lines.push(Line::from(Span::styled("signed entries:", t.bold())));
+        for (i, e) in entries.iter().enumerate() {
+            lines.push(Line::from(format!("  {}. {e}", i + 1)));
+        }
+    }
+    if let Some((key, hist)) = &s.detail_history {
+        if *key == r.key() && !hist.is_empty() {
+            lines.push(Line::from(Span::styled("history:", t.bold())));
+            for h in hist {
+                let (g, st) = t.state(&h.state);
+                lines.push(Line::from(vec![
+                    Span::raw(format!("  {}  ", fmt_time(h.at))),
+                    Span::styled(format!("{g} {}", h.state), st),
+                    Span::raw(if h.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  {}", h.detail)
+                    }),
+                ]));
+            }
+        }
+    }
+    if let Some(resp) = r.response() {
+        lines.push(Line::from(Span::styled("latest response:", t.bold())));
+        for l in serde_json::to_string_pretty(&resp)
+            .unwrap_or_default()
+            .lines()
+        {
+            lines.push(Line::from(format!("  {l}")));
+        }
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}

@@ -1,0 +1,128 @@
+//! The header: registry, health, checkpoint, counts; and the empty-table splash.
+
+#[allow(unused_imports)]
+use super::*;
+
+pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+    let mut l1 = vec![
+        Span::styled("wargdash ", t.bold()),
+        Span::raw("registry "),
+        Span::styled(s.cfg.registry.clone(), t.accent()),
+    ];
+    if s.cfg.sandbox {
+        l1.push(Span::styled(
+            "  [SANDBOX: local in-memory registry, records vanish on exit]",
+            t.fg(ratatui::style::Color::Yellow),
+        ));
+    }
+    if s.cfg.readonly {
+        l1.push(Span::styled("  [READ-ONLY]", t.bold()));
+    }
+    if s.frozen {
+        l1.push(Span::styled("  ❄ FROZEN (f to resume) ", t.selected()));
+    }
+    let mut l2 = Vec::new();
+    let h = &s.health;
+    if h.down {
+        let retry = h
+            .retry_at
+            .map(|at| format!(" · retry in {}", ago(at - s.now)));
+        let last_ok = h
+            .last_ok
+            .map(|ok| format!(" · last ok {} ago", ago(s.now - ok)));
+        l2.push(Span::styled("● DOWN", t.error()));
+        if let Some(e) = &h.last_error {
+            // The error gets the room the countdown leaves, so both stay on screen.
+            let room = (area.width as usize).saturating_sub(
+                "● DOWN ".chars().count()
+                    + retry.as_ref().map_or(0, |r| r.chars().count())
+                    + last_ok.as_ref().map_or(0, |l| l.chars().count()),
+            );
+            l2.push(Span::raw(format!(" {}", fit(e, room))));
+        }
+        if let Some(retry) = retry {
+            l2.push(Span::raw(retry));
+        }
+        if let Some(last_ok) = last_ok {
+            l2.push(Span::styled(last_ok, t.dim()));
+        }
+    } else if let Some(ok) = h.last_ok {
+        l2.push(Span::styled("● up", t.ok()));
+        l2.push(Span::raw(format!(" · contact {} ago", ago(s.now - ok))));
+        if let Some(lat) = h.latency {
+            l2.push(Span::raw(format!(
+                " · {:.1} ms",
+                lat.as_secs_f64() * 1000.0
+            )));
+        }
+    } else {
+        l2.push(Span::styled("○ connecting…", t.dim()));
+    }
+    match s.checkpoint {
+        Some((len, ts)) => l2.push(Span::raw(format!(
+            " · checkpoint: log length {len}, {} old",
+            ago(s.now - (ts as i64) * 1000)
+        ))),
+        None => l2.push(Span::styled(" · checkpoint: none yet", t.dim())),
+    }
+    l2.push(Span::raw(format!(
+        " · poll every {}s",
+        s.cfg.interval.as_secs_f64()
+    )));
+    let counts = s.counts();
+    let mut l3 = Vec::new();
+    for name in [
+        "published",
+        "processing",
+        "sourcing",
+        "rejected",
+        "error",
+        "unknown",
+    ] {
+        let n = counts.get(name).copied().unwrap_or(0);
+        if n == 0 && matches!(name, "error" | "unknown") {
+            continue;
+        }
+        let (g, st) = t.state(name);
+        l3.push(Span::styled(format!("{g} {name} {n}"), st));
+        l3.push(Span::raw("  "));
+    }
+    l3.push(Span::styled(format!("· {} tracked", s.rows.len()), t.dim()));
+    if !s.filter.is_empty() {
+        l3.push(Span::raw(format!(
+            " · filter \"{}\" ({} shown)",
+            s.filter,
+            s.view.len()
+        )));
+    }
+    f.render_widget(
+        Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]),
+        area,
+    );
+}
+
+pub(super) fn draw_splash(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+    let mut lines = vec![
+        Line::from(""),
+        Line::from(Span::styled("No tracked records yet.", t.bold())),
+        Line::from(""),
+    ];
+    if !s.cfg.readonly {
+        lines.push(Line::from(
+            "  p        publish a record (init, release, yank, grant, revoke)",
+        ));
+    }
+    lines.extend([
+        Line::from("  a        track a record: LOG_ID RECORD_ID, or NS:NAME RECORD_ID"),
+        Line::from("  ?        all keys"),
+        Line::from(""),
+        Line::from(Span::styled(
+            "From another shell: wargdash track add LOG_ID RECORD_ID",
+            t.dim(),
+        )),
+    ]);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::TOP)),
+        area,
+    );
+}

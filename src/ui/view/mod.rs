@@ -1,0 +1,138 @@
+//! Drawing: a pure function of [`State`]. Table rows are built only for the visible window.
+
+use super::app::{Mode, Row, SortKey, State};
+use super::form::{EntryKind, Field, Step};
+use super::keymap;
+use super::theme::{ago, Theme};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row as TRow, Table, Wrap};
+use ratatui::Frame;
+
+const HEADER_LINES: u16 = 3;
+
+mod detail;
+mod footer;
+mod form;
+mod header;
+mod help;
+mod table;
+
+use detail::draw_detail;
+use footer::draw_footer;
+use form::draw_form;
+use header::{draw_header, draw_splash};
+use help::draw_help;
+use table::draw_table;
+
+/// Table rows that fit in a terminal of `height` lines (header, column titles and footer aside).
+pub fn page_size(height: u16) -> usize {
+    height.saturating_sub(HEADER_LINES + 2) as usize
+}
+
+/// UTC `YYYY-MM-DD HH:MM:SSZ` from Unix milliseconds.
+pub fn fmt_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86400);
+    let sod = secs.rem_euclid(86400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z.rem_euclid(146097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+pub fn draw(s: &State, f: &mut Frame) {
+    let t = Theme { color: s.cfg.color };
+    let area = f.area();
+    let [header, table, footer] = Layout::vertical([
+        Constraint::Length(HEADER_LINES),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(s, &t, f, header);
+    if s.rows.is_empty() {
+        draw_splash(s, &t, f, table);
+    } else {
+        draw_table(s, &t, f, table);
+    }
+    draw_footer(s, &t, f, footer);
+    match &s.mode {
+        Mode::Help => draw_help(s, &t, f, area),
+        Mode::Detail => draw_detail(s, &t, f, area),
+        Mode::Form => draw_form(s, &t, f, area),
+        Mode::ConfirmUntrack(key) => {
+            let r = centered(area, 64, 5);
+            f.render_widget(Clear, r);
+            let text = vec![
+                Line::from(format!("Stop tracking record {}…?", key.record.short(16))),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled("y", t.bold()),
+                    Span::raw(" untrack   any other key: keep"),
+                ]),
+            ];
+            f.render_widget(
+                Paragraph::new(text)
+                    .block(Block::default().borders(Borders::ALL).title(" Untrack ")),
+                r,
+            );
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// `text` in at most `room` characters: when too long, its start (what failed, where) and its
+/// end (the root cause) with `…` between.
+pub(super) fn fit(text: &str, room: usize) -> String {
+    let n = text.chars().count();
+    if n <= room {
+        return text.to_string();
+    }
+    if room < 16 {
+        return text.chars().take(room).collect();
+    }
+    let head = room * 2 / 5;
+    let tail = room - head - 1;
+    let mut out: String = text.chars().take(head).collect();
+    out.push('…');
+    out.extend(text.chars().skip(n - tail));
+    out
+}
+
+pub(super) fn overlay(f: &mut Frame, area: Rect, title: &str, w_pct: u16, h_pct: u16) -> Rect {
+    let w = (area.width * w_pct / 100).max(40.min(area.width));
+    let h = (area.height * h_pct / 100).max(10.min(area.height));
+    let r = centered(area, w, h);
+    f.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title} "));
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    inner
+}

@@ -422,15 +422,11 @@ async fn every_registry_wide_fault_shows_once_in_the_header_backs_off_and_recove
         ("html 500", Some(Fault::Html(500)), "HTTP 500"),
         ("html 502", Some(Fault::Html(502)), "HTTP 502"),
         ("html 503", Some(Fault::Html(503)), "HTTP 503"),
-        (
-            "garbage",
-            Some(Fault::Garbage),
-            "the record status is not JSON",
-        ),
+        ("garbage", Some(Fault::Garbage), "is not JSON"),
         (
             "wrong shape",
             Some(Fault::WrongShape),
-            "the record status has the wrong shape",
+            "has the wrong shape",
         ),
         (
             "truncated",

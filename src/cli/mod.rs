@@ -63,14 +63,14 @@ impl GlobalArgs {
     }
 }
 
-/// A poll interval in seconds: a finite number from 0.1 to 3600.
+/// A poll interval in seconds: a finite number from 0.01 to 3600.
 fn parse_interval(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .parse()
         .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    if !v.is_finite() || !(0.1..=3600.0).contains(&v) {
+    if !v.is_finite() || !(0.01..=3600.0).contains(&v) {
         return Err(format!(
-            "`{s}` is out of range: the interval is 0.1 to 3600 seconds"
+            "`{s}` is out of range: the interval is 0.01 to 3600 seconds"
         ));
     }
     Ok(v)
@@ -89,7 +89,7 @@ fn parse_concurrency(s: &str) -> Result<usize, String> {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct DashArgs {
-    /// Seconds between polls of pending records (0.1–3600).
+    /// Seconds between polls of pending records (0.01–3600).
     #[arg(long, value_parser = parse_interval)]
     pub interval: Option<f64>,
     /// Requests in flight at most (1–1024).
@@ -111,7 +111,7 @@ impl DashArgs {
                 self.interval
                     .or(ctx.config.interval)
                     .unwrap_or(2.0)
-                    .clamp(0.1, 3600.0),
+                    .clamp(0.01, 3600.0),
             ),
             concurrency: self
                 .concurrency

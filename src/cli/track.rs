@@ -25,7 +25,7 @@ pub async fn track(env: &Env<'_>, cmd: TrackCmd) -> CmdResult {
                             continue;
                         }
                         let item = NewTracked::parse_line(line)
-                            .map_err(|e| fail(exit::USAGE, eyre!("line {}: {e}", i + 1)))?;
+                            .map_err(|e| fail(exit::USAGE, eyre!("line {}: {e} (got {line:?})", i + 1)))?;
                         items.push(item);
                     }
                     items

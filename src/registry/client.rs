@@ -95,7 +95,19 @@ pub fn parse_base_url(url: &str) -> Result<Url> {
     Ok(u)
 }
 
+/// Whether two URLs share scheme, host and port (the port defaulted by scheme).
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
 impl RegistryClient {
+    /// Whether this client sends a bearer token.
+    pub fn has_token(&self) -> bool {
+        self.opts.token.is_some()
+    }
+
     pub fn new(base: &str, opts: ClientOptions) -> Result<Self> {
         let base = parse_base_url(base)?;
         let mut builder = reqwest::Client::builder()
@@ -168,8 +180,13 @@ impl RegistryClient {
         body: Option<Body>,
     ) -> Result<(StatusCode, Vec<u8>), ApiError> {
         let mut req = self.http.request(method, url.clone());
+        // The token is the registry's: never sent to another origin (upload URLs come from the
+        // registry and often point at object storage). reqwest drops it on a redirect to
+        // another origin too.
         if let Some(token) = &self.opts.token {
-            req = req.bearer_auth(token.as_str());
+            if same_origin(&url, &self.base) {
+                req = req.bearer_auth(token.as_str());
+            }
         }
         match body {
             Some(Body::Json(v)) => req = req.header("content-type", "application/json").body(v),

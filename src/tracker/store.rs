@@ -96,9 +96,9 @@ impl NewTracked {
             [first, rec] => (*first, *rec, None),
             [first, rec, name] => (*first, *rec, Some(*name)),
             _ => {
-                return Err(format!(
-                    "expected `LOG_ID RECORD_ID [NS:NAME]` or `NS:NAME RECORD_ID`, got {text:?}"
-                ))
+                return Err(
+                    "expected `LOG_ID RECORD_ID [NS:NAME]` or `NS:NAME RECORD_ID`".to_string(),
+                )
             }
         };
         let record_id: RecordId = rec

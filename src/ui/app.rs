@@ -101,7 +101,7 @@ impl Row {
                     String::new()
                 }
             }
-            Some(s) => s.detail(),
+            Some(s) => crate::text::clean(&s.detail()).into_owned(),
             None => self.error.clone().unwrap_or_default(),
         }
     }
@@ -327,7 +327,7 @@ impl State {
     }
 
     pub(super) fn flash(&mut self, msg: impl Into<String>) {
-        self.flash = Some((msg.into(), self.now));
+        self.flash = Some((crate::text::clean(&msg.into()).into_owned(), self.now));
         self.dirty = true;
     }
 
@@ -437,7 +437,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             if e.is_registry_wide() {
                 s.health.down = true;
             }
-            s.health.last_error = Some(e.headline());
+            s.health.last_error = Some(crate::text::clean(&e.headline()).into_owned());
             s.dirty = true;
         }
         Action::History(key, h) => {
@@ -477,12 +477,12 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Prepared(Err(e)) | Action::Submitted(Err(e)) => {
             s.form.step = Step::Edit;
-            s.form.error = Some(e);
+            s.form.error = Some(crate::text::clean(&e).into_owned());
             s.dirty = true;
         }
         Action::SubmitProgress(p) => {
             if let Step::Submitting(lines) = &mut s.form.step {
-                lines.push(p);
+                lines.push(crate::text::clean(&p).into_owned());
             }
             s.dirty = true;
         }
@@ -532,7 +532,7 @@ pub(super) fn apply_poll(
         }
         Err(e) if registry_wide => {
             s.health.down = true;
-            s.health.last_error = Some(e.headline());
+            s.health.last_error = Some(crate::text::clean(&e.headline()).into_owned());
             s.health.retry_at = hold.map(|h| at + h.as_millis() as i64);
         }
         Err(_) => {}
@@ -567,7 +567,7 @@ pub(super) fn apply_poll(
             }
             // A registry outage shows once, in the header, not on every row.
             Err(_) if registry_wide => {}
-            Err(e) => r.error = Some(e.to_string()),
+            Err(e) => r.error = Some(crate::text::clean(&e.to_string()).into_owned()),
         }
         let now = s.rows[i].state_name();
         s.count_change(was, now);

@@ -294,16 +294,37 @@ impl Dashboard {
                 });
             }
             Effect::Copy(text) => terminal::copy(&text),
-            Effect::SetRegistry(url) => match RegistryClient::new(&url, self.opts.clone()) {
-                Ok(c) => {
-                    self.client = c.clone();
-                    let _ = self.client_tx.send(c.clone());
-                    let _ = self.sched.send(SchedCmd::SetClient(c));
+            Effect::SetRegistry(url) => {
+                // The bearer token belongs to the registry it was given for: switching to
+                // another origin drops it, and says so.
+                let mut opts = self.opts.clone();
+                let other_origin = crate::registry::client::parse_base_url(&url)
+                    .map(|u| !crate::registry::client::same_origin(&u, self.client.base()))
+                    .unwrap_or(false);
+                if other_origin && opts.token.is_some() {
+                    opts.token = None;
+                    let _ = actions.try_send(Action::Flash(format!(
+                        "the bearer token is not sent to {}: it was given for {}",
+                        crate::text::clean(url.trim()),
+                        self.client.base()
+                    )));
                 }
-                Err(e) => {
-                    let _ = actions.try_send(Action::Flash(format!("{e:#}")));
-                }
-            },
+                self.set_client(&url, opts);
+            }
+        }
+    }
+
+    fn set_client(&mut self, url: &str, opts: ClientOptions) {
+        let actions = self.actions_tx.clone();
+        match RegistryClient::new(url, opts) {
+            Ok(c) => {
+                self.client = c.clone();
+                let _ = self.client_tx.send(c.clone());
+                let _ = self.sched.send(SchedCmd::SetClient(c));
+            }
+            Err(e) => {
+                let _ = actions.try_send(Action::Flash(format!("{e:#}")));
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::text::clean;
 
 pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let inner = overlay(f, area, "Record detail (Esc closes, j/k moves)", 92, 90);
@@ -9,7 +10,7 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let kv = |k: &str, v: String| {
         Line::from(vec![
             Span::styled(format!("{k:<12}"), t.bold()),
-            Span::raw(v),
+            Span::raw(clean(&v).into_owned()),
         ])
     };
     let name = r.state_name();
@@ -41,7 +42,10 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     match &r.state {
         Some(crate::registry::RecordState::Rejected { reason }) => {
             lines.push(Line::from(Span::styled("rejection reason:", t.bold())));
-            lines.push(Line::from(Span::styled(reason.clone(), t.error())));
+            lines.push(Line::from(Span::styled(
+                clean(reason).into_owned(),
+                t.error(),
+            )));
             if crate::ui::table::needs_rebuild(r) && !s.cfg.readonly {
                 lines.push(Line::from(Span::styled(
                     "⟲ the log's head moved after this record was built (another record was published first); press b to rebuild it on the new head",
@@ -61,7 +65,7 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             lines.push(Line::from(format!("  {digest}")));
             for u in urls {
                 lines.push(Line::from(Span::styled(
-                    format!("    upload → {u}"),
+                    format!("    upload → {}", clean(&u)),
                     t.dim(),
                 )));
             }
@@ -83,11 +87,11 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 let (g, st) = t.state(&h.state);
                 lines.push(Line::from(vec![
                     Span::raw(format!("  {}  ", fmt_time(h.at))),
-                    Span::styled(format!("{g} {}", h.state), st),
+                    Span::styled(format!("{g} {}", clean(&h.state)), st),
                     Span::raw(if h.detail.is_empty() {
                         String::new()
                     } else {
-                        format!("  {}", h.detail)
+                        format!("  {}", clean(&h.detail))
                     }),
                 ]));
             }
@@ -99,7 +103,7 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             .unwrap_or_default()
             .lines()
         {
-            lines.push(Line::from(format!("  {l}")));
+            lines.push(Line::from(format!("  {}", clean(l))));
         }
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);

@@ -17,4 +17,5 @@ pub mod publish;
 pub mod record;
 pub mod registry;
 pub mod tracker;
+pub mod trust;
 pub mod ui;

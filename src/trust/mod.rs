@@ -8,9 +8,12 @@
 
 pub mod alerts;
 pub mod checkpoint;
+pub mod cycle;
+pub mod db;
 pub mod ledger;
 pub mod map;
 pub mod operator;
+pub mod state;
 
 use std::fmt;
 

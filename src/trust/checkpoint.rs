@@ -121,7 +121,10 @@ pub fn signed_bytes(log_length: u64, log_root: &str, map_root: &str, timestamp: 
 
 /// The contents of a checkpoint re-signed with `key` (tests and tamper proxies use this; it is
 /// the operator's job, never the monitor's).
-pub fn sign_contents(key: &crate::keys::SigningKey, contents: &CheckpointContents) -> SignedCheckpoint {
+pub fn sign_contents(
+    key: &crate::keys::SigningKey,
+    contents: &CheckpointContents,
+) -> SignedCheckpoint {
     let full = signed_bytes(
         contents.log_length,
         &contents.log_root,
@@ -138,7 +141,11 @@ pub fn sign_contents(key: &crate::keys::SigningKey, contents: &CheckpointContent
 
 /// ECDSA P-256 / SHA-256 verification of `ecdsa-p256:<base64 DER>` over `message` with the
 /// public key text `ecdsa-p256:<base64 SEC1 point>`.
-pub fn verify_signature(public_key: &str, message: &[u8], signature: &str) -> Result<(), TrustError> {
+pub fn verify_signature(
+    public_key: &str,
+    message: &[u8],
+    signature: &str,
+) -> Result<(), TrustError> {
     use p256::ecdsa::signature::Verifier;
     let Some(kb64) = public_key.strip_prefix("ecdsa-p256:") else {
         bail_trust!("operator key is not an ecdsa-p256 key");
@@ -181,8 +188,8 @@ mod tests {
         map_root: &Sha256Hash,
         ts: u64,
     ) -> (String, String) {
-        let private = warg_crypto::signing::PrivateKey::decode(key.encode_private().to_string())
-            .unwrap();
+        let private =
+            warg_crypto::signing::PrivateKey::decode(key.encode_private().to_string()).unwrap();
         let tc = TimestampedCheckpoint {
             checkpoint: WCheckpoint {
                 log_root: AnyHash::from_str(&log_root.to_string()).unwrap(),

@@ -203,9 +203,7 @@ pub async fn run_cycle(
         }
         // Trust on first use: the pin is kept from the first contact on, clean or not.
         if stored_pin.is_none() && source == PinSource::Tofu {
-            let mut s = stored
-                .clone()
-                .unwrap_or_else(|| TrustState::new(&registry));
+            let mut s = stored.clone().unwrap_or_else(|| TrustState::new(&registry));
             s.pinned_key_id = Some(pinned);
             s.pin_source = Some(source);
             db.save_state(&s).map_err(store_err)?;
@@ -218,10 +216,7 @@ pub async fn run_cycle(
             if r0 != op.record0 {
                 alerts.push(Alert::new(
                     AlertKind::OperatorLogReplaced,
-                    format!(
-                        "operator log record 0 is {}, it was {r0}",
-                        op.record0
-                    ),
+                    format!("operator log record 0 is {}, it was {r0}", op.record0),
                     json!({"checkpoint": cp_value, "lastVerified": prev_value,
                            "operatorRecord0": op.record0, "previousRecord0": r0}),
                 ));
@@ -231,7 +226,10 @@ pub async fn run_cycle(
                     AlertKind::OperatorKeysChanged,
                     format!(
                         "operator key ids are {:?}, they were {:?}",
-                        op.key_ids().iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+                        op.key_ids()
+                            .iter()
+                            .map(|k| k.to_string())
+                            .collect::<Vec<_>>(),
                         s.operator_key_ids
                             .iter()
                             .map(|k| k.to_string())

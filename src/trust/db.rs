@@ -305,7 +305,11 @@ impl TrustDb {
         Ok(())
     }
 
-    pub fn ledger_entry(&self, registry: &str, idx: u64) -> Result<Option<LedgerEntry>, TrustError> {
+    pub fn ledger_entry(
+        &self,
+        registry: &str,
+        idx: u64,
+    ) -> Result<Option<LedgerEntry>, TrustError> {
         self.conn
             .query_row(
                 "SELECT log_id, record_id FROM trust_ledger WHERE registry = ?1 AND idx = ?2",
@@ -388,7 +392,9 @@ impl TrustDb {
         let mut out = Vec::new();
         for row in rows {
             let (id, time_ms, kind, detail, evidence) = row.map_err(db_err)?;
-            let Some(kind) = AlertKind::parse(&kind) else { continue };
+            let Some(kind) = AlertKind::parse(&kind) else {
+                continue;
+            };
             out.push(StoredAlert {
                 id,
                 time_ms,
@@ -441,8 +447,16 @@ mod tests {
         assert_eq!(db.load_state(reg).unwrap().unwrap(), s);
         db.write_ledger_batch(reg, 0, &es).unwrap();
         assert_eq!(db.ledger_entry(reg, 3).unwrap(), Some(es[3]));
-        assert_eq!(db.find_record(reg, &es[3].log_id, &es[3].record_id, 5).unwrap(), Some(3));
-        assert_eq!(db.find_record(reg, &es[3].log_id, &es[3].record_id, 3).unwrap(), None);
+        assert_eq!(
+            db.find_record(reg, &es[3].log_id, &es[3].record_id, 5)
+                .unwrap(),
+            Some(3)
+        );
+        assert_eq!(
+            db.find_record(reg, &es[3].log_id, &es[3].record_id, 3)
+                .unwrap(),
+            None
+        );
         db.truncate_ledger(reg, 2).unwrap();
         assert_eq!(db.ledger_count(reg).unwrap(), 2);
         let a = Alert::new(AlertKind::Fork, "x", serde_json::json!({"a": 1}));

@@ -82,7 +82,10 @@ impl LedgerSources {
     /// Checks the answer is a sha256 ledger whose sources are contiguous from 0.
     pub fn validate(&self) -> Result<(), TrustError> {
         if self.hash_algorithm != "sha256" {
-            bail_trust!("ledger hash algorithm `{}` is not sha256", self.hash_algorithm);
+            bail_trust!(
+                "ledger hash algorithm `{}` is not sha256",
+                self.hash_algorithm
+            );
         }
         let mut next = 0u64;
         for s in &self.sources {

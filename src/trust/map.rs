@@ -193,7 +193,10 @@ impl MapBundle {
         let mut proofs = Vec::with_capacity(p.proofs.len());
         for proof in p.proofs {
             if proof.hashes.len() > 256 {
-                bail_trust!("map proof has {} peers; the tree has 256 levels", proof.hashes.len());
+                bail_trust!(
+                    "map proof has {} peers; the tree has 256 levels",
+                    proof.hashes.len()
+                );
             }
             let mut peers = Vec::with_capacity(proof.hashes.len());
             for h in proof.hashes {
@@ -261,7 +264,10 @@ pub fn verify_inclusion(
     }
     for (leaf, peers) in leaves.iter().zip(&map.proofs) {
         if leaf.index >= log_length {
-            bail_trust!("leaf {} is not below the checkpoint length {log_length}", leaf.index);
+            bail_trust!(
+                "leaf {} is not below the checkpoint length {log_length}",
+                leaf.index
+            );
         }
         let found = evaluate_walk(
             leaf.index * 2,
@@ -301,7 +307,10 @@ pub fn verify_consistency(
     }
     let b = LogBundle::decode(&decode_b64(proof_b64, "the consistency proof")?)?;
     if b.log_length != to {
-        bail_trust!("consistency bundle is for length {}, not {to}", b.log_length);
+        bail_trust!(
+            "consistency bundle is for length {}, not {to}",
+            b.log_length
+        );
     }
     if b.consistent_lengths != [from] {
         bail_trust!(
@@ -376,7 +385,10 @@ pub fn evaluate_map_proof(
     peers: &[Option<Sha256Hash>],
 ) -> Result<Sha256Hash, TrustError> {
     if peers.len() > 256 {
-        bail_trust!("map proof has {} peers; the tree has 256 levels", peers.len());
+        bail_trust!(
+            "map proof has {} peers; the tree has 256 levels",
+            peers.len()
+        );
     }
     let path = key_path(log_id);
     let empties = empty_hashes();
@@ -628,19 +640,34 @@ mod tests {
     #[test]
     fn bundles_with_many_peers_or_odd_nodes_are_refused_not_panicking() {
         let proof = pb::MapInclusionProof {
-            hashes: vec![pb::OptionalHash { hash: Some(vec![0; 32]) }; 300],
+            hashes: vec![
+                pb::OptionalHash {
+                    hash: Some(vec![0; 32])
+                };
+                300
+            ],
         };
-        let mb = pb::MapProofBundle { proofs: vec![proof] }.encode_to_vec();
+        let mb = pb::MapProofBundle {
+            proofs: vec![proof],
+        }
+        .encode_to_vec();
         assert!(MapBundle::decode(&mb).is_err());
         let lb = pb::LogProofBundle {
             log_length: u32::MAX,
             consistent_lengths: vec![u32::MAX, 0],
             included_indices: vec![u32::MAX, 1, 3],
-            hashes: vec![pb::HashEntry { index: u32::MAX, hash: vec![0; 32] }],
+            hashes: vec![pb::HashEntry {
+                index: u32::MAX,
+                hash: vec![0; 32],
+            }],
         }
         .encode_to_vec();
         let r = Sha256Hash([0; 32]);
-        let leaf = ProvedLeaf { index: 5, log_id: LogId(r), record_id: RecordId(r) };
+        let leaf = ProvedLeaf {
+            index: 5,
+            log_id: LogId(r),
+            record_id: RecordId(r),
+        };
         assert!(verify_inclusion(&B64.encode(&lb), &B64.encode(&mb), 10, &r, &r, &[leaf]).is_err());
         assert!(verify_consistency(&B64.encode(&lb), 3, u32::MAX as u64, &r, &r).is_err());
         for n in [1u64, 5, 7, 9, 1 << 40] {

@@ -50,9 +50,9 @@ pub fn validate_operator_log(records: &[OperatorEnvelope]) -> Result<OperatorSta
     let mut ids = Vec::with_capacity(records.len());
     let mut last_index: Option<u64> = None;
     for (n, r) in records.iter().enumerate() {
-        let bytes = B64
-            .decode(r.content_bytes.trim())
-            .map_err(|e| TrustError(format!("operator record {n}: contentBytes not base64: {e}")))?;
+        let bytes = B64.decode(r.content_bytes.trim()).map_err(|e| {
+            TrustError(format!("operator record {n}: contentBytes not base64: {e}"))
+        })?;
         let id = operator_record_id(&bytes);
         if r.fetch_token != id.to_string() {
             bail_trust!(
@@ -61,7 +61,10 @@ pub fn validate_operator_log(records: &[OperatorEnvelope]) -> Result<OperatorSta
             );
         }
         if last_index.is_some_and(|l| r.registry_index <= l) {
-            bail_trust!("operator record {n}: registry index {} does not increase", r.registry_index);
+            bail_trust!(
+                "operator record {n}: registry index {} does not increase",
+                r.registry_index
+            );
         }
         last_index = Some(r.registry_index);
         let body: ProtoEnvelopeBody = serde_json::from_value(serde_json::json!({

@@ -637,6 +637,47 @@ mod tests {
         }
     }
 
+    /// Bundles whose proofs still evaluate but whose framing is wrong: vacuous or padded
+    /// bundles that warg-client's zip-based check would accept.
+    #[test]
+    fn misframed_bundles_are_refused() {
+        let seed: Vec<(u8, [u8; 32])> = (0..9u8).map(|i| (i, [i; 32])).collect();
+        let es = ledger(&seed);
+        let b = build(&es);
+        let (lr, mr) = (h(&b.log.checkpoint().root()), h(b.map.root()));
+        let idx = heads(&es)[0];
+        let leaf = ProvedLeaf {
+            index: idx,
+            log_id: es[idx as usize].log_id,
+            record_id: es[idx as usize].record_id,
+        };
+        let (lb, mb) = crate_inclusion(&b, &es, &[idx]);
+        let len = es.len() as u64;
+        verify_inclusion(&lb, &mb, len, &lr, &mr, &[leaf]).unwrap();
+        let log = || pb::LogProofBundle::decode(B64.decode(&lb).unwrap().as_slice()).unwrap();
+        let map = || pb::MapProofBundle::decode(B64.decode(&mb).unwrap().as_slice()).unwrap();
+        let enc_log = |p: pb::LogProofBundle| B64.encode(p.encode_to_vec());
+        let enc_map = |p: pb::MapProofBundle| B64.encode(p.encode_to_vec());
+        let mut no_indices = log();
+        no_indices.included_indices.clear();
+        assert!(verify_inclusion(&enc_log(no_indices), &mb, len, &lr, &mr, &[leaf]).is_err());
+        let mut other_index = log();
+        other_index.included_indices = vec![idx as u32 * 2 + 2];
+        assert!(verify_inclusion(&enc_log(other_index), &mb, len, &lr, &mr, &[leaf]).is_err());
+        let mut with_consistency = log();
+        with_consistency.consistent_lengths = vec![1];
+        assert!(verify_inclusion(&enc_log(with_consistency), &mb, len, &lr, &mr, &[leaf]).is_err());
+        let mut other_length = log();
+        other_length.log_length += 1;
+        assert!(verify_inclusion(&enc_log(other_length), &mb, len, &lr, &mr, &[leaf]).is_err());
+        let mut two_proofs = map();
+        two_proofs.proofs.push(two_proofs.proofs[0].clone());
+        assert!(verify_inclusion(&lb, &enc_map(two_proofs), len, &lr, &mr, &[leaf]).is_err());
+        let mut no_proofs = map();
+        no_proofs.proofs.clear();
+        assert!(verify_inclusion(&lb, &enc_map(no_proofs), len, &lr, &mr, &[leaf]).is_err());
+    }
+
     #[test]
     fn bundles_with_many_peers_or_odd_nodes_are_refused_not_panicking() {
         let proof = pb::MapInclusionProof {

@@ -20,6 +20,9 @@ pub fn operator_log_id() -> LogId {
     LogId(Sha256Hash::of(&[b"WARG-OPERATOR-LOG-ID-V0"]))
 }
 
+/// How far past the checkpoint's length the ledger is followed in one cycle.
+pub const MAX_LEDGER_AHEAD: u64 = 10_000;
+
 #[derive(Debug, Clone)]
 pub struct CycleOptions {
     /// A pinned operator key id from the command line or the config; `None` = keep the stored
@@ -503,7 +506,8 @@ async fn sync_ledger(
             synced += new.len() as u64;
         }
         start += n;
-        if (n as usize) < MAX_PAGE_ENTRIES {
+        // The ledger runs a few entries ahead of the checkpoint; never page on without end.
+        if (n as usize) < MAX_PAGE_ENTRIES || start >= l.saturating_add(MAX_LEDGER_AHEAD) {
             break;
         }
     }

@@ -20,4 +20,5 @@ pub mod registry;
 pub mod sandbox;
 pub mod text;
 pub mod tracker;
+pub mod trust;
 pub mod ui;

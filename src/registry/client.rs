@@ -173,7 +173,7 @@ impl RegistryClient {
     }
 
     /// Sends a request and reads the body up to the size cap.
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: Method,
         url: Url,
@@ -241,7 +241,7 @@ impl RegistryClient {
     }
 
     /// Maps a non-success status and its body to the specific error.
-    fn error_for(&self, url: &Url, status: StatusCode, body: &[u8]) -> ApiError {
+    pub(super) fn error_for(&self, url: &Url, status: StatusCode, body: &[u8]) -> ApiError {
         let code = status.as_u16();
         let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
         let b = parsed.unwrap_or_default();
@@ -294,7 +294,7 @@ impl RegistryClient {
         })
     }
 
-    async fn call<T: serde::de::DeserializeOwned>(
+    pub(super) async fn call<T: serde::de::DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -565,7 +565,7 @@ fn is_connection_broken(e: &reqwest::Error) -> bool {
     false
 }
 
-enum Body {
+pub(super) enum Body {
     Json(Vec<u8>),
     Raw(Vec<u8>, Vec<(String, String)>),
 }

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod error;
 pub mod model;
+pub mod trust_api;
 
 pub use client::{ClientOptions, LogHead, RegistryClient};
 pub use error::ApiError;

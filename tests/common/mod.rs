@@ -25,6 +25,14 @@ impl TestRegistry {
     }
 
     pub fn start_with_interval(interval: Duration) -> Self {
+        let op = SigningKey::generate(Algorithm::EcdsaP256).expect("operator key");
+        Self::start_with_operator_key(&op, interval)
+    }
+
+    /// A registry whose operator key is `op` (so a test can re-sign its checkpoints, or
+    /// restart a registry under the same key).
+    pub fn start_with_operator_key(op: &SigningKey, interval: Duration) -> Self {
+        let op_text = op.encode_private();
         let dir = tempfile::tempdir().expect("tempdir");
         let content = dir.path().join("content");
         let (url_tx, url_rx) = std::sync::mpsc::channel();
@@ -37,8 +45,7 @@ impl TestRegistry {
                 .build()
                 .expect("runtime");
             rt.block_on(async move {
-                let op = SigningKey::generate(Algorithm::EcdsaP256).expect("operator key");
-                let key = warg_crypto::signing::PrivateKey::decode(op.encode_private().to_string())
+                let key = warg_crypto::signing::PrivateKey::decode(op_text.to_string())
                     .expect("operator key decodes");
                 let config = warg_server::Config::new(
                     key,

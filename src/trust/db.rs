@@ -1,0 +1,470 @@
+//! Persistence of the trust engine in SQLite: trust state per registry, the checkpoint archive,
+//! the verified ledger, and alerts. Tables are prefixed `trust_`; any SQLite file works (the
+//! main store sets WAL).
+
+use super::alerts::{Alert, AlertKind};
+use super::checkpoint::Checkpoint;
+use super::ledger::{Frontier, LedgerEntry};
+use super::state::{PinSource, TrustState, VerifiedCheckpoint};
+use super::TrustError;
+use crate::ids::{KeyId, LogId, RecordId, Sha256Hash};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS trust_state (
+    registry TEXT PRIMARY KEY,
+    pinned_key_id TEXT,
+    pin_source TEXT,
+    operator_record0 TEXT,
+    operator_key_ids TEXT NOT NULL,
+    checkpoint TEXT,
+    log_length INTEGER,
+    log_root TEXT,
+    map_root TEXT,
+    timestamp INTEGER,
+    ledger_len INTEGER NOT NULL,
+    frontier BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trust_checkpoints (
+    id INTEGER PRIMARY KEY,
+    registry TEXT NOT NULL,
+    envelope TEXT NOT NULL,
+    log_length INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    UNIQUE (registry, envelope)
+);
+CREATE TABLE IF NOT EXISTS trust_ledger (
+    registry TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    log_id BLOB NOT NULL,
+    record_id BLOB NOT NULL,
+    PRIMARY KEY (registry, idx)
+);
+CREATE INDEX IF NOT EXISTS trust_ledger_record ON trust_ledger (registry, log_id, record_id);
+CREATE TABLE IF NOT EXISTS trust_alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms INTEGER NOT NULL,
+    registry TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    evidence TEXT NOT NULL
+);
+";
+
+fn db_err(e: rusqlite::Error) -> TrustError {
+    TrustError(format!("trust store: {e}"))
+}
+
+/// An alert as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredAlert {
+    pub id: i64,
+    pub time_ms: i64,
+    pub registry: String,
+    #[serde(flatten)]
+    pub alert: Alert,
+}
+
+pub struct TrustDb {
+    conn: Connection,
+}
+
+impl std::fmt::Debug for TrustDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TrustDb")
+    }
+}
+
+fn blob32(b: Vec<u8>) -> rusqlite::Result<Sha256Hash> {
+    let a: [u8; 32] = b.as_slice().try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Blob,
+            "not a 32-byte hash".into(),
+        )
+    })?;
+    Ok(Sha256Hash(a))
+}
+
+fn parse_text<T: std::str::FromStr>(s: Option<String>, what: &str) -> Result<Option<T>, TrustError>
+where
+    T::Err: std::fmt::Display,
+{
+    s.map(|s| {
+        s.parse::<T>()
+            .map_err(|e| TrustError(format!("trust store: bad {what}: {e}")))
+    })
+    .transpose()
+}
+
+impl TrustDb {
+    /// Opens (creating if needed) an SQLite file and its `trust_` tables.
+    pub fn open(path: &Path) -> Result<Self, TrustError> {
+        let conn = Connection::open(path).map_err(db_err)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
+        Self::from_connection(conn)
+    }
+
+    /// A private in-memory store (tests, one-shot checks).
+    pub fn in_memory() -> Result<Self, TrustError> {
+        Self::from_connection(Connection::open_in_memory().map_err(db_err)?)
+    }
+
+    pub fn from_connection(conn: Connection) -> Result<Self, TrustError> {
+        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        Ok(Self { conn })
+    }
+
+    pub fn load_state(&self, registry: &str) -> Result<Option<TrustState>, TrustError> {
+        type Row = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            i64,
+            Vec<u8>,
+        );
+        let row: Option<Row> = self
+            .conn
+            .query_row(
+                "SELECT pinned_key_id, pin_source, operator_record0, operator_key_ids, checkpoint,
+                        log_length, log_root, map_root, timestamp, ledger_len, frontier
+                 FROM trust_state WHERE registry = ?1",
+                [registry],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                        r.get(10)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db_err)?;
+        let Some((pin, source, rec0, keys, env, len, lr, mr, ts, ledger_len, frontier)) = row
+        else {
+            return Ok(None);
+        };
+        let key_list: Vec<String> = serde_json::from_str(&keys)
+            .map_err(|e| TrustError(format!("trust store: bad key id list: {e}")))?;
+        let mut operator_key_ids = BTreeSet::new();
+        for k in key_list {
+            if let Some(k) = parse_text::<KeyId>(Some(k), "key id")? {
+                operator_key_ids.insert(k);
+            }
+        }
+        let checkpoint = match (env, len, lr, mr, ts) {
+            (Some(envelope), Some(len), Some(lr), Some(mr), Some(ts)) => Some(VerifiedCheckpoint {
+                envelope,
+                log_length: len as u64,
+                log_root: parse_text::<Sha256Hash>(Some(lr), "log root")?
+                    .unwrap_or(Sha256Hash([0; 32])),
+                map_root: parse_text::<Sha256Hash>(Some(mr), "map root")?
+                    .unwrap_or(Sha256Hash([0; 32])),
+                timestamp: ts as u64,
+            }),
+            _ => None,
+        };
+        Frontier::from_bytes(&frontier)?;
+        Ok(Some(TrustState {
+            registry: registry.to_string(),
+            pinned_key_id: parse_text(pin, "pinned key id")?,
+            pin_source: source.as_deref().and_then(PinSource::parse),
+            operator_record0: parse_text::<RecordId>(rec0, "operator record id")?,
+            operator_key_ids,
+            checkpoint,
+            ledger_len: ledger_len as u64,
+            frontier,
+        }))
+    }
+
+    pub fn save_state(&mut self, s: &TrustState) -> Result<(), TrustError> {
+        let keys: Vec<String> = s.operator_key_ids.iter().map(|k| k.to_string()).collect();
+        let keys = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
+        let cp = s.checkpoint.as_ref();
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO trust_state (registry, pinned_key_id, pin_source,
+                    operator_record0, operator_key_ids, checkpoint, log_length, log_root, map_root,
+                    timestamp, ledger_len, frontier)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    s.registry,
+                    s.pinned_key_id.map(|k| k.to_string()),
+                    s.pin_source.map(|p| p.as_str()),
+                    s.operator_record0.map(|r| r.to_string()),
+                    keys,
+                    cp.map(|c| c.envelope.clone()),
+                    cp.map(|c| c.log_length as i64),
+                    cp.map(|c| c.log_root.to_string()),
+                    cp.map(|c| c.map_root.to_string()),
+                    cp.map(|c| c.timestamp as i64),
+                    s.ledger_len as i64,
+                    s.frontier,
+                ],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Forgets a registry's trust state and its stored ledger (alerts and the checkpoint
+    /// archive are kept).
+    pub fn clear_state(&mut self, registry: &str) -> Result<(), TrustError> {
+        let tx = self.conn.transaction().map_err(db_err)?;
+        tx.execute("DELETE FROM trust_state WHERE registry = ?1", [registry])
+            .map_err(db_err)?;
+        tx.execute("DELETE FROM trust_ledger WHERE registry = ?1", [registry])
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)
+    }
+
+    /// Archives an envelope; `true` if it was not archived before (deduplicated by text).
+    pub fn archive_checkpoint(
+        &mut self,
+        registry: &str,
+        cp: &Checkpoint,
+        now_ms: i64,
+    ) -> Result<bool, TrustError> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO trust_checkpoints (registry, envelope, log_length, timestamp, first_seen_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![registry, cp.canonical, cp.log_length as i64, cp.timestamp as i64, now_ms],
+            )
+            .map_err(db_err)?;
+        Ok(n == 1)
+    }
+
+    /// Archived envelopes of a registry, oldest first.
+    pub fn archived_checkpoints(&self, registry: &str) -> Result<Vec<String>, TrustError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT envelope FROM trust_checkpoints WHERE registry = ?1 ORDER BY id")
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([registry], |r| r.get::<_, String>(0))
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    /// Writes ledger entries `start, start+1, …` in one transaction with one prepared statement.
+    pub fn write_ledger_batch(
+        &mut self,
+        registry: &str,
+        start: u64,
+        entries: &[LedgerEntry],
+    ) -> Result<(), TrustError> {
+        let tx = self.conn.transaction().map_err(db_err)?;
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO trust_ledger (registry, idx, log_id, record_id) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(db_err)?;
+            for (i, e) in entries.iter().enumerate() {
+                st.execute(params![
+                    registry,
+                    (start + i as u64) as i64,
+                    &e.log_id.0 .0[..],
+                    &e.record_id.0 .0[..]
+                ])
+                .map_err(db_err)?;
+            }
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// Drops stored ledger entries at `from` and beyond.
+    pub fn truncate_ledger(&mut self, registry: &str, from: u64) -> Result<(), TrustError> {
+        self.conn
+            .execute(
+                "DELETE FROM trust_ledger WHERE registry = ?1 AND idx >= ?2",
+                params![registry, from as i64],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn ledger_entry(
+        &self,
+        registry: &str,
+        idx: u64,
+    ) -> Result<Option<LedgerEntry>, TrustError> {
+        self.conn
+            .query_row(
+                "SELECT log_id, record_id FROM trust_ledger WHERE registry = ?1 AND idx = ?2",
+                params![registry, idx as i64],
+                |r| {
+                    Ok(LedgerEntry {
+                        log_id: LogId(blob32(r.get(0)?)?),
+                        record_id: RecordId(blob32(r.get(1)?)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(db_err)
+    }
+
+    /// Number of stored ledger entries (verified or not).
+    pub fn ledger_count(&self, registry: &str) -> Result<u64, TrustError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM trust_ledger WHERE registry = ?1",
+                [registry],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(db_err)
+    }
+
+    /// The lowest registry index below `below` holding (log, record).
+    pub fn find_record(
+        &self,
+        registry: &str,
+        log: &LogId,
+        record: &RecordId,
+        below: u64,
+    ) -> Result<Option<u64>, TrustError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT MIN(idx) FROM trust_ledger WHERE registry = ?1 AND log_id = ?2 AND record_id = ?3 AND idx < ?4",
+            )
+            .map_err(db_err)?;
+        let v: Option<i64> = st
+            .query_row(
+                params![registry, &log.0 .0[..], &record.0 .0[..], below as i64],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        Ok(v.map(|v| v as u64))
+    }
+
+    pub fn add_alert(&mut self, registry: &str, a: &Alert, now_ms: i64) -> Result<i64, TrustError> {
+        self.conn
+            .execute(
+                "INSERT INTO trust_alerts (time_ms, registry, kind, detail, evidence) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![now_ms, registry, a.kind.as_str(), a.detail, a.evidence.to_string()],
+            )
+            .map_err(db_err)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The latest `limit` alerts of a registry, newest first.
+    pub fn alerts(&self, registry: &str, limit: u32) -> Result<Vec<StoredAlert>, TrustError> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, time_ms, kind, detail, evidence FROM trust_alerts WHERE registry = ?1 ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(db_err)?;
+        let rows = st
+            .query_map(params![registry, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, time_ms, kind, detail, evidence) = row.map_err(db_err)?;
+            let Some(kind) = AlertKind::parse(&kind) else {
+                continue;
+            };
+            out.push(StoredAlert {
+                id,
+                time_ms,
+                registry: registry.to_string(),
+                alert: Alert {
+                    kind,
+                    detail,
+                    evidence: serde_json::from_str(&evidence).unwrap_or(serde_json::Value::Null),
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_ledger_lookups() {
+        let mut db = TrustDb::in_memory().unwrap();
+        let reg = "http://127.0.0.1:1/";
+        assert!(db.load_state(reg).unwrap().is_none());
+        let mut s = TrustState::new(reg);
+        s.pinned_key_id = Some(KeyId(Sha256Hash([1; 32])));
+        s.pin_source = Some(PinSource::Tofu);
+        s.operator_record0 = Some(RecordId(Sha256Hash([2; 32])));
+        s.operator_key_ids.insert(KeyId(Sha256Hash([1; 32])));
+        let mut f = Frontier::new();
+        let es: Vec<LedgerEntry> = (0..5u8)
+            .map(|i| LedgerEntry {
+                log_id: LogId(Sha256Hash([i % 2; 32])),
+                record_id: RecordId(Sha256Hash([i; 32])),
+            })
+            .collect();
+        for e in &es {
+            f.push_entry(e);
+        }
+        s.frontier = f.to_bytes();
+        s.ledger_len = 5;
+        s.checkpoint = Some(VerifiedCheckpoint {
+            envelope: "{}".into(),
+            log_length: 5,
+            log_root: f.root(),
+            map_root: Sha256Hash([3; 32]),
+            timestamp: 77,
+        });
+        db.save_state(&s).unwrap();
+        assert_eq!(db.load_state(reg).unwrap().unwrap(), s);
+        db.write_ledger_batch(reg, 0, &es).unwrap();
+        assert_eq!(db.ledger_entry(reg, 3).unwrap(), Some(es[3]));
+        assert_eq!(
+            db.find_record(reg, &es[3].log_id, &es[3].record_id, 5)
+                .unwrap(),
+            Some(3)
+        );
+        assert_eq!(
+            db.find_record(reg, &es[3].log_id, &es[3].record_id, 3)
+                .unwrap(),
+            None
+        );
+        db.truncate_ledger(reg, 2).unwrap();
+        assert_eq!(db.ledger_count(reg).unwrap(), 2);
+        let a = Alert::new(AlertKind::Fork, "x", serde_json::json!({"a": 1}));
+        db.add_alert(reg, &a, 5).unwrap();
+        assert_eq!(db.alerts(reg, 10).unwrap()[0].alert, a);
+        db.clear_state(reg).unwrap();
+        assert!(db.load_state(reg).unwrap().is_none());
+        assert_eq!(db.ledger_count(reg).unwrap(), 0);
+        assert_eq!(db.alerts(reg, 10).unwrap().len(), 1);
+    }
+}

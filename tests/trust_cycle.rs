@@ -1,0 +1,490 @@
+//! The trust engine against a real in-process warg-server: clean verification, the ledger fast
+//! path, operator key changes and memory-store restarts, and a tampering proxy in front of the
+//! real server for each alert a lying registry (or a man in the middle) should raise.
+
+mod common;
+#[path = "common/tamper.rs"]
+mod tamper;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use common::TestRegistry;
+use prost::Message;
+use std::time::{Duration, SystemTime};
+use tamper::TamperProxy;
+use wargdash::ids::{PackageName, RecordId, Sha256Hash};
+use wargdash::keys::{Algorithm, SigningKey};
+use wargdash::publish::{self, BuildOptions};
+use wargdash::record::Entry;
+use wargdash::registry::model::{CheckpointContents, RecordState, SignedCheckpoint};
+use wargdash::registry::{ClientOptions, RegistryClient};
+use wargdash::trust::alerts::AlertKind;
+use wargdash::trust::checkpoint::{sign_contents, Checkpoint};
+use wargdash::trust::cycle::{
+    lookup_records, prove_heads, run_cycle, verify_full, CycleOptions, CycleReport,
+};
+use wargdash::trust::db::TrustDb;
+use wargdash::trust::map::ProvedLeaf;
+use wargdash::trust::state::PinSource;
+
+const TICK: Duration = Duration::from_millis(300);
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn client(url: &str) -> RegistryClient {
+    RegistryClient::new(url, ClientOptions::default()).unwrap()
+}
+
+fn key() -> SigningKey {
+    SigningKey::generate(Algorithm::EcdsaP256).unwrap()
+}
+
+async fn cycle(c: &RegistryClient, db: &mut TrustDb, opts: &CycleOptions) -> CycleReport {
+    run_cycle(c, db, opts, now()).await.unwrap()
+}
+
+fn kinds(r: &CycleReport) -> Vec<AlertKind> {
+    r.alerts.iter().map(|a| a.kind).collect()
+}
+
+/// Publishes an init record for `name` and waits until a checkpoint includes it.
+async fn publish_init(c: &RegistryClient, name: &str) -> ProvedLeaf {
+    let k = key();
+    let pkg: PackageName = name.parse().unwrap();
+    let p = publish::prepare(
+        c,
+        &pkg,
+        vec![Entry::Init {
+            public_key: k.public_key(),
+        }],
+        BuildOptions::default(),
+    )
+    .await
+    .unwrap();
+    let signed = p.content.sign(&k);
+    publish::submit(c, &pkg, &signed, &Default::default(), |_| {})
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        let (rec, _) = c
+            .get_record(&pkg.log_id(), &signed.record_id)
+            .await
+            .unwrap();
+        if let RecordState::Published { registry_index } = rec.state {
+            // The record is in a checkpoint from now on.
+            return ProvedLeaf {
+                index: registry_index,
+                log_id: pkg.log_id(),
+                record_id: signed.record_id,
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{name} was not published");
+}
+
+async fn checkpoint(c: &RegistryClient) -> Checkpoint {
+    Checkpoint::from_signed(c.checkpoint().await.unwrap()).unwrap()
+}
+
+/// A hook that rewrites the checkpoint's contents and re-signs them with `k` (as a registry
+/// with that operator key would).
+fn resign(
+    k: SigningKey,
+    f: impl Fn(&mut CheckpointContents) + Send + Sync + 'static,
+) -> tamper::Hook {
+    Box::new(move |_m, path, status, body| {
+        if path != "/v1/fetch/checkpoint" || status != 200 {
+            return body;
+        }
+        let mut cp: SignedCheckpoint = serde_json::from_slice(&body).unwrap();
+        f(&mut cp.contents);
+        serde_json::to_vec(&sign_contents(&k, &cp.contents)).unwrap()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_registry_verifies_and_published_records_resolve_from_the_ledger() {
+    let op = key();
+    let reg = TestRegistry::start_with_operator_key(&op, TICK);
+    let c = client(&reg.url);
+    let leaf = publish_init(&c, "demo:trusty").await;
+    let mut db = TrustDb::in_memory().unwrap();
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+    assert!(r.checkpoint_verified && r.state_advanced && r.ledger_available);
+    assert_eq!(r.pin, Some(PinSource::Tofu));
+    assert_eq!(r.pinned_key_id, Some(op.key_id()));
+    assert_eq!(r.operator_key_id, Some(op.key_id()));
+    assert!(r.log_length > leaf.index);
+    assert_eq!(r.ledger_len, r.log_length);
+    assert!(r.synced_entries >= r.log_length, "{r:#?}");
+
+    let registry = c.base().to_string();
+    let missing = (leaf.log_id, RecordId(Sha256Hash([7; 32])));
+    let found = lookup_records(&db, &registry, &[(leaf.log_id, leaf.record_id), missing]).unwrap();
+    assert_eq!(found, vec![Some(leaf.index), None]);
+
+    // A second cycle is clean and fetches only what is new (plus one entry of overlap).
+    let leaf2 = publish_init(&c, "demo:second").await;
+    let r2 = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r2.alerts.is_empty(), "{r2:#?}");
+    assert!(r2.ledger_len > leaf2.index);
+    assert!(
+        r2.synced_entries <= r2.ledger_len - r.ledger_len + 3,
+        "{r2:#?}"
+    );
+    let found = lookup_records(&db, &registry, &[(leaf2.log_id, leaf2.record_id)]).unwrap();
+    assert_eq!(found, vec![Some(leaf2.index)]);
+
+    // Full audit and head proofs against the latest checkpoint.
+    let cp = checkpoint(&c).await;
+    let full = verify_full(&c, &cp).await.unwrap();
+    assert!(full.ok(), "{full:?}");
+    assert_eq!(
+        prove_heads(&c, &cp, &[leaf, leaf2]).await,
+        vec![Ok(()), Ok(())]
+    );
+    assert!(db.alerts(&registry, 10).unwrap().is_empty());
+    assert!(!db.archived_checkpoints(&registry).unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_with_another_operator_key_breaks_the_tofu_pin_until_reset() {
+    let (k1, k2) = (key(), key());
+    let reg1 = TestRegistry::start_with_operator_key(&k1, TICK);
+    let proxy = TamperProxy::start(&reg1.url);
+    let c = client(&proxy.url);
+    let mut db = TrustDb::in_memory().unwrap();
+    let r1 = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r1.alerts.is_empty(), "{r1:#?}");
+    let registry = c.base().to_string();
+    let baseline = db.load_state(&registry).unwrap().unwrap();
+
+    drop(reg1);
+    let reg2 = TestRegistry::start_with_operator_key(&k2, TICK);
+    proxy.set_upstream(&reg2.url);
+    for _ in 0..2 {
+        let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+        let ks = kinds(&r);
+        for k in [
+            AlertKind::OperatorKeyChanged,
+            AlertKind::OperatorKeysChanged,
+            AlertKind::OperatorLogReplaced,
+        ] {
+            assert!(ks.contains(&k), "{k:?} missing: {r:#?}");
+        }
+        // The new checkpoint's signature itself is fine: only the pin catches this.
+        assert!(r.checkpoint_verified);
+        assert!(!ks.contains(&AlertKind::CheckpointSignature));
+        assert!(r.explanation.is_none(), "another key is not a mere restart");
+        assert!(!r.state_advanced);
+        assert_eq!(db.load_state(&registry).unwrap().unwrap(), baseline);
+    }
+    let stored = db.alerts(&registry, 100).unwrap();
+    assert!(
+        stored
+            .iter()
+            .filter(|a| a.alert.kind == AlertKind::OperatorKeyChanged)
+            .count()
+            >= 2
+    );
+
+    let reset = CycleOptions {
+        reset_trust: true,
+        ..Default::default()
+    };
+    let r = cycle(&c, &mut db, &reset).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+    assert_eq!(r.pinned_key_id, Some(k2.key_id()));
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+
+    // A pin given on the command line wins over the stored one.
+    let flag = CycleOptions {
+        pin: Some((k1.key_id(), PinSource::Flag)),
+        ..Default::default()
+    };
+    let r = cycle(&c, &mut db, &flag).await;
+    assert_eq!(kinds(&r), vec![AlertKind::OperatorKeyChanged], "{r:#?}");
+    assert_eq!(r.pin, Some(PinSource::Flag));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_store_restart_under_the_same_key_is_recognised_and_explained() {
+    let k = key();
+    let reg1 = TestRegistry::start_with_operator_key(&k, TICK);
+    let proxy = TamperProxy::start(&reg1.url);
+    let c = client(&proxy.url);
+    publish_init(&c, "demo:before").await;
+    let mut db = TrustDb::in_memory().unwrap();
+    let r1 = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r1.alerts.is_empty(), "{r1:#?}");
+    assert!(r1.log_length >= 2);
+
+    // Restart: length back to 1, new operator init record, same key id.
+    drop(reg1);
+    let reg2 = TestRegistry::start_with_operator_key(&k, TICK);
+    proxy.set_upstream(&reg2.url);
+    for _ in 0..2 {
+        let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+        let ks = kinds(&r);
+        assert!(ks.contains(&AlertKind::Rewind), "{r:#?}");
+        assert!(ks.contains(&AlertKind::OperatorLogReplaced), "{r:#?}");
+        assert!(!ks.contains(&AlertKind::OperatorKeyChanged), "{r:#?}");
+        assert!(
+            r.explanation.as_deref().unwrap_or("").contains("in-memory"),
+            "{r:#?}"
+        );
+        assert!(!r.state_advanced);
+    }
+
+    // The new history grows past the verified length: its ledger no longer extends the
+    // verified prefix — a fork, still explained as a restart.
+    while checkpoint(&c).await.log_length <= r1.log_length {
+        publish_init(
+            &c,
+            &format!("demo:after-n{}", checkpoint(&c).await.log_length),
+        )
+        .await;
+    }
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    let ks = kinds(&r);
+    assert!(ks.contains(&AlertKind::Fork), "{r:#?}");
+    assert!(ks.contains(&AlertKind::OperatorLogReplaced), "{r:#?}");
+    assert!(r.explanation.is_some());
+
+    let reset = CycleOptions {
+        reset_trust: true,
+        ..Default::default()
+    };
+    let r = cycle(&c, &mut db, &reset).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+    assert!(r.state_advanced);
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_restart_under_the_same_key_is_a_fork_at_equal_length() {
+    let k = key();
+    let reg1 = TestRegistry::start_with_operator_key(&k, TICK);
+    let proxy = TamperProxy::start(&reg1.url);
+    let c = client(&proxy.url);
+    let mut db = TrustDb::in_memory().unwrap();
+    assert!(cycle(&c, &mut db, &CycleOptions::default())
+        .await
+        .alerts
+        .is_empty());
+    drop(reg1);
+    // The operator init record carries its creation time: wait so it differs.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let reg2 = TestRegistry::start_with_operator_key(&k, TICK);
+    proxy.set_upstream(&reg2.url);
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    let ks = kinds(&r);
+    assert!(ks.contains(&AlertKind::Fork), "{r:#?}");
+    assert!(ks.contains(&AlertKind::OperatorLogReplaced), "{r:#?}");
+    assert!(r.explanation.is_some(), "{r:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_checkpoints_raise_signature_and_timestamp_alerts() {
+    let op = key();
+    let reg = TestRegistry::start_with_operator_key(&op, TICK);
+    let proxy = TamperProxy::start(&reg.url);
+    let c = client(&proxy.url);
+    let opts = CycleOptions::default();
+
+    // Timestamp bumped under the original signature.
+    proxy.set_hook(Box::new(|_m, path, status, body| {
+        if path != "/v1/fetch/checkpoint" || status != 200 {
+            return body;
+        }
+        let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let ts = v["contents"]["timestamp"].as_u64().unwrap();
+        v["contents"]["timestamp"] = (ts + 1).into();
+        serde_json::to_vec(&v).unwrap()
+    }));
+    let mut db = TrustDb::in_memory().unwrap();
+    let r = cycle(&c, &mut db, &opts).await;
+    assert_eq!(kinds(&r), vec![AlertKind::CheckpointSignature], "{r:#?}");
+    assert!(!r.checkpoint_verified && !r.state_advanced);
+
+    // Re-signed with the real operator key, one hour ahead: valid signature, future.
+    proxy.set_hook(resign(op.encode_private().parse_key(), |c| {
+        c.timestamp += 3600
+    }));
+    let mut db = TrustDb::in_memory().unwrap();
+    let r = cycle(&c, &mut db, &opts).await;
+    assert_eq!(kinds(&r), vec![AlertKind::CheckpointFuture], "{r:#?}");
+    assert!(r.checkpoint_verified);
+
+    // One hour old: stale.
+    proxy.set_hook(resign(op.encode_private().parse_key(), |c| {
+        c.timestamp -= 3600
+    }));
+    let mut db = TrustDb::in_memory().unwrap();
+    let r = cycle(&c, &mut db, &opts).await;
+    assert_eq!(kinds(&r), vec![AlertKind::CheckpointStale], "{r:#?}");
+
+    // 30 s ahead (within the skew) is verified; the real clock afterwards goes backwards.
+    proxy.set_hook(resign(op.encode_private().parse_key(), |c| {
+        c.timestamp += 30
+    }));
+    let mut db = TrustDb::in_memory().unwrap();
+    let r = cycle(&c, &mut db, &opts).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+    proxy.clear_hook();
+    let r = cycle(&c, &mut db, &opts).await;
+    assert_eq!(kinds(&r), vec![AlertKind::TimestampBackwards], "{r:#?}");
+    // State did not advance: it keeps alerting.
+    let r = cycle(&c, &mut db, &opts).await;
+    assert_eq!(kinds(&r), vec![AlertKind::TimestampBackwards], "{r:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_genuine_checkpoint_after_a_newer_one_is_a_rewind() {
+    let reg = TestRegistry::start_with_operator_key(&key(), TICK);
+    let proxy = TamperProxy::start(&reg.url);
+    let c = client(&proxy.url);
+    let (_, old_text) = c.checkpoint_raw().await.unwrap();
+    let old = Checkpoint::parse(&old_text).unwrap();
+    publish_init(&c, "demo:newer").await;
+    let mut db = TrustDb::in_memory().unwrap();
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+    assert!(r.log_length > old.log_length);
+    let replay = old_text.into_bytes();
+    proxy.set_hook(Box::new(move |_m, path, _s, body| {
+        if path == "/v1/fetch/checkpoint" {
+            replay.clone()
+        } else {
+            body
+        }
+    }));
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(kinds(&r).contains(&AlertKind::Rewind), "{r:#?}");
+    assert!(r.checkpoint_verified, "the replayed checkpoint is genuine");
+    assert!(r.explanation.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_ledger_entry_is_a_ledger_mismatch() {
+    let reg = TestRegistry::start_with_operator_key(&key(), TICK);
+    let proxy = TamperProxy::start(&reg.url);
+    let c = client(&proxy.url);
+    publish_init(&c, "demo:one").await;
+
+    // First contact: entry 0's record id altered.
+    proxy.set_hook(Box::new(|_m, path, _s, mut body| {
+        if path == "/v1/ledger/records/0" && body.len() >= 64 {
+            body[40] ^= 1;
+        }
+        body
+    }));
+    let mut db = TrustDb::in_memory().unwrap();
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert_eq!(kinds(&r), vec![AlertKind::LedgerMismatch], "{r:#?}");
+    assert!(!r.state_advanced);
+    let cp = checkpoint(&c).await;
+    assert!(!verify_full(&c, &cp).await.unwrap().ok());
+
+    // After a clean cycle, an already verified entry (the overlap the next sync re-reads)
+    // changes while the signed root still matches the verified history.
+    proxy.clear_hook();
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+    let last = format!("/v1/ledger/records/{}", r.ledger_len - 1);
+    proxy.set_hook(Box::new(move |_m, path, _s, mut body| {
+        if path == last && body.len() >= 64 {
+            body[0] ^= 1;
+        }
+        body
+    }));
+    let r2 = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert_eq!(kinds(&r2), vec![AlertKind::LedgerMismatch], "{r2:#?}");
+    assert!(r2.alerts[0].detail.contains("changed"), "{r2:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emptied_or_altered_inclusion_bundles_fail_head_proofs() {
+    let reg = TestRegistry::start_with_operator_key(&key(), TICK);
+    let proxy = TamperProxy::start(&reg.url);
+    let c = client(&proxy.url);
+    let leaf = publish_init(&c, "demo:proved").await;
+    let cp = checkpoint(&c).await;
+    assert_eq!(prove_heads(&c, &cp, &[leaf]).await, vec![Ok(())]);
+
+    let edit = |f: fn(&mut serde_json::Value)| -> tamper::Hook {
+        Box::new(move |_m, path, status, body| {
+            if path != "/v1/proof/inclusion" || status != 200 {
+                return body;
+            }
+            let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            f(&mut v);
+            serde_json::to_vec(&v).unwrap()
+        })
+    };
+    // The map bundle emptied (warg-client accepts this).
+    proxy.set_hook(edit(|v| v["map"] = "".into()));
+    let res = prove_heads(&c, &cp, &[leaf]).await;
+    assert!(
+        res[0]
+            .as_ref()
+            .is_err_and(|e| e.contains("map bundle holds 0 proofs")),
+        "{res:?}"
+    );
+    // Both bundles without proofs.
+    proxy.set_hook(edit(|v| {
+        let log = B64.decode(v["log"].as_str().unwrap()).unwrap();
+        let mut b = warg_protobuf::transparency::LogProofBundle::decode(log.as_slice()).unwrap();
+        b.included_indices.clear();
+        b.hashes.clear();
+        v["log"] = B64.encode(b.encode_to_vec()).into();
+        v["map"] = "".into();
+    }));
+    let res = prove_heads(&c, &cp, &[leaf]).await;
+    assert!(res[0].is_err(), "{res:?}");
+    // One map peer altered.
+    proxy.set_hook(edit(|v| {
+        let mut map = B64.decode(v["map"].as_str().unwrap()).unwrap();
+        let n = map.len();
+        map[n - 1] ^= 1;
+        v["map"] = B64.encode(map).into();
+    }));
+    let res = prove_heads(&c, &cp, &[leaf]).await;
+    assert!(
+        res[0].as_ref().is_err_and(|e| e.contains("mapRoot")),
+        "{res:?}"
+    );
+    // A wrong record id for the leaf is refused by the registry or by the proof.
+    proxy.clear_hook();
+    let wrong = ProvedLeaf {
+        record_id: RecordId(Sha256Hash([9; 32])),
+        ..leaf
+    };
+    assert!(prove_heads(&c, &cp, &[leaf, wrong]).await[1].is_err());
+
+    // The cycle proves the operator log's head: an emptied map bundle is RECORD_NOT_INCLUDED.
+    proxy.set_hook(edit(|v| v["map"] = "".into()));
+    let mut db = TrustDb::in_memory().unwrap();
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert_eq!(kinds(&r), vec![AlertKind::RecordNotIncluded], "{r:#?}");
+}
+
+/// `encode_private()` text back to a key (the re-signing hooks own their key).
+trait ParseKey {
+    fn parse_key(&self) -> SigningKey;
+}
+
+impl ParseKey for zeroize::Zeroizing<String> {
+    fn parse_key(&self) -> SigningKey {
+        SigningKey::decode(self).unwrap()
+    }
+}

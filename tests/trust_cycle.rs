@@ -67,7 +67,7 @@ async fn publish_init(c: &RegistryClient, name: &str) -> ProvedLeaf {
     .await
     .unwrap();
     let signed = p.content.sign(&k);
-    publish::submit(c, &pkg, &signed, &Default::default(), |_| {})
+    publish::submit(c, &pkg, &signed, &Default::default(), false, |_| {})
         .await
         .unwrap();
     for _ in 0..200 {

@@ -56,7 +56,7 @@ fn outcomes(round: u64) -> Vec<PollOutcome> {
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = Store::open(&dir.path().join("bench.db")).expect("store");
+    let mut store = Store::open(&dir.path().join("bench.db"), "").expect("store");
     let items: Vec<NewTracked> = (0..N)
         .map(|i| NewTracked {
             log_id: ids(i).0,

@@ -80,6 +80,36 @@ pub struct Config {
     pub ca_file: Option<PathBuf>,
     /// File holding a bearer token.
     pub token_file: Option<PathBuf>,
+    /// A command run once for every new trust alert (env `WARGDASH_ALERT_KIND`,
+    /// `WARGDASH_ALERT_DETAIL`, `WARGDASH_REGISTRY`).
+    pub on_alert: Option<String>,
+    /// Checkpoints older than this many seconds raise CHECKPOINT_STALE (default 60).
+    pub max_checkpoint_age: Option<u64>,
+    /// Per-registry settings, keyed by registry URL.
+    #[serde(default)]
+    pub registries: std::collections::BTreeMap<String, RegistryConfig>,
+}
+
+/// Settings for one registry in `config.json`'s `registries`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// The operator key ID to pin (`sha256:…`): a checkpoint signed by any other key raises
+    /// OPERATOR_KEY_CHANGED.
+    pub operator_key_id: Option<String>,
+    /// Checkpoints older than this many seconds raise CHECKPOINT_STALE.
+    pub max_checkpoint_age: Option<u64>,
+}
+
+impl Config {
+    /// The settings for `registry` (URLs compare after normalisation).
+    pub fn registry(&self, registry: &str) -> Option<&RegistryConfig> {
+        let key = crate::tracker::store::registry_key(registry);
+        self.registries
+            .iter()
+            .find(|(k, _)| crate::tracker::store::registry_key(k) == key)
+            .map(|(_, v)| v)
+    }
 }
 
 impl Config {

@@ -25,6 +25,12 @@ pub struct Overrides {
     pub ca_file: Option<PathBuf>,
     /// Seconds before a registry request is abandoned.
     pub request_timeout: u64,
+    /// Command run once per new trust alert.
+    pub on_alert: Option<String>,
+    /// Operator key ID to pin (`--pin-operator-key`).
+    pub pin_operator_key: Option<String>,
+    /// Seconds after which a checkpoint is stale (`--max-checkpoint-age`).
+    pub max_checkpoint_age: Option<u64>,
 }
 
 /// Everything a command needs from the environment.
@@ -95,7 +101,63 @@ impl Ctx {
     }
 
     pub fn store(&self) -> std::result::Result<Store, Fail> {
-        Store::open(&self.paths.store_file()).map_err(|e| fail(exit::STORE, e))
+        Store::open(
+            &self.paths.store_file(),
+            &self.registry_url().unwrap_or_default(),
+        )
+        .map_err(|e| fail(exit::STORE, e))
+    }
+
+    /// The trust store (the same SQLite file as the tracked set).
+    pub fn trust_db(&self) -> std::result::Result<crate::trust::db::TrustDb, Fail> {
+        crate::trust::db::TrustDb::open(&self.paths.store_file()).map_err(|e| fail(exit::STORE, e))
+    }
+
+    /// How verification runs for `registry`: the pin from the flag, else the config, else the
+    /// stored one (trust on first use); the stale-checkpoint limit likewise.
+    pub fn cycle_options(
+        &self,
+        registry: &str,
+        reset_trust: bool,
+    ) -> std::result::Result<crate::trust::cycle::CycleOptions, Fail> {
+        use crate::trust::state::PinSource;
+        let per = self.config.registry(registry);
+        let pin = match (
+            &self.overrides.pin_operator_key,
+            per.and_then(|r| r.operator_key_id.as_ref()),
+        ) {
+            (Some(k), _) => Some((k, PinSource::Flag)),
+            (None, Some(k)) => Some((k, PinSource::Config)),
+            (None, None) => None,
+        };
+        let pin = pin
+            .map(|(k, src)| {
+                k.parse::<crate::ids::KeyId>()
+                    .map(|id| (id, src))
+                    .map_err(|e| fail(exit::USAGE, eyre!("operator key ID `{k}`: {e}")))
+            })
+            .transpose()?;
+        let max_age = self
+            .overrides
+            .max_checkpoint_age
+            .or(per.and_then(|r| r.max_checkpoint_age))
+            .or(self.config.max_checkpoint_age)
+            .unwrap_or(60);
+        Ok(crate::trust::cycle::CycleOptions {
+            pin,
+            max_age: Duration::from_secs(max_age),
+            reset_trust,
+            ..Default::default()
+        })
+    }
+
+    /// The `--on-alert` command, if any.
+    pub fn on_alert(&self) -> Option<String> {
+        self.overrides
+            .on_alert
+            .clone()
+            .or(self.config.on_alert.clone())
+            .filter(|c| !c.trim().is_empty())
     }
 
     pub fn keys(&self) -> KeyStore {

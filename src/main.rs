@@ -70,7 +70,7 @@ fn real_main() -> CmdResult {
             None if std::io::stdout().is_terminal() => {
                 wargdash::ui::run(&ctx, args.dash.options(&ctx)).await
             }
-            None => cli::poll_once(&env, args.dash.options(&ctx).concurrency).await,
+            None => cli::poll_once(&env, args.dash.options(&ctx).concurrency, true).await,
         }
     })
 }

@@ -49,9 +49,10 @@ fn processing_json(rec: &RecordId) -> serde_json::Value {
     serde_json::json!({ "recordId": rec.to_string(), "state": "processing" })
 }
 
-/// A store holding `RECORDS` records last seen `processing`.
-fn seeded_store(path: &std::path::Path) -> Store {
-    let mut store = Store::open(path).unwrap();
+/// A store holding `RECORDS` records last seen `processing`, tracked for the registry at
+/// `url` (each registry has its own tracked set).
+fn seeded_store(path: &std::path::Path, url: &str) -> Store {
+    let mut store = Store::open(path, url).unwrap();
     let items: Vec<NewTracked> = (0..RECORDS)
         .map(|i| NewTracked {
             log_id: key(i).0,
@@ -97,6 +98,8 @@ struct Outcome {
     /// The state at the end of the fault window.
     fault_state: State,
     store_path: std::path::PathBuf,
+    /// The registry the fault was on.
+    faulty_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -191,7 +194,9 @@ impl Loop {
 async fn run_fault(url: &str, healthy: &str) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("wargdash.db");
-    let store = seeded_store(&store_path);
+    // The same records are tracked on the healthy registry the operator switches to.
+    drop(seeded_store(&store_path, healthy));
+    let store = seeded_store(&store_path, url);
     let dash = Dashboard::start(
         AppConfig {
             registry: url.to_string(),
@@ -264,6 +269,7 @@ async fn run_fault(url: &str, healthy: &str) -> Outcome {
         later_screen,
         fault_state,
         store_path,
+        faulty_url: url.to_string(),
         _dir: dir,
     }
 }
@@ -364,10 +370,31 @@ fn assert_recovered(name: &str, o: &mut Outcome) {
     }
 }
 
-/// The store still holds every record with its state and response; when the last poll of a
-/// record failed, its error (and nothing else) is new.
+/// The store still holds every record with its state and response, for both registries; on the
+/// faulty one, a record whose last poll failed gained that error (and nothing else); on the
+/// healthy one, recovery polled every record again, so none has an error.
 fn assert_store_intact(name: &str, o: &Outcome, says: Option<&str>) {
-    let list = Store::open(&o.store_path).unwrap().list().unwrap();
+    let faulty = Store::open(&o.store_path, &o.faulty_url)
+        .unwrap()
+        .list()
+        .unwrap();
+    assert_eq!(faulty.len(), RECORDS, "{name}: records lost");
+    for t in &faulty {
+        assert_eq!(t.state.as_deref(), Some("processing"), "{name}: {t:?}");
+        assert_eq!(
+            t.response.as_ref().and_then(|r| r.value()),
+            Some(processing_json(&t.record_id)),
+            "{name}"
+        );
+        if let (Some(e), Some(says)) = (&t.error, says) {
+            assert!(e.contains(says), "{name}: {e}");
+        }
+    }
+    let list = Store::open(&o.store_path, &o.state.cfg.registry)
+        .unwrap()
+        .list()
+        .unwrap();
+    assert_ne!(o.state.cfg.registry, o.faulty_url);
     assert_eq!(list.len(), RECORDS, "{name}: records lost");
     let mut errors = 0;
     for t in &list {
@@ -520,7 +547,6 @@ async fn a_record_specific_fault_stays_on_its_rows_and_the_header_stays_up() {
 /// drawing (the clock and the DOWN header), the rows keep their state, and `q` quits cleanly.
 #[test]
 fn the_binary_keeps_drawing_against_a_stalled_registry_and_quits_cleanly() {
-    let good = FaultServer::start(Fault::Healthy);
     let bad = FaultServer::start(Fault::Silent);
     let wd = common::Wd::new(Some(&bad.url));
     let recs: Vec<String> = (0..5)
@@ -529,8 +555,29 @@ fn the_binary_keeps_drawing_against_a_stalled_registry_and_quits_cleanly() {
     for r in &recs {
         wd.ok(&["track", "add", "--package", "demo:stall", r], 0);
     }
-    // Known state first, from a healthy registry.
-    wd.ok(&["--registry", &good.url, "poll", "--once"], 10);
+    // Known state first, as an earlier poll recorded it (the tracked set is this registry's).
+    {
+        let mut store =
+            Store::open(&wd.home.path().join("data").join("wargdash.db"), &bad.url).unwrap();
+        let polls: Vec<PollOutcome> = store
+            .list()
+            .unwrap()
+            .iter()
+            .map(|t| PollOutcome {
+                log_id: t.log_id,
+                record_id: t.record_id,
+                at: now_ms() - 60_000,
+                result: Ok(PolledState {
+                    state: "processing".into(),
+                    detail: String::new(),
+                    response: processing_json(&t.record_id),
+                    missing: None,
+                }),
+            })
+            .collect();
+        assert_eq!(polls.len(), 5);
+        store.record_polls(&polls).unwrap();
+    }
     let t = tmux::Tmux::start(&wd, "--interval 0.2 --request-timeout 1", "");
     let down = t.wait_for("● DOWN", 15);
     let lines: Vec<&str> = down.lines().collect();

@@ -186,9 +186,11 @@ pub fn seeded_home(recs: &[(LogId, RecordId, String)], published: bool) -> tempf
     let home = tempfile::tempdir().expect("tempdir");
     wargdash(home.path(), &["track", "add", "-"], &track_lines(recs));
     if published {
-        let mut store =
-            wargdash::tracker::store::Store::open(&home.path().join("data").join("wargdash.db"))
-                .expect("store");
+        let mut store = wargdash::tracker::store::Store::open(
+            &home.path().join("data").join("wargdash.db"),
+            "",
+        )
+        .expect("store");
         let outcomes: Vec<_> = recs
             .iter()
             .enumerate()

@@ -8,6 +8,7 @@ mod output;
 mod publish;
 mod record;
 mod track;
+mod trust;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -50,6 +51,18 @@ pub struct GlobalArgs {
     /// Print results as JSON (one object per line).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Run this shell command once for every new trust alert (env WARGDASH_ALERT_KIND,
+    /// WARGDASH_ALERT_DETAIL, WARGDASH_REGISTRY); else `onAlert` in the config.
+    #[arg(long, global = true, value_name = "CMD")]
+    pub on_alert: Option<String>,
+    /// Pin the registry operator's key ID (`sha256:…`): checkpoints signed by any other key
+    /// raise OPERATOR_KEY_CHANGED. Else `registries.<URL>.operatorKeyId` in the config, else
+    /// trust on first use.
+    #[arg(long, global = true, value_name = "KEY_ID")]
+    pub pin_operator_key: Option<String>,
+    /// Checkpoints older than this many seconds raise CHECKPOINT_STALE (default 60).
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub max_checkpoint_age: Option<u64>,
 }
 
 impl GlobalArgs {
@@ -59,6 +72,9 @@ impl GlobalArgs {
             token_file: self.token_file.clone(),
             ca_file: self.ca_file.clone(),
             request_timeout: self.request_timeout,
+            on_alert: self.on_alert.clone(),
+            pin_operator_key: self.pin_operator_key.clone(),
+            max_checkpoint_age: self.max_checkpoint_age,
         }
     }
 }
@@ -141,6 +157,27 @@ pub enum Command {
         /// Requests in flight at most (1–1024).
         #[arg(long, default_value_t = 16, value_parser = parse_concurrency)]
         concurrency: usize,
+        /// One GET per record, even where the registry serves a ledger (without it, published
+        /// records are resolved from the verified ledger).
+        #[arg(long)]
+        no_ledger: bool,
+    },
+    /// Verify the registry once: operator key, signed checkpoint, ledger, tracked records
+    /// (exit 0: verified, no alert; 30: at least one alert).
+    Verify {
+        /// Also recompute the log and map roots from the whole ledger (streaming).
+        #[arg(long)]
+        full: bool,
+        /// Accept the registry's current state as the new baseline (after a legitimate reset):
+        /// re-pins and prints what it accepted.
+        #[arg(long)]
+        reset_trust: bool,
+    },
+    /// The trust alerts stored for this registry.
+    Alerts {
+        /// At most this many (newest first).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: u32,
     },
     /// Build, sign and submit a package record.
     Publish(PublishArgs),
@@ -263,7 +300,10 @@ pub async fn run(env: &Env<'_>, cmd: Command) -> CmdResult {
         Command::Poll {
             once: _,
             concurrency,
-        } => record::poll_once(env, concurrency).await,
+            no_ledger,
+        } => record::poll_once(env, concurrency, !no_ledger).await,
+        Command::Verify { full, reset_trust } => trust::verify(env, full, reset_trust).await,
+        Command::Alerts { limit } => trust::alerts(env, limit),
         Command::Publish(args) => publish::publish_cmd(env, args).await,
         Command::Key(k) => key::key(env, k),
         Command::Info => info::info(env),

@@ -4,6 +4,6 @@
 pub use pbjson_types::Timestamp;
 pub use warg_protobuf::protocol::package_entry::Contents;
 pub use warg_protobuf::protocol::{
-    PackageEntry, PackageGrantFlat, PackageInit, PackagePermission, PackageRecord,
-    PackageRelease, PackageRevokeFlat, PackageYank,
+    PackageEntry, PackageGrantFlat, PackageInit, PackagePermission, PackageRecord, PackageRelease,
+    PackageRevokeFlat, PackageYank,
 };

@@ -183,9 +183,21 @@ pub struct HistoryEntry {
     pub detail: String,
 }
 
+/// The tracked records of one registry (a registry is its URL): every read and write is
+/// scoped to it, so `--registry B` never polls A's records against B. Records tracked with no
+/// registry configured (and those of a store from before registries were told apart) belong to
+/// the first registry that opens the store.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    registry: String,
+}
+
+/// The key a registry's records are stored under: its normalised base URL.
+pub fn registry_key(url: &str) -> String {
+    crate::registry::client::parse_base_url(url)
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| url.trim().to_string())
 }
 
 pub fn now_ms() -> i64 {
@@ -197,6 +209,7 @@ pub fn now_ms() -> i64 {
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tracked (
+    registry  TEXT NOT NULL DEFAULT '',
     log_id    TEXT NOT NULL,
     record_id TEXT NOT NULL,
     package   TEXT,
@@ -208,23 +221,41 @@ CREATE TABLE IF NOT EXISTS tracked (
     missing   TEXT,
     polled_at INTEGER,
     error     TEXT,
-    PRIMARY KEY (log_id, record_id)
+    PRIMARY KEY (registry, log_id, record_id)
 );
 CREATE TABLE IF NOT EXISTS history (
     id        INTEGER PRIMARY KEY,
+    registry  TEXT NOT NULL DEFAULT '',
     log_id    TEXT NOT NULL,
     record_id TEXT NOT NULL,
     at        INTEGER NOT NULL,
     state     TEXT NOT NULL,
     detail    TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS history_record ON history (log_id, record_id);
+CREATE INDEX IF NOT EXISTS history_record ON history (registry, log_id, record_id);
+";
+
+/// Stores from before the tracked set was per registry: move their rows into the new shape
+/// (registry '' = claimed by the first registry that opens the store).
+const MIGRATE_V1: &str = "
+ALTER TABLE tracked RENAME TO tracked_v1;
+ALTER TABLE history RENAME TO history_v1;
+DROP INDEX IF EXISTS history_record;
+";
+const MIGRATE_V1_COPY: &str = "
+INSERT INTO tracked (registry, log_id, record_id, package, origin, entries, added_at, state, response, missing, polled_at, error)
+  SELECT '', log_id, record_id, package, origin, entries, added_at, state, response, missing, polled_at, error FROM tracked_v1;
+INSERT INTO history (id, registry, log_id, record_id, at, state, detail)
+  SELECT id, '', log_id, record_id, at, state, detail FROM history_v1;
+DROP TABLE tracked_v1;
+DROP TABLE history_v1;
 ";
 
 impl Store {
-    /// Opens (creating if needed) the store. A file that is not a readable wargdash store is
-    /// reported with its path and left untouched.
-    pub fn open(path: &Path) -> Result<Self> {
+    /// Opens (creating if needed) the store, scoped to `registry` (a URL; see
+    /// [`registry_key`]). A file that is not a readable wargdash store is reported with its
+    /// path and left untouched.
+    pub fn open(path: &Path, registry: &str) -> Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .wrap_err_with(|| format!("creating data directory {}", dir.display()))?;
@@ -241,11 +272,62 @@ impl Store {
             .map_err(broken)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(broken)?;
-        conn.execute_batch(SCHEMA).map_err(broken)?;
-        Ok(Self {
+        let mut conn = conn;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(broken)?;
+        let has_registry: bool = tx
+            .prepare("SELECT 1 FROM pragma_table_info('tracked') WHERE name = 'registry'")
+            .and_then(|mut st| st.exists([]))
+            .map_err(broken)?;
+        let has_table: bool = tx
+            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tracked'")
+            .and_then(|mut st| st.exists([]))
+            .map_err(broken)?;
+        if has_table && !has_registry {
+            tx.execute_batch(MIGRATE_V1).map_err(broken)?;
+            tx.execute_batch(SCHEMA).map_err(broken)?;
+            tx.execute_batch(MIGRATE_V1_COPY).map_err(broken)?;
+        } else {
+            tx.execute_batch(SCHEMA).map_err(broken)?;
+        }
+        tx.commit().map_err(broken)?;
+        let mut store = Self {
             conn,
             path: path.to_path_buf(),
-        })
+            registry: String::new(),
+        };
+        store.set_registry(registry)?;
+        Ok(store)
+    }
+
+    /// The registry this store is scoped to (its key).
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// Scopes the store to another registry; records tracked with none are claimed by it.
+    pub fn set_registry(&mut self, registry: &str) -> Result<()> {
+        let key = if registry.trim().is_empty() {
+            String::new()
+        } else {
+            registry_key(registry)
+        };
+        if !key.is_empty() {
+            let tx = self.write_tx()?;
+            tx.execute(
+                "UPDATE OR IGNORE tracked SET registry = ?1 WHERE registry = ''",
+                params![key],
+            )?;
+            tx.execute(
+                "UPDATE history SET registry = ?1 WHERE registry = ''",
+                params![key],
+            )?;
+            tx.commit()
+                .wrap_err_with(|| format!("committing to {}", self.path.display()))?;
+        }
+        self.registry = key;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -272,24 +354,26 @@ impl Store {
     /// Adds records in one transaction. Already-tracked records keep their state; a package
     /// name or signed entries given now fill in what was unknown. Returns how many were new.
     pub fn add(&mut self, items: &[NewTracked]) -> Result<usize> {
+        let reg = self.registry.clone();
         let tx = self.write_tx()?;
         let mut added = 0;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO tracked (log_id, record_id, package, origin, entries, added_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (log_id, record_id) DO UPDATE SET
+                "INSERT INTO tracked (log_id, record_id, package, origin, entries, added_at, registry)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (registry, log_id, record_id) DO UPDATE SET
                    package = COALESCE(excluded.package, tracked.package),
                    entries = COALESCE(excluded.entries, tracked.entries),
                    origin = CASE WHEN excluded.origin = 'submitted' THEN 'submitted' ELSE tracked.origin END",
             )?;
-            let mut exists =
-                tx.prepare_cached("SELECT 1 FROM tracked WHERE log_id = ?1 AND record_id = ?2")?;
+            let mut exists = tx.prepare_cached(
+                "SELECT 1 FROM tracked WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3",
+            )?;
             let now = now_ms();
             for it in items {
                 let (log, rec) = (it.log_id.to_string(), it.record_id.to_string());
                 let known: Option<i64> = exists
-                    .query_row(params![log, rec], |r| r.get(0))
+                    .query_row(params![log, rec, reg], |r| r.get(0))
                     .optional()?;
                 let entries = it.entries.as_ref().map(serde_json::to_string).transpose()?;
                 insert.execute(params![
@@ -298,7 +382,8 @@ impl Store {
                     it.package,
                     it.origin.as_str(),
                     entries,
-                    now
+                    now,
+                    reg
                 ])?;
                 if known.is_none() {
                     added += 1;
@@ -312,14 +397,15 @@ impl Store {
 
     /// Stops tracking a record (and forgets its history). Returns whether it was tracked.
     pub fn remove(&mut self, log: &LogId, rec: &RecordId) -> Result<bool> {
+        let reg = self.registry.clone();
         let tx = self.write_tx()?;
         let n = tx.execute(
-            "DELETE FROM tracked WHERE log_id = ?1 AND record_id = ?2",
-            params![log.to_string(), rec.to_string()],
+            "DELETE FROM tracked WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3",
+            params![log.to_string(), rec.to_string(), reg],
         )?;
         tx.execute(
-            "DELETE FROM history WHERE log_id = ?1 AND record_id = ?2",
-            params![log.to_string(), rec.to_string()],
+            "DELETE FROM history WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3",
+            params![log.to_string(), rec.to_string(), reg],
         )?;
         tx.commit()
             .wrap_err_with(|| format!("committing to {}", self.path.display()))?;
@@ -329,9 +415,9 @@ impl Store {
     pub fn list(&self) -> Result<Vec<Tracked>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT log_id, record_id, package, origin, entries, added_at, state, response, missing, polled_at, error
-             FROM tracked ORDER BY added_at, log_id, record_id",
+             FROM tracked WHERE registry = ?1 ORDER BY added_at, log_id, record_id",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(params![self.registry], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
@@ -349,7 +435,11 @@ impl Store {
         // Sized once: at 100 000 records a doubling Vec holds two copies at its peak.
         let count: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM tracked", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM tracked WHERE registry = ?1",
+                params![self.registry],
+                |r| r.get(0),
+            )
             .unwrap_or(0);
         let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
         for row in rows {
@@ -403,43 +493,44 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
+        let reg = self.registry.clone();
         let tx = self.write_tx()?;
         {
             let mut current = tx.prepare_cached(
-                "SELECT state, response FROM tracked WHERE log_id = ?1 AND record_id = ?2",
+                "SELECT state, response FROM tracked WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3",
             )?;
             let mut ok = tx.prepare_cached(
                 "UPDATE tracked SET state = ?3, response = ?4, polled_at = ?5, error = NULL,
                    missing = CASE WHEN ?3 = 'published' THEN NULL ELSE COALESCE(?6, missing) END
-                 WHERE log_id = ?1 AND record_id = ?2",
+                 WHERE log_id = ?1 AND record_id = ?2 AND registry = ?7",
             )?;
             let mut err = tx.prepare_cached(
-                "UPDATE tracked SET error = ?3, polled_at = ?4 WHERE log_id = ?1 AND record_id = ?2",
+                "UPDATE tracked SET error = ?3, polled_at = ?4 WHERE log_id = ?1 AND record_id = ?2 AND registry = ?5",
             )?;
             let mut hist = tx.prepare_cached(
-                "INSERT INTO history (log_id, record_id, at, state, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO history (log_id, record_id, at, state, detail, registry) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for o in outcomes {
                 let (log, rec) = (o.log_id.to_string(), o.record_id.to_string());
                 match &o.result {
                     Ok(s) => {
                         let prev: Option<(Option<String>, Option<String>)> = current
-                            .query_row(params![log, rec], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .query_row(params![log, rec, reg], |r| Ok((r.get(0)?, r.get(1)?)))
                             .optional()?;
                         let Some((prev_state, prev_response)) = prev else {
                             continue;
                         };
                         let response = s.response.to_string();
                         let missing = s.missing.as_ref().map(|m| m.to_string());
-                        ok.execute(params![log, rec, s.state, response, o.at, missing])?;
+                        ok.execute(params![log, rec, s.state, response, o.at, missing, reg])?;
                         if prev_state.as_deref() != Some(s.state.as_str())
                             || prev_response.as_deref() != Some(response.as_str())
                         {
-                            hist.execute(params![log, rec, o.at, s.state, s.detail])?;
+                            hist.execute(params![log, rec, o.at, s.state, s.detail, reg])?;
                         }
                     }
                     Err(e) => {
-                        err.execute(params![log, rec, e, o.at])?;
+                        err.execute(params![log, rec, e, o.at, reg])?;
                     }
                 }
             }
@@ -453,23 +544,26 @@ impl Store {
     pub fn set_package(&mut self, log: &LogId, package: &str) -> Result<usize> {
         self.conn
             .execute(
-                "UPDATE tracked SET package = ?2 WHERE log_id = ?1 AND package IS NULL",
-                params![log.to_string(), package],
+                "UPDATE tracked SET package = ?2 WHERE log_id = ?1 AND package IS NULL AND registry = ?3",
+                params![log.to_string(), package, self.registry],
             )
             .wrap_err_with(|| format!("writing to {}", self.path.display()))
     }
 
     pub fn history(&self, log: &LogId, rec: &RecordId) -> Result<Vec<HistoryEntry>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT at, state, detail FROM history WHERE log_id = ?1 AND record_id = ?2 ORDER BY id",
+            "SELECT at, state, detail FROM history WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3 ORDER BY id",
         )?;
-        let rows = stmt.query_map(params![log.to_string(), rec.to_string()], |r| {
-            Ok(HistoryEntry {
-                at: r.get(0)?,
-                state: r.get(1)?,
-                detail: r.get(2)?,
-            })
-        })?;
+        let rows = stmt.query_map(
+            params![log.to_string(), rec.to_string(), self.registry],
+            |r| {
+                Ok(HistoryEntry {
+                    at: r.get(0)?,
+                    state: r.get(1)?,
+                    detail: r.get(2)?,
+                })
+            },
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -489,7 +583,7 @@ mod tests {
     #[test]
     fn add_poll_history_remove() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut s = Store::open(&dir.path().join("s.db"), "http://r").unwrap();
         let (l, r) = ids(1);
         let new = NewTracked {
             log_id: l,
@@ -534,7 +628,7 @@ mod tests {
     fn writes_wait_for_another_writer_instead_of_failing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let mut s = Store::open(&path).unwrap();
+        let mut s = Store::open(&path, "").unwrap();
         let (l, r) = ids(1);
         let new = |l, r| NewTracked {
             log_id: l,
@@ -583,7 +677,7 @@ mod tests {
             b"this is not a database, it is a note from the operator",
         )
         .unwrap();
-        let err = Store::open(&path)
+        let err = Store::open(&path, "")
             .err()
             .expect("corrupt store must not open");
         let msg = format!("{err:#}");

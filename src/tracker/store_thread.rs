@@ -16,6 +16,8 @@ pub enum StoreOp {
     Polls(Vec<PollOutcome>),
     History(RecordRef),
     SetPackage(LogId, String),
+    /// Scope the store to another registry (its tracked set is sent as a fresh list).
+    SetRegistry(String),
 }
 
 /// What the store thread reports.
@@ -93,6 +95,10 @@ where
                         StoreOp::Polls(p) => {
                             polls.extend(p);
                             Ok(())
+                        }
+                        StoreOp::SetRegistry(url) => {
+                            reload = true;
+                            store.set_registry(&url)
                         }
                         StoreOp::SetPackage(log, name) => {
                             store.set_package(&log, &name).map(|_| ())

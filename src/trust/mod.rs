@@ -12,7 +12,9 @@ pub mod cycle;
 pub mod db;
 pub mod ledger;
 pub mod map;
+pub mod notify;
 pub mod operator;
+pub mod records;
 pub mod state;
 
 use std::fmt;

@@ -71,7 +71,7 @@ pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
         }
         None => ctx.paths.store_file(),
     };
-    let store = Store::open(&store_path).map_err(|e| fail(exit::STORE, e))?;
+    let store = Store::open(&store_path, &url).map_err(|e| fail(exit::STORE, e))?;
     let client_opts = ctx.client_options().map_err(|e| fail(exit::USAGE, e))?;
     let client = crate::registry::RegistryClient::new(&url, client_opts.clone())
         .map_err(|e| fail(exit::USAGE, e))?;

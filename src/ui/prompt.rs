@@ -90,6 +90,11 @@ pub(super) fn run_line(s: &mut State, cmds: &mut Vec<Effect>) -> Result<(), Stri
                         ));
                     }
                     crate::registry::client::parse_base_url(rest).map_err(|e| format!("{e:#}"))?;
+                    // Another registry has its own tracked set: this one's rows stop being
+                    // polled now, and the new set arrives from the store.
+                    let keys: Vec<_> = s.rows.iter().map(|r| r.key()).collect();
+                    s.remove_rows(&keys);
+                    cmds.push(Effect::Unschedule(keys));
                     s.cfg.registry = rest.to_string();
                     s.cfg.sandbox = false;
                     s.health = Health::default();

@@ -310,6 +310,7 @@ impl Dashboard {
                     )));
                 }
                 self.set_client(&url, opts);
+                self.store.send(StoreOp::SetRegistry(url));
             }
         }
     }

@@ -215,6 +215,7 @@ async fn run_fault(url: &str, healthy: &str) -> Outcome {
                 max_backoff: Duration::from_secs(2),
             },
             client: options(),
+            verifier: None,
         },
     )
     .unwrap();

@@ -16,6 +16,7 @@ pub mod notify;
 pub mod operator;
 pub mod records;
 pub mod state;
+pub mod worker;
 
 use std::fmt;
 

@@ -143,6 +143,8 @@ pub enum Mode {
     Help,
     Detail,
     ConfirmUntrack(RecordRef),
+    /// The trust alerts pane.
+    Alerts,
     Form,
 }
 
@@ -199,6 +201,8 @@ pub struct State {
     /// Logs whose package name was already asked of the registry.
     pub(super) names_asked: std::collections::HashSet<LogId>,
     pub flash: Option<(String, i64)>,
+    /// What the verifier proved (or caught).
+    pub trust: super::trust::TrustView,
     pub now: i64,
     pub dirty: bool,
     pub quit: bool,
@@ -232,6 +236,8 @@ pub enum Action {
     Submitted(Result<RecordRef, String>),
     Flash(String),
     NamesResolved(BTreeMap<LogId, String>),
+    /// The verifier's results.
+    Trust(crate::trust::worker::TrustEvent),
     Quit,
 }
 
@@ -243,6 +249,12 @@ impl From<crate::tracker::store_thread::StoreEvent> for Action {
             StoreEvent::History(r, h) => Self::History(r, h),
             StoreEvent::Error(e) => Self::StoreError(e),
         }
+    }
+}
+
+impl From<crate::trust::worker::TrustEvent> for Action {
+    fn from(e: crate::trust::worker::TrustEvent) -> Self {
+        Self::Trust(e)
     }
 }
 
@@ -320,6 +332,7 @@ impl State {
             detail_history: None,
             names_asked: Default::default(),
             flash: None,
+            trust: Default::default(),
             now,
             dirty: true,
             quit: false,
@@ -498,6 +511,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.flash(format!("submitted {}", key.record));
         }
         Action::Flash(m) => s.flash(m),
+        Action::Trust(e) => super::trust::apply(s, e),
         Action::NamesResolved(names) => {
             for r in &mut s.rows {
                 if r.tracked.package.is_none() {
@@ -630,5 +644,6 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
         }
         Mode::Filter | Mode::Command | Mode::Track => on_line_key(s, k, cmds),
         Mode::Form => on_form_key(s, k, cmds),
+        Mode::Alerts => super::trust::on_key(s, k),
     }
 }

@@ -27,6 +27,7 @@ pub enum TableAction {
     CopyLog,
     Publish,
     Rebuild,
+    Alerts,
 }
 
 /// (keys shown in help, description, action).
@@ -70,6 +71,11 @@ pub const BINDINGS: &[(&str, &str, TableAction)] = &[
         "b",
         "rebuild a record rejected because the head moved",
         TableAction::Rebuild,
+    ),
+    (
+        "A",
+        "trust: alerts with evidence, meaning and what to do",
+        TableAction::Alerts,
     ),
     ("?", "this help", TableAction::Help),
     ("q Ctrl-C", "quit", TableAction::Quit),
@@ -115,6 +121,7 @@ pub fn table_action(k: &KeyEvent, readonly: bool) -> Option<TableAction> {
         KeyCode::Char('Y') => T::CopyLog,
         KeyCode::Char('p') if !readonly => T::Publish,
         KeyCode::Char('b') if !readonly => T::Rebuild,
+        KeyCode::Char('A') => T::Alerts,
         _ => return None,
     };
     if k.modifiers.contains(KeyModifiers::CONTROL) || k.modifiers.contains(KeyModifiers::ALT) {

@@ -10,6 +10,7 @@ pub mod runtime;
 pub mod table;
 pub mod terminal;
 pub mod theme;
+pub mod trust;
 pub mod view;
 
 use crate::context::Ctx;
@@ -77,6 +78,25 @@ pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
         .map_err(|e| fail(exit::USAGE, e))?;
     tracing::info!(registry = %url, sandbox = sandbox.is_some(), store = %store_path.display(), "dashboard starting");
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    // The verifier: one cycle every 5 s, off the draw path, following `:registry`.
+    let options = {
+        let (config, overrides, paths) =
+            (ctx.config.clone(), ctx.overrides.clone(), ctx.paths.clone());
+        std::sync::Arc::new(move |registry: &str| {
+            let c = Ctx {
+                paths: paths.clone(),
+                config: config.clone(),
+                overrides: overrides.clone(),
+            };
+            c.cycle_options(registry, false).unwrap_or_default()
+        })
+    };
+    let verifier = crate::trust::worker::VerifierConfig {
+        store: store_path.clone(),
+        options,
+        on_alert: ctx.on_alert(),
+        period: Duration::from_secs(5),
+    };
     let keys = ctx.keys();
     let mut dash = Dashboard::start(
         AppConfig {
@@ -96,6 +116,7 @@ pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
                 ..SchedulerConfig::default()
             },
             client: client_opts,
+            verifier: Some(verifier),
         },
     )
     .map_err(|e| fail(exit::STORE, e))?;

@@ -88,6 +88,8 @@ pub struct RuntimeOptions {
     pub scheduler: SchedulerConfig,
     /// Client options for `:registry URL` switches.
     pub client: ClientOptions,
+    /// The verifier (trust worker); `None` runs without one.
+    pub verifier: Option<crate::trust::worker::VerifierConfig>,
 }
 
 /// The workers and the state: everything the dashboard is but the terminal.
@@ -126,6 +128,13 @@ impl Dashboard {
         let (sched, _task) = scheduler::spawn(client.clone(), opts.scheduler, sched_ev_tx);
         forward_scheduler_events(sched_ev_rx, actions_tx.clone(), store.clone());
         let (client_tx, client_rx) = watch::channel(client.clone());
+        if let Some(v) = opts.verifier {
+            tokio::spawn(crate::trust::worker::run(
+                client_tx.subscribe(),
+                v,
+                actions_tx.clone(),
+            ));
+        }
         tokio::spawn(watcher::watch_checkpoint(client_rx, actions_tx.clone()));
         let mut state = State::new(cfg, now_ms());
         let after_first_frame = app::update(&mut state, Action::StoreLoaded(initial));
@@ -158,6 +167,11 @@ impl Dashboard {
 
     pub fn client(&self) -> &RegistryClient {
         &self.client
+    }
+
+    /// The client in use, following `:registry` switches (for workers started from outside).
+    pub fn client_watch(&self) -> watch::Receiver<RegistryClient> {
+        self.client_tx.subscribe()
     }
 
     /// Feeds one action to the reducer and carries out the effects it returns.

@@ -231,6 +231,10 @@ pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
             }
         }
         T::Help => s.mode = Mode::Help,
+        T::Alerts => {
+            s.trust.scroll = 0;
+            s.mode = Mode::Alerts;
+        }
         T::Filter => {
             s.mode = Mode::Filter;
             s.input = s.filter.clone();

@@ -8,10 +8,12 @@ pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         Span::styled("wargdash ", t.bold()),
         Span::raw("registry "),
         Span::styled(s.cfg.registry.clone(), t.accent()),
+        Span::raw("  "),
     ];
+    l1.extend(trust_spans(s, t));
     if s.cfg.sandbox {
         l1.push(Span::styled(
-            "  [SANDBOX: local in-memory registry, records vanish on exit]",
+            "  [SANDBOX: records vanish on exit]",
             t.fg(ratatui::style::Color::Yellow),
         ));
     }
@@ -21,6 +23,7 @@ pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     if s.frozen {
         l1.push(Span::styled("  ❄ FROZEN (f to resume) ", t.selected()));
     }
+
     let mut l2 = Vec::new();
     let h = &s.health;
     if h.down {
@@ -99,6 +102,45 @@ pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]),
         area,
     );
+}
+
+/// Trust in words: `✔ verified L=12 3s · operator sha256:1a2b… (TOFU)`, or `⚠ ALERT KIND`
+/// with a count, in the alert style.
+pub(super) fn trust_spans(s: &State, t: &Theme) -> Vec<Span<'static>> {
+    let active = s.trust.active();
+    if let Some((kind, _)) = active.first() {
+        let more = if active.len() > 1 {
+            format!(" (+{} more)", active.len() - 1)
+        } else {
+            String::new()
+        };
+        return vec![Span::styled(
+            format!("⚠ ALERT {}{more} · A for details", kind.as_str()),
+            t.error(),
+        )];
+    }
+    match (&s.trust.report, &s.trust.failed) {
+        (Some((r, at)), None) => {
+            let pin = match r.pin.map(|p| p.as_str()) {
+                Some("tofu") | None => "TOFU",
+                Some(_) => "pinned",
+            };
+            let key = r
+                .operator_key_id
+                .map(|k| format!("{}…", &k.to_string()[..15]))
+                .unwrap_or_else(|| "?".into());
+            vec![
+                Span::styled("✔ verified", t.ok()),
+                Span::raw(format!(
+                    " L={} {} · operator {key} ({pin})",
+                    r.log_length,
+                    ago(s.now - at)
+                )),
+            ]
+        }
+        (_, Some(e)) => vec![Span::styled(format!("○ unverified: {e}"), t.dim())],
+        (None, None) => vec![Span::styled("◌ verifying…", t.dim())],
+    }
 }
 
 pub(super) fn draw_splash(s: &State, t: &Theme, f: &mut Frame, area: Rect) {

@@ -12,6 +12,7 @@ use ratatui::Frame;
 
 const HEADER_LINES: u16 = 3;
 
+mod alerts;
 mod detail;
 mod footer;
 mod form;
@@ -19,6 +20,7 @@ mod header;
 mod help;
 mod table;
 
+use alerts::draw_alerts;
 use detail::draw_detail;
 use footer::draw_footer;
 use form::draw_form;
@@ -72,6 +74,7 @@ pub fn draw(s: &State, f: &mut Frame) {
     draw_footer(s, &t, f, footer);
     match &s.mode {
         Mode::Help => draw_help(s, &t, f, area),
+        Mode::Alerts => draw_alerts(s, &t, f, area),
         Mode::Detail => draw_detail(s, &t, f, area),
         Mode::Form => draw_form(s, &t, f, area),
         Mode::ConfirmUntrack(key) => {

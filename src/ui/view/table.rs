@@ -14,12 +14,22 @@ pub(super) fn sort_title(s: &State, key: SortKey, title: &str) -> String {
 pub(super) fn table_row<'a>(s: &State, t: &Theme, r: &'a Row, selected: bool) -> TRow<'a> {
     let name = r.state_name();
     let (glyph, style) = t.state(name);
-    let detail = r.detail();
-    let detail_style = if name == "rejected" || (r.error.is_some() && r.state.is_none()) {
+    let mut detail = r.detail();
+    let mut detail_style = if name == "rejected" || (r.error.is_some() && r.state.is_none()) {
         t.error()
     } else {
         Style::default()
     };
+    match s.trust.proof(&r.key()) {
+        Some(crate::trust::records::Proof::Proven { .. }) => {
+            detail = format!("✔ proven · {detail}");
+        }
+        Some(crate::trust::records::Proof::NotIncluded { .. }) => {
+            detail = format!("✗ NOT INCLUDED in the verified log · {detail}");
+            detail_style = t.error();
+        }
+        _ => {}
+    }
     let row = TRow::new(vec![
         Cell::from(if r.in_flight { "⟳" } else { " " }),
         Cell::from(r.tracked.package.clone().unwrap_or_else(|| "-".into())),

@@ -1,0 +1,179 @@
+//! The dashboard's verifier: one verification cycle on the checkpoint watcher's cadence (5 s),
+//! off the draw path, following `:registry` switches; after each cycle, the tracked records of
+//! the registry are checked against the verified ledger (proven, or RECORD_NOT_INCLUDED when a
+//! stored `published` answer contradicts it). New alerts go to `--on-alert` once each.
+
+use super::alerts::{Alert, AlertKind};
+use super::cycle::{self, CycleOptions, CycleReport};
+use super::db::{StoredAlert, TrustDb};
+use super::records::{self, Proof};
+use crate::ids::RecordRef;
+use crate::registry::{PackageRecord, RegistryClient};
+use crate::tracker::store::{now_ms, Store};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// What the verifier reports.
+#[derive(Debug, Clone)]
+pub enum TrustEvent {
+    /// A cycle finished (clean or with alerts).
+    Cycle(Box<CycleReport>),
+    /// A cycle could not run (registry unreachable, no trust endpoints).
+    Failed(String),
+    /// Each tracked record's proof, after the verified ledger or the tracked set changed.
+    Proofs(Vec<(RecordRef, Proof)>),
+    /// The stored alerts of this registry, newest first.
+    Alerts(Vec<StoredAlert>),
+}
+
+impl std::fmt::Debug for VerifierConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierConfig")
+            .field("store", &self.store)
+            .field("on_alert", &self.on_alert)
+            .field("period", &self.period)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct VerifierConfig {
+    /// The store file (tracked set and trust tables).
+    pub store: PathBuf,
+    /// Per-registry cycle options (pin, stale limit).
+    pub options: std::sync::Arc<dyn Fn(&str) -> CycleOptions + Send + Sync>,
+    pub on_alert: Option<String>,
+    pub period: Duration,
+}
+
+fn now_secs() -> u64 {
+    (now_ms() / 1000).max(0) as u64
+}
+
+/// Each tracked record of `store`'s registry against the verified ledger; a stored `published`
+/// answer the ledger contradicts is an alert.
+fn proofs(db: &TrustDb, store: &Store) -> Result<(Vec<(RecordRef, Proof)>, Vec<Alert>), String> {
+    let registry = store.registry().to_string();
+    let verified = records::verified_len(db, &registry).map_err(|e| e.to_string())?;
+    let list = store.list().map_err(|e| format!("{e:#}"))?;
+    let mut out = Vec::with_capacity(list.len());
+    let mut alerts = Vec::new();
+    for t in &list {
+        let r = RecordRef::new(t.log_id, t.record_id);
+        let found = if verified > 0 {
+            db.find_record(&registry, &r.log, &r.record, verified)
+                .map_err(|e| e.to_string())?
+        } else {
+            None
+        };
+        let proof = match found {
+            Some(index) => Proof::Proven { index },
+            None => match t.response.as_ref().and_then(|j| j.parse::<PackageRecord>()) {
+                Some(answer) => records::check_answer(db, &registry, r, &answer, verified)
+                    .map_err(|e| e.to_string())?,
+                None => Proof::Unproven,
+            },
+        };
+        if let Proof::NotIncluded { detail } = &proof {
+            let raw = t
+                .response
+                .as_ref()
+                .and_then(|j| j.value())
+                .unwrap_or_default();
+            alerts.push(records::not_included(r, detail, &raw));
+        }
+        out.push((r, proof));
+    }
+    Ok((out, alerts))
+}
+
+/// Runs until `events` closes or the client channel is dropped.
+pub async fn run<T>(
+    mut client: watch::Receiver<RegistryClient>,
+    cfg: VerifierConfig,
+    events: mpsc::Sender<T>,
+) where
+    T: From<TrustEvent> + Send + 'static,
+{
+    let send = |e: TrustEvent| {
+        let events = events.clone();
+        async move { events.send(T::from(e)).await.is_ok() }
+    };
+    let mut handed: HashSet<(AlertKind, String)> = HashSet::new();
+    let mut last_key: Option<(String, u64, i64, usize)> = None;
+    loop {
+        let c = client.borrow().clone();
+        let registry = c.base().to_string();
+        let opened = TrustDb::open(&cfg.store)
+            .map_err(|e| e.to_string())
+            .and_then(|db| {
+                Store::open(&cfg.store, &registry)
+                    .map(|s| (db, s))
+                    .map_err(|e| format!("{e:#}"))
+            });
+        let (mut db, store) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                if !send(TrustEvent::Failed(e)).await {
+                    return;
+                }
+                tokio::time::sleep(cfg.period).await;
+                continue;
+            }
+        };
+        let opts = (cfg.options)(&registry);
+        let mut new_alerts = Vec::new();
+        match cycle::run_cycle(&c, &mut db, &opts, now_secs()).await {
+            Ok(report) => {
+                new_alerts.extend(report.alerts.iter().cloned());
+                if !send(TrustEvent::Cycle(Box::new(report))).await {
+                    return;
+                }
+            }
+            Err(e) => {
+                if !send(TrustEvent::Failed(e.headline())).await {
+                    return;
+                }
+            }
+        }
+        // Proofs only when something they depend on changed.
+        let verified = records::verified_len(&db, &registry).unwrap_or(0);
+        let version = store.data_version().unwrap_or(0);
+        let count = store.list().map(|l| l.len()).unwrap_or(0);
+        let key = (registry.clone(), verified, version, count);
+        if last_key.as_ref() != Some(&key) {
+            last_key = Some(key);
+            match proofs(&db, &store) {
+                Ok((p, alerts)) => {
+                    for a in &alerts {
+                        let _ = db.add_alert(&registry, a, now_ms());
+                    }
+                    new_alerts.extend(alerts);
+                    if !send(TrustEvent::Proofs(p)).await {
+                        return;
+                    }
+                }
+                Err(e) => tracing::warn!("checking tracked records against the ledger: {e}"),
+            }
+        }
+        if let Ok(stored) = db.alerts(&registry, 200) {
+            if !send(TrustEvent::Alerts(stored)).await {
+                return;
+            }
+        }
+        if let Some(cmd) = &cfg.on_alert {
+            for a in new_alerts {
+                if handed.insert((a.kind, a.detail.clone())) {
+                    super::notify::run_on_alert(cmd, &registry, &a).await;
+                }
+            }
+        }
+        drop((db, store));
+        tokio::select! {
+            _ = tokio::time::sleep(cfg.period) => {}
+            changed = client.changed() => if changed.is_err() { return },
+        }
+    }
+}

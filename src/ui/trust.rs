@@ -1,0 +1,73 @@
+//! The trust pane's state: the latest verification cycle, each tracked record's proof, the
+//! stored alerts (the `A` pane) and its keys.
+
+use super::app::{Mode, State};
+use crate::ids::RecordRef;
+use crate::trust::alerts::AlertKind;
+use crate::trust::cycle::CycleReport;
+use crate::trust::db::StoredAlert;
+use crate::trust::records::Proof;
+use crate::trust::worker::TrustEvent;
+use crossterm::event::{KeyCode, KeyEvent};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Default)]
+pub struct TrustView {
+    /// The latest cycle and when it finished (ms).
+    pub report: Option<(CycleReport, i64)>,
+    /// Why the latest cycle could not run.
+    pub failed: Option<String>,
+    pub proofs: HashMap<RecordRef, Proof>,
+    /// Stored alerts, newest first.
+    pub stored: Vec<StoredAlert>,
+    /// First line shown in the alerts pane.
+    pub scroll: usize,
+}
+
+impl TrustView {
+    /// The alerts in force: the latest cycle's and every tracked record not included.
+    pub fn active(&self) -> Vec<(AlertKind, String)> {
+        let mut v: Vec<(AlertKind, String)> = self
+            .report
+            .iter()
+            .flat_map(|(r, _)| r.alerts.iter().map(|a| (a.kind, a.detail.clone())))
+            .collect();
+        for p in self.proofs.values() {
+            if let Proof::NotIncluded { detail } = p {
+                v.push((AlertKind::RecordNotIncluded, detail.clone()));
+            }
+        }
+        v
+    }
+
+    pub fn proof(&self, r: &RecordRef) -> Option<&Proof> {
+        self.proofs.get(r)
+    }
+}
+
+/// Applies a verifier event.
+pub(super) fn apply(s: &mut State, e: TrustEvent) {
+    match e {
+        TrustEvent::Cycle(report) => {
+            s.trust.report = Some((*report, s.now));
+            s.trust.failed = None;
+        }
+        TrustEvent::Failed(e) => s.trust.failed = Some(crate::text::clean(&e).into_owned()),
+        TrustEvent::Proofs(p) => s.trust.proofs = p.into_iter().collect(),
+        TrustEvent::Alerts(a) => s.trust.stored = a,
+    }
+    s.dirty = true;
+}
+
+/// Keys in the alerts pane: scroll, close.
+pub(super) fn on_key(s: &mut State, k: KeyEvent) {
+    match k.code {
+        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('A') => s.mode = Mode::Table,
+        KeyCode::Char('j') | KeyCode::Down => s.trust.scroll += 1,
+        KeyCode::Char('k') | KeyCode::Up => s.trust.scroll = s.trust.scroll.saturating_sub(1),
+        KeyCode::PageDown => s.trust.scroll += s.page.max(1),
+        KeyCode::PageUp => s.trust.scroll = s.trust.scroll.saturating_sub(s.page.max(1)),
+        KeyCode::Char('g') | KeyCode::Home => s.trust.scroll = 0,
+        _ => {}
+    }
+}

@@ -1,0 +1,71 @@
+//! The alerts pane (`A`): each alert with what it means, what to do, and its evidence.
+
+#[allow(unused_imports)]
+use super::*;
+use crate::text::clean;
+
+pub(super) fn draw_alerts(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+    let inner = overlay(f, area, "Trust alerts (Esc closes, j/k scrolls)", 94, 92);
+    let mut lines: Vec<Line> = Vec::new();
+    let active = s.trust.active();
+    if let Some((r, _)) = &s.trust.report {
+        if let Some(e) = &r.explanation {
+            lines.push(Line::from(Span::styled("What this looks like:", t.bold())));
+            lines.push(Line::from(clean(e).into_owned()));
+            lines.push(Line::from(""));
+        }
+    }
+    if active.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "No alert in force: the latest cycle verified.",
+            t.ok(),
+        )));
+        lines.push(Line::from(""));
+    }
+    // Stored alerts, newest first; repeats of one alert (an attack keeps alerting) shown once.
+    let mut seen = std::collections::HashSet::new();
+    for a in &s.trust.stored {
+        if !seen.insert((a.alert.kind, a.alert.detail.clone())) {
+            continue;
+        }
+        let repeats = s
+            .trust
+            .stored
+            .iter()
+            .filter(|b| b.alert.kind == a.alert.kind && b.alert.detail == a.alert.detail)
+            .count();
+        let mut head = vec![
+            Span::styled(format!("⚠ {}", a.alert.kind.as_str()), t.error()),
+            Span::raw(format!("  {}", fmt_time(a.time_ms))),
+        ];
+        if repeats > 1 {
+            head.push(Span::styled(format!("  (seen {repeats}×)"), t.dim()));
+        }
+        lines.push(Line::from(head));
+        lines.push(Line::from(format!("  {}", clean(&a.alert.detail))));
+        lines.push(Line::from(vec![
+            Span::styled("  means: ", t.bold()),
+            Span::raw(a.alert.kind.meaning()),
+        ]));
+        lines.push(Line::from(vec![
+            Span::styled("  do:    ", t.bold()),
+            Span::raw(a.alert.kind.what_to_do()),
+        ]));
+        if !a.alert.evidence.is_null() {
+            lines.push(Line::from(Span::styled("  evidence:", t.bold())));
+            for l in serde_json::to_string_pretty(&a.alert.evidence)
+                .unwrap_or_default()
+                .lines()
+            {
+                lines.push(Line::from(Span::styled(
+                    format!("    {}", clean(l)),
+                    t.dim(),
+                )));
+            }
+        }
+        lines.push(Line::from(""));
+    }
+    let skip = s.trust.scroll.min(lines.len().saturating_sub(1));
+    let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}

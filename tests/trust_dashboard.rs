@@ -1,0 +1,143 @@
+//! Trust on the dashboard: the real runtime (`ui::runtime::Dashboard` with its verifier) on a
+//! `TestBackend`, against a real in-process warg-server, directly or behind a tampering proxy
+//! on loopback. The header states trust in words, proven rows carry a mark, `A` shows the
+//! alert with what it means, and `--on-alert` gets each alert once.
+
+mod common;
+#[path = "common/screen.rs"]
+mod screen;
+#[path = "common/tamper.rs"]
+mod tamper;
+
+use common::{TestRegistry, Wd};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::time::Duration;
+use wargdash::keys::KeyStore;
+use wargdash::registry::{ClientOptions, RegistryClient};
+use wargdash::tracker::scheduler::SchedulerConfig;
+use wargdash::tracker::store::Store;
+use wargdash::trust::worker::VerifierConfig;
+use wargdash::ui::app::{Action, AppConfig};
+use wargdash::ui::runtime::{Dashboard, RuntimeOptions};
+
+struct Run {
+    dash: Dashboard,
+    term: ratatui::Terminal<ratatui::backend::TestBackend>,
+}
+
+impl Run {
+    fn start(url: &str, home: &std::path::Path, on_alert: Option<String>) -> Self {
+        let store_path = home.join("data").join("wargdash.db");
+        let store = Store::open(&store_path, url).unwrap();
+        let dash = Dashboard::start(
+            AppConfig {
+                registry: url.to_string(),
+                sandbox: false,
+                readonly: false,
+                interval: Duration::from_millis(300),
+                color: false,
+            },
+            RegistryClient::new(url, ClientOptions::default()).unwrap(),
+            store,
+            KeyStore::new(home.join("keys")),
+            RuntimeOptions {
+                scheduler: SchedulerConfig {
+                    interval: Duration::from_millis(300),
+                    ..SchedulerConfig::default()
+                },
+                client: ClientOptions::default(),
+                verifier: Some(VerifierConfig {
+                    store: store_path,
+                    options: std::sync::Arc::new(|_| Default::default()),
+                    on_alert,
+                    period: Duration::from_millis(400),
+                }),
+            },
+        )
+        .unwrap();
+        Self {
+            dash,
+            term: ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 24)).unwrap(),
+        }
+    }
+
+    /// Runs the runtime's loop until the screen contains `text` (bounded).
+    async fn until(&mut self, text: &str) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let until = tokio::time::Instant::now() + Duration::from_millis(200);
+            self.dash
+                .run_loop(
+                    &mut self.term,
+                    futures::stream::pending(),
+                    Some(until),
+                    |_| {},
+                )
+                .await
+                .unwrap();
+            let screen = screen::text(&screen::render(&mut self.dash.state, 160, 24));
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {text:?}:\n{screen}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_registry_shows_verified_and_proven_rows() {
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    wd.ok(&["key", "new"], 0);
+    let v = wd.json(&["--json", "publish", "demo:shown", "init", "--wait"], 0);
+    assert_eq!(v["state"], "published");
+    let mut run = Run::start(&reg.url, wd.home.path(), None);
+    let screen = run.until("✔ proven").await;
+    let header = screen.lines().next().unwrap();
+    assert!(header.contains("✔ verified L="), "{screen}");
+    assert!(header.contains("(TOFU)"), "{screen}");
+    assert!(!screen.contains("ALERT"), "{screen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_checkpoint_shows_the_alert_and_hands_it_to_on_alert_once() {
+    let reg = TestRegistry::start();
+    let proxy = tamper::TamperProxy::start(&reg.url);
+    proxy.set_hook(Box::new(|_m, path, status, body| {
+        if path != "/v1/fetch/checkpoint" || status != 200 {
+            return body;
+        }
+        let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let ts = v["contents"]["timestamp"].as_u64().unwrap();
+        v["contents"]["timestamp"] = (ts + 1).into();
+        serde_json::to_vec(&v).unwrap()
+    }));
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("handed.txt");
+    let cmd = format!("echo \"$WARGDASH_ALERT_KIND\" >> {}", out.display());
+    let mut run = Run::start(&proxy.url, home.path(), Some(cmd));
+    let screen = run.until("⚠ ALERT CHECKPOINT_SIGNATURE").await;
+    assert!(!screen.contains("✔ verified"), "{screen}");
+    // Several cycles later, the alert is still shown and was handed over once.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    run.until("⚠ ALERT CHECKPOINT_SIGNATURE").await;
+    let handed = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(
+        handed.lines().collect::<Vec<_>>(),
+        vec!["CHECKPOINT_SIGNATURE"],
+        "{handed}"
+    );
+    // `A`: the alert with its meaning, what to do and the evidence.
+    run.dash.apply(Action::Key(KeyEvent::new(
+        KeyCode::Char('A'),
+        KeyModifiers::NONE,
+    )));
+    let pane = run.until("Trust alerts").await;
+    assert!(pane.contains("CHECKPOINT_SIGNATURE"), "{pane}");
+    assert!(pane.contains("means:"), "{pane}");
+    assert!(pane.contains("do:"), "{pane}");
+    assert!(pane.contains("evidence:"), "{pane}");
+}

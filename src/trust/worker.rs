@@ -54,7 +54,9 @@ fn now_secs() -> u64 {
 
 /// Each tracked record of `store`'s registry against the verified ledger; a stored `published`
 /// answer the ledger contradicts is an alert.
-fn proofs(db: &TrustDb, store: &Store) -> Result<(Vec<(RecordRef, Proof)>, Vec<Alert>), String> {
+type Proofs = Vec<(RecordRef, Proof)>;
+
+fn proofs(db: &TrustDb, store: &Store) -> Result<(Proofs, Vec<Alert>), String> {
     let registry = store.registry().to_string();
     let verified = records::verified_len(db, &registry).map_err(|e| e.to_string())?;
     let list = store.list().map_err(|e| format!("{e:#}"))?;

@@ -317,7 +317,7 @@ fn the_dashboard_offers_to_rebuild_a_record_whose_head_moved() {
             hold: None,
         },
     );
-    let flash = s.flash.clone().map(|f| f.0).unwrap_or_default();
+    let flash = s.flash.clone().map(|f| f.text).unwrap_or_default();
     assert!(
         flash.contains("rejected because the head moved") && flash.contains("press b"),
         "{flash}"

@@ -349,3 +349,107 @@ fn bad_ids_typed_into_track_keep_their_text() {
         "{out}"
     );
 }
+
+/// The help overlay at 80×24 scrolls to its last binding.
+#[test]
+fn help_scrolls_to_its_last_binding_at_80x24() {
+    let mut s = state(false);
+    key(&mut s, KeyCode::Char('?'));
+    let first = text(&render(&mut s, 80, 24));
+    assert!(first.contains("more below"), "{first}");
+    assert!(!first.contains("drop the last staged entry"), "{first}");
+    for _ in 0..40 {
+        key(&mut s, KeyCode::Char('j'));
+    }
+    let last = text(&render(&mut s, 80, 24));
+    assert!(last.contains("back (never quits)"), "{last}");
+    assert!(!last.contains("more below"), "{last}");
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.mode, Mode::Table);
+}
+
+/// The footer's hints come from the key map; messages carry their level.
+#[test]
+fn footer_hints_and_message_levels() {
+    let mut s = state(false);
+    let screen = text(&render(&mut s, 160, 24));
+    let footer = screen
+        .lines()
+        .rev()
+        .find(|l| !l.is_empty())
+        .unwrap()
+        .to_string();
+    for (keys, _, action) in wargdash::ui::keymap::BINDINGS {
+        if let Some((_, word)) = wargdash::ui::keymap::FOOTER
+            .iter()
+            .find(|(a, _)| a == action)
+        {
+            let first = keys.split_whitespace().next().unwrap();
+            assert!(footer.contains(&format!("{first} {word}")), "{footer}");
+        }
+    }
+    update(
+        &mut s,
+        Action::Flash("the store could not be written".into()),
+    );
+    let warned = text(&render(&mut s, 160, 24));
+    assert!(
+        warned.contains("⚠ the store could not be written"),
+        "{warned}"
+    );
+    update(&mut s, Action::StoreError("disk full".into()));
+    let errored = text(&render(&mut s, 160, 24));
+    assert!(errored.contains("✗ store: disk full"), "{errored}");
+}
+
+/// Only the newest content-file hash counts: a slower hash of a path the field no longer holds
+/// is dropped when it lands last, and a trailing space does not leave the field "hashing…".
+#[test]
+fn a_stale_file_hash_never_wins() {
+    let digest = |b: &[u8]| wargdash::ids::ContentDigest::of_bytes(b);
+    let mut s = state(false);
+    key(&mut s, KeyCode::Char('p'));
+    assert_eq!(s.mode, Mode::Form);
+    while s.form.focused() != wargdash::ui::form::Field::File {
+        key(&mut s, KeyCode::Tab);
+    }
+    typed(&mut s, "/tmp/big.wasm");
+    // The operator corrects the path; the hash of the new one lands first.
+    for _ in 0.."big.wasm".len() {
+        key(&mut s, KeyCode::Backspace);
+    }
+    typed(&mut s, "small.wasm");
+    update(
+        &mut s,
+        Action::FileHashed {
+            path: "/tmp/small.wasm".into(),
+            result: Ok((digest(b"small"), 5)),
+        },
+    );
+    update(
+        &mut s,
+        Action::FileHashed {
+            path: "/tmp/big.wasm".into(),
+            result: Ok((digest(b"big"), 3)),
+        },
+    );
+    match &s.form.file_digest {
+        Some((p, wargdash::ui::form::FileDigest::Ready { digest: d, .. })) => {
+            assert_eq!(p, "/tmp/small.wasm");
+            assert_eq!(*d, digest(b"small"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A trailing space: the result for the trimmed path is the field's.
+    typed(&mut s, " ");
+    update(
+        &mut s,
+        Action::FileHashed {
+            path: "/tmp/small.wasm".into(),
+            result: Ok((digest(b"small"), 5)),
+        },
+    );
+    let screen = text(&render(&mut s, 120, 30));
+    assert!(!screen.contains("hashing…"), "{screen}");
+    assert!(screen.contains(&digest(b"small").to_string()), "{screen}");
+}

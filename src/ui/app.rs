@@ -148,6 +148,22 @@ pub enum Mode {
     Form,
 }
 
+/// How much a footer message matters; each has its own style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// A message in the footer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    pub text: String,
+    pub at: i64,
+    pub level: Level,
+}
+
 /// Registry health as the header shows it.
 #[derive(Debug, Clone, Default)]
 pub struct Health {
@@ -200,7 +216,9 @@ pub struct State {
     pub detail_history: Option<(RecordRef, Vec<HistoryEntry>)>,
     /// Logs whose package name was already asked of the registry.
     pub(super) names_asked: std::collections::HashSet<LogId>,
-    pub flash: Option<(String, i64)>,
+    pub flash: Option<Flash>,
+    /// First line shown in the help overlay.
+    pub help_scroll: usize,
     /// What the verifier proved (or caught).
     pub trust: super::trust::TrustView,
     pub now: i64,
@@ -332,6 +350,7 @@ impl State {
             detail_history: None,
             names_asked: Default::default(),
             flash: None,
+            help_scroll: 0,
             trust: Default::default(),
             now,
             dirty: true,
@@ -339,8 +358,27 @@ impl State {
         }
     }
 
+    /// An informational message in the footer (for 5 s).
     pub(super) fn flash(&mut self, msg: impl Into<String>) {
-        self.flash = Some((crate::text::clean(&msg.into()).into_owned(), self.now));
+        self.flash_at(Level::Info, msg);
+    }
+
+    /// A warning in the footer.
+    pub(super) fn warn(&mut self, msg: impl Into<String>) {
+        self.flash_at(Level::Warn, msg);
+    }
+
+    /// An error in the footer.
+    pub(super) fn error(&mut self, msg: impl Into<String>) {
+        self.flash_at(Level::Error, msg);
+    }
+
+    fn flash_at(&mut self, level: Level, msg: impl Into<String>) {
+        self.flash = Some(Flash {
+            text: crate::text::clean(&msg.into()).into_owned(),
+            at: self.now,
+            level,
+        });
         self.dirty = true;
     }
 
@@ -362,7 +400,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Tick(now) => {
             s.now = now;
-            if s.flash.as_ref().is_some_and(|(_, at)| now - at > 5000) {
+            if s.flash.as_ref().is_some_and(|f| now - f.at > 5000) {
                 s.flash = None;
             }
             // Only relative-time labels changed.
@@ -415,7 +453,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.recount();
             s.mark_view();
         }
-        Action::StoreError(e) => s.flash(format!("store: {e}")),
+        Action::StoreError(e) => s.error(format!("store: {e}")),
         Action::PollStarted(keys) => {
             for k in keys {
                 if let Some(&i) = s.index.get(&k) {
@@ -510,7 +548,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.mark_view();
             s.flash(format!("submitted {}", key.record));
         }
-        Action::Flash(m) => s.flash(m),
+        Action::Flash(m) => s.warn(m),
         Action::Trust(e) => super::trust::apply(s, e),
         Action::NamesResolved(names) => {
             for r in &mut s.rows {
@@ -576,7 +614,7 @@ pub(super) fn apply_poll(
                         "record {} was rejected because the head moved: select it and press b to rebuild on the new head",
                         r.tracked.record_id.short(8)
                     );
-                    s.flash = Some((msg, s.now));
+                    s.error(msg);
                 }
             }
             // A registry outage shows once, in the header, not on every row.
@@ -599,6 +637,27 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
     }
     match s.mode.clone() {
         Mode::Table => on_table_key(s, k, cmds),
+        Mode::Help
+            if matches!(
+                k.code,
+                KeyCode::Char('j')
+                    | KeyCode::Down
+                    | KeyCode::Char('k')
+                    | KeyCode::Up
+                    | KeyCode::PageDown
+                    | KeyCode::PageUp
+                    | KeyCode::Char('g')
+                    | KeyCode::Home
+            ) =>
+        {
+            s.help_scroll = match k.code {
+                KeyCode::Char('j') | KeyCode::Down => s.help_scroll + 1,
+                KeyCode::Char('k') | KeyCode::Up => s.help_scroll.saturating_sub(1),
+                KeyCode::PageDown => s.help_scroll + s.page.max(1),
+                KeyCode::PageUp => s.help_scroll.saturating_sub(s.page.max(1)),
+                _ => 0,
+            };
+        }
         Mode::Help | Mode::Detail => {
             if matches!(
                 k.code,

@@ -81,6 +81,34 @@ pub const BINDINGS: &[(&str, &str, TableAction)] = &[
     ("q Ctrl-C", "quit", TableAction::Quit),
 ];
 
+/// The table's footer: these actions, each shown with its first key from [`BINDINGS`] (so the
+/// hints cannot drift from the key map) and a short word.
+pub const FOOTER: &[(TableAction, &str)] = &[
+    (TableAction::Help, "help"),
+    (TableAction::Publish, "publish"),
+    (TableAction::Detail, "detail"),
+    (TableAction::Track, "track"),
+    (TableAction::Untrack, "untrack"),
+    (TableAction::Filter, "filter"),
+    (TableAction::Command, "command"),
+    (TableAction::Freeze, "freeze"),
+    (TableAction::Alerts, "alerts"),
+    (TableAction::Quit, "quit"),
+];
+
+/// The footer hints in effect (`? help  p publish  …`; publishing hidden when read-only).
+pub fn footer_hints(readonly: bool) -> Vec<String> {
+    FOOTER
+        .iter()
+        .filter(|(a, _)| !(readonly && matches!(a, TableAction::Publish)))
+        .filter_map(|(a, word)| {
+            let keys = BINDINGS.iter().find(|(_, _, b)| b == a)?.0;
+            let first = keys.split_whitespace().next()?;
+            Some(format!("{first} {word}"))
+        })
+        .collect()
+}
+
 /// Form keys, shown in help and the form footer.
 pub const FORM_BINDINGS: &[(&str, &str)] = &[
     ("Tab ↓ / S-Tab ↑", "next / previous field"),

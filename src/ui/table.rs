@@ -230,7 +230,10 @@ pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
                 cmds.push(Effect::LoadHistory(key));
             }
         }
-        T::Help => s.mode = Mode::Help,
+        T::Help => {
+            s.help_scroll = 0;
+            s.mode = Mode::Help;
+        }
         T::Alerts => {
             s.trust.scroll = 0;
             s.mode = Mode::Alerts;
@@ -312,7 +315,7 @@ pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
 
 pub(super) fn open_form(s: &mut State, cmds: &mut Vec<Effect>) {
     if s.cfg.readonly {
-        s.flash("read-only: publishing is disabled");
+        s.warn("read-only: publishing is disabled");
         return;
     }
     cmds.push(Effect::LoadKeys);
@@ -332,7 +335,7 @@ pub fn needs_rebuild(r: &Row) -> bool {
 pub(super) fn rebuild(s: &mut State, cmds: &mut Vec<Effect>) {
     let Some(r) = s.selected_row() else { return };
     if !needs_rebuild(r) {
-        s.flash("b rebuilds records this app signed that were rejected because the head moved");
+        s.warn("b rebuilds records this app signed that were rejected because the head moved");
         return;
     }
     let (Some(entries), Some(package)) = (r.tracked.entries.clone(), r.tracked.package.clone())

@@ -22,23 +22,18 @@ pub(super) fn draw_footer(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             Line::from(spans)
         }
         _ => match &s.flash {
-            Some((m, _)) => Line::from(Span::styled(m.clone(), t.accent())),
-            None => {
-                let mut hints = vec![
-                    "? help",
-                    "Enter detail",
-                    "a track",
-                    "d untrack",
-                    "/ filter",
-                    ": command",
-                    "f freeze",
-                    "q quit",
-                ];
-                if !s.cfg.readonly {
-                    hints.insert(1, "p publish");
-                }
-                Line::from(Span::styled(hints.join("  "), t.dim()))
+            Some(m) => {
+                let (prefix, style) = match m.level {
+                    crate::ui::app::Level::Info => ("", t.accent()),
+                    crate::ui::app::Level::Warn => ("⚠ ", t.fg(ratatui::style::Color::Yellow)),
+                    crate::ui::app::Level::Error => ("✗ ", t.error()),
+                };
+                Line::from(Span::styled(format!("{prefix}{}", m.text), style))
             }
+            None => Line::from(Span::styled(
+                keymap::footer_hints(s.cfg.readonly).join("  "),
+                t.dim(),
+            )),
         },
     };
     f.render_widget(Paragraph::new(line), area);

@@ -4,7 +4,7 @@
 use super::*;
 
 pub(super) fn draw_help(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
-    let inner = overlay(f, area, "Keys (Esc closes)", 80, 90);
+    let inner = overlay(f, area, "Keys (Esc closes, j/k scrolls)", 80, 90);
     let mut lines: Vec<Line> = keymap::help_lines(s.cfg.readonly)
         .into_iter()
         .map(|(k, d)| {
@@ -22,6 +22,16 @@ pub(super) fn draw_help(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 Span::styled(format!("{k:>16}  "), t.bold()),
                 Span::raw(*d),
             ]));
+        }
+    }
+    // Scrolls when it does not fit (80×24 shows about 16 lines).
+    let room = inner.height as usize;
+    let skip = s.help_scroll.min(lines.len().saturating_sub(room));
+    let more = lines.len() > skip + room;
+    let mut lines: Vec<Line> = lines.into_iter().skip(skip).take(room).collect();
+    if more {
+        if let Some(last) = lines.last_mut() {
+            *last = Line::from(Span::styled("  … more below (j / PgDn)", t.dim()));
         }
     }
     f.render_widget(Paragraph::new(lines), inner);

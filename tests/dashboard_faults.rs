@@ -592,7 +592,7 @@ fn the_binary_keeps_drawing_against_a_stalled_registry_and_quits_cleanly() {
     assert!(later.contains("processing 5"), "{later}");
     // Still answering keys: the help overlay opens and closes.
     t.keys(&["?"]);
-    t.wait_for("Keys (Esc closes)", 5);
+    t.wait_for("Keys (Esc closes", 5);
     t.keys(&["Escape"]);
     t.keys(&["q"]);
     t.assert_exited_cleanly(0);

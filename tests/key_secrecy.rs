@@ -276,7 +276,7 @@ fn a_publish_through_the_dashboard_form_leaks_the_key_nowhere() {
     t.keys(&["Enter"]);
     screens.push(t.wait_for("signed entries", 5));
     t.keys(&["Escape", "?"]);
-    screens.push(t.wait_for("Keys (Esc closes)", 5));
+    screens.push(t.wait_for("Keys (Esc closes", 5));
     // The store's -wal and -shm files exist only while a connection is open: copy every file
     // of the home now, with the dashboard running.
     let mut live = Vec::new();

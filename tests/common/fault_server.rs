@@ -61,6 +61,7 @@ pub struct FaultServer {
     /// `http://127.0.0.1:PORT`
     pub url: String,
     pub stats: Arc<Stats>,
+    fault: Arc<std::sync::Mutex<Fault>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -83,12 +84,20 @@ impl FaultServer {
         std_listener.set_nonblocking(true).expect("nonblocking");
         let addr = std_listener.local_addr().expect("local addr");
         let stats = Arc::new(Stats::default());
-        let task = runtime().spawn(accept_loop(std_listener, fault, stats.clone()));
+        let fault = Arc::new(std::sync::Mutex::new(fault));
+        let task = runtime().spawn(accept_loop(std_listener, fault.clone(), stats.clone()));
         Self {
             url: format!("http://{addr}"),
             stats,
+            fault,
             task,
         }
+    }
+
+    /// Changes how the server answers from the next connection on (the same registry URL
+    /// recovers, or starts failing).
+    pub fn set_fault(&self, fault: Fault) {
+        *self.fault.lock().unwrap() = fault;
     }
 
     /// A URL where nothing listens, so connecting is refused.
@@ -104,7 +113,11 @@ impl Drop for FaultServer {
     }
 }
 
-async fn accept_loop(std_listener: std::net::TcpListener, fault: Fault, stats: Arc<Stats>) {
+async fn accept_loop(
+    std_listener: std::net::TcpListener,
+    fault: Arc<std::sync::Mutex<Fault>>,
+    stats: Arc<Stats>,
+) {
     let listener = TcpListener::from_std(std_listener).expect("tokio listener");
     let mut conns = tokio::task::JoinSet::new();
     loop {
@@ -112,7 +125,8 @@ async fn accept_loop(std_listener: std::net::TcpListener, fault: Fault, stats: A
             continue;
         };
         stats.connections.fetch_add(1, Ordering::SeqCst);
-        conns.spawn(serve(sock, fault.clone(), stats.clone()));
+        let current = fault.lock().unwrap().clone();
+        conns.spawn(serve(sock, current, stats.clone()));
         while conns.try_join_next().is_some() {}
     }
 }

@@ -85,6 +85,8 @@ pub struct Config {
     pub on_alert: Option<String>,
     /// Checkpoints older than this many seconds raise CHECKPOINT_STALE (default 60).
     pub max_checkpoint_age: Option<u64>,
+    /// State changes kept per record in the store (default 200).
+    pub history_limit: Option<usize>,
     /// Per-registry settings, keyed by registry URL.
     #[serde(default)]
     pub registries: std::collections::BTreeMap<String, RegistryConfig>,

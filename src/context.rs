@@ -101,11 +101,15 @@ impl Ctx {
     }
 
     pub fn store(&self) -> std::result::Result<Store, Fail> {
-        Store::open(
+        let mut s = Store::open(
             &self.paths.store_file(),
             &self.registry_url().unwrap_or_default(),
         )
-        .map_err(|e| fail(exit::STORE, e))
+        .map_err(|e| fail(exit::STORE, e))?;
+        if let Some(n) = self.config.history_limit {
+            s.set_history_limit(n);
+        }
+        Ok(s)
     }
 
     /// The trust store (the same SQLite file as the tracked set).

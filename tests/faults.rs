@@ -119,8 +119,7 @@ fn check_poll_json(url: &str, expect: &Expect) {
     track(&wd, &rec_id());
     {
         use wargdash::tracker::store::{now_ms, PollOutcome, PolledState, Store};
-        let mut store =
-            Store::open(&wd.home.path().join("data").join("wargdash.db"), url).unwrap();
+        let mut store = Store::open(&wd.home.path().join("data").join("wargdash.db"), url).unwrap();
         let t = &store.list().unwrap()[0];
         let outcome = PollOutcome {
             log_id: t.log_id,

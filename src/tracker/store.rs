@@ -191,7 +191,11 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     registry: String,
+    history_limit: usize,
 }
+
+/// State changes kept per record unless [`Store::set_history_limit`] says otherwise.
+pub const DEFAULT_HISTORY_LIMIT: usize = 200;
 
 /// The key a registry's records are stored under: its normalised base URL.
 pub fn registry_key(url: &str) -> String {
@@ -296,9 +300,15 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             registry: String::new(),
+            history_limit: DEFAULT_HISTORY_LIMIT,
         };
         store.set_registry(registry)?;
         Ok(store)
+    }
+
+    /// Keep at most `n` state changes per record (at least 1).
+    pub fn set_history_limit(&mut self, n: usize) {
+        self.history_limit = n.max(1);
     }
 
     /// The registry this store is scoped to (its key).
@@ -494,6 +504,7 @@ impl Store {
             return Ok(());
         }
         let reg = self.registry.clone();
+        let limit = self.history_limit as i64;
         let tx = self.write_tx()?;
         {
             let mut current = tx.prepare_cached(
@@ -509,6 +520,11 @@ impl Store {
             )?;
             let mut hist = tx.prepare_cached(
                 "INSERT INTO history (log_id, record_id, at, state, detail, registry) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            // The history is capped per record: the oldest entries beyond the limit go.
+            let mut trim = tx.prepare_cached(
+                "DELETE FROM history WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3 AND id NOT IN
+                   (SELECT id FROM history WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3 ORDER BY id DESC LIMIT ?4)",
             )?;
             for o in outcomes {
                 let (log, rec) = (o.log_id.to_string(), o.record_id.to_string());
@@ -527,6 +543,7 @@ impl Store {
                             || prev_response.as_deref() != Some(response.as_str())
                         {
                             hist.execute(params![log, rec, o.at, s.state, s.detail, reg])?;
+                            trim.execute(params![log, rec, reg, limit])?;
                         }
                     }
                     Err(e) => {
@@ -578,6 +595,32 @@ mod tests {
             LogId(Sha256Hash([n; 32])),
             RecordId(Sha256Hash([n.wrapping_add(100); 32])),
         )
+    }
+
+    #[test]
+    fn history_is_capped_per_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("s.db"), "http://r").unwrap();
+        s.set_history_limit(3);
+        let (l, r) = ids(7);
+        s.add(&[NewTracked::by_hand(l, r, None)]).unwrap();
+        for i in 0..10 {
+            s.record_polls(&[PollOutcome {
+                log_id: l,
+                record_id: r,
+                at: i,
+                result: Ok(PolledState {
+                    state: if i % 2 == 0 { "processing" } else { "sourcing" }.into(),
+                    detail: format!("change {i}"),
+                    response: serde_json::json!({ "n": i }),
+                    missing: None,
+                }),
+            }])
+            .unwrap();
+        }
+        let h = s.history(&l, &r).unwrap();
+        let details: Vec<&str> = h.iter().map(|e| e.detail.as_str()).collect();
+        assert_eq!(details, ["change 7", "change 8", "change 9"]);
     }
 
     #[test]

@@ -31,14 +31,47 @@ pub enum StoreEvent {
     Error(String),
 }
 
-/// The sending side of the store thread.
+/// Operations waiting for the store thread at most; beyond that, senders wait their turn.
+pub const QUEUE: usize = 1024;
+
+/// The sending side of the store thread. The queue is bounded: a sender that finds it full
+/// waits asynchronously (never blocking a thread, so drawing never waits for the store).
 #[derive(Clone)]
-pub struct StoreHandle(std::sync::mpsc::Sender<StoreOp>);
+pub struct StoreHandle(std::sync::mpsc::SyncSender<StoreOp>);
 
 impl StoreHandle {
-    /// Sends an operation; `false` once the thread has stopped (the app is shutting down).
+    /// Queues an operation; `false` once the thread has stopped (the app is shutting down).
+    /// When the queue is full the operation is handed to a task that waits for room.
     pub fn send(&self, op: StoreOp) -> bool {
-        self.0.send(op).is_ok()
+        match self.0.try_send(op) {
+            Ok(()) => true,
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => false,
+            Err(std::sync::mpsc::TrySendError::Full(op)) => {
+                let h = self.clone();
+                match tokio::runtime::Handle::try_current() {
+                    Ok(rt) => {
+                        rt.spawn(async move { h.send_async(op).await });
+                        true
+                    }
+                    Err(_) => self.0.send(op).is_ok(),
+                }
+            }
+        }
+    }
+
+    /// Queues an operation, waiting (asynchronously) while the queue is full: back-pressure for
+    /// the poll results.
+    pub async fn send_async(&self, mut op: StoreOp) -> bool {
+        loop {
+            match self.0.try_send(op) {
+                Ok(()) => return true,
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return false,
+                Err(std::sync::mpsc::TrySendError::Full(back)) => {
+                    op = back;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }
     }
 }
 
@@ -63,7 +96,7 @@ pub fn spawn<T>(mut store: Store, events: mpsc::Sender<T>) -> std::io::Result<St
 where
     T: From<StoreEvent> + Send + 'static,
 {
-    let (tx, rx) = std::sync::mpsc::channel::<StoreOp>();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<StoreOp>(QUEUE);
     let emit = move |e: StoreEvent| events.blocking_send(T::from(e)).is_ok();
     std::thread::Builder::new()
         .name("wargdash-store".into())
@@ -138,4 +171,58 @@ where
             }
         })?;
     Ok(StoreHandle(tx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{LogId, RecordId, Sha256Hash};
+    use crate::tracker::store::{now_ms, PolledState};
+
+    /// More operations than the queue holds, sent from the runtime without waiting: `send`
+    /// returns at once every time, and every operation lands (none dropped).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_never_blocks_the_sender_and_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path, "http://r").unwrap();
+        let n = QUEUE * 3;
+        let items: Vec<NewTracked> = (0..n)
+            .map(|i| {
+                let mut b = [0u8; 32];
+                b[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                NewTracked::by_hand(LogId(Sha256Hash(b)), RecordId(Sha256Hash(b)), None)
+            })
+            .collect();
+        store.add(&items).unwrap();
+        let (tx, mut rx) = mpsc::channel::<StoreEvent>(16);
+        tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let h = spawn(store, tx).unwrap();
+        let started = std::time::Instant::now();
+        for it in &items {
+            let outcome = PollOutcome {
+                log_id: it.log_id,
+                record_id: it.record_id,
+                at: now_ms(),
+                result: Ok(PolledState {
+                    state: "published".into(),
+                    detail: String::new(),
+                    response: serde_json::json!({"state": "published"}),
+                    missing: None,
+                }),
+            };
+            assert!(h.send(StoreOp::Polls(vec![outcome])));
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "send waited");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let list = Store::open(&path, "http://r").unwrap().list().unwrap();
+            let done = list.iter().filter(|t| t.state.is_some()).count();
+            if done == n {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{done} of {n} landed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

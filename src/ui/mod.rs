@@ -72,7 +72,10 @@ pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
         }
         None => ctx.paths.store_file(),
     };
-    let store = Store::open(&store_path, &url).map_err(|e| fail(exit::STORE, e))?;
+    let mut store = Store::open(&store_path, &url).map_err(|e| fail(exit::STORE, e))?;
+    if let Some(n) = ctx.config.history_limit {
+        store.set_history_limit(n);
+    }
     let client_opts = ctx.client_options().map_err(|e| fail(exit::USAGE, e))?;
     let client = crate::registry::RegistryClient::new(&url, client_opts.clone())
         .map_err(|e| fail(exit::USAGE, e))?;

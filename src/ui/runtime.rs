@@ -35,7 +35,12 @@ fn forward_scheduler_events(
                     latency,
                     hold,
                 } => {
-                    store.send(StoreOp::Polls(vec![polled.outcome()]));
+                    if !store
+                        .send_async(StoreOp::Polls(vec![polled.outcome()]))
+                        .await
+                    {
+                        return;
+                    }
                     Action::Polled {
                         key: RecordRef::new(polled.log_id, polled.record_id),
                         result: polled.result,

@@ -91,7 +91,7 @@ struct Outcome {
     fault_screen: String,
     /// The same, 70 columns wide.
     narrow_screen: String,
-    /// The same screen a little over a second later.
+    /// The same screen two seconds later.
     later_screen: String,
     /// Whether the first wave of failing polls had all come back within the window.
     first_wave_done: bool,
@@ -233,8 +233,8 @@ async fn run_fault(url: &str, healthy: &str) -> Outcome {
     let fault_state = lp.dash.state.clone();
     let fault_screen = draw(&mut lp.dash.state, 160, 12);
     let narrow_screen = draw(&mut lp.dash.state, 70, 12);
-    // Two screens a little over a second apart: the retry countdown and the ages move.
-    lp.run_for(Duration::from_millis(1100)).await;
+    // Two screens two seconds apart: the ages move.
+    lp.run_for(Duration::from_millis(2100)).await;
     let later_screen = draw(&mut lp.dash.state, 160, 12);
 
     // The app keeps running: pointed at a healthy registry it recovers.
@@ -331,7 +331,7 @@ fn assert_registry_wide(name: &str, o: &mut Outcome, says: &str) {
         o.max_in_flight_after_first
     );
     // The screen is alive: the ages on the rows (the lines below the column titles) changed
-    // between two draws a second apart, while their state stayed.
+    // between two draws two seconds apart, while their state stayed.
     let age_part = |screen: &str| -> Vec<String> {
         screen
             .lines()

@@ -139,7 +139,9 @@ pub(super) fn trust_spans(s: &State, t: &Theme) -> Vec<Span<'static>> {
             ]
         }
         // The outage itself is said once, on the next line.
-        (_, Some(_)) if s.health.down => vec![Span::styled("○ unverified (registry down)", t.dim())],
+        (_, Some(_)) if s.health.down => {
+            vec![Span::styled("○ unverified (registry down)", t.dim())]
+        }
         (_, Some(e)) => vec![Span::styled(format!("○ unverified: {e}"), t.dim())],
         (None, None) => vec![Span::styled("◌ verifying…", t.dim())],
     }

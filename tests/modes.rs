@@ -1,0 +1,108 @@
+//! Modes and pipes through the real binary: `--demo` always means the sandbox, `--readonly`
+//! hides publishing, and a closed stdout (`| head -1`) ends every printing command quietly.
+
+mod common;
+#[path = "common/tmux.rs"]
+mod tmux;
+
+use common::{bin, TestRegistry, Wd};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use tmux::Tmux;
+
+#[test]
+fn demo_always_means_the_sandbox_even_with_a_registry_configured() {
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    let t = Tmux::start(&wd, "--demo --interval 0.3", "");
+    let screen = t.wait_for("published 3", 40);
+    assert!(screen.contains("[SANDBOX"), "{screen}");
+    assert!(!screen.contains(&reg.url), "{screen}");
+    t.wait_for("rejected 1", 20);
+    t.wait_for("✔ verified", 20);
+    t.keys(&["q"]);
+    t.assert_exited_cleanly(0);
+}
+
+#[test]
+fn readonly_hides_publishing() {
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    let t = Tmux::start(&wd, "--readonly", "");
+    let screen = t.wait_for("[READ-ONLY]", 15);
+    assert!(!screen.contains("p publish"), "{screen}");
+    t.keys(&["p"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let after = t.screen();
+    assert!(!after.contains("Publish a package record"), "{after}");
+    t.keys(&["?"]);
+    let help = t.wait_for("Keys (Esc closes", 5);
+    assert!(!help.contains("publish form"), "{help}");
+    t.keys(&["Escape", "q"]);
+    t.assert_exited_cleanly(0);
+}
+
+/// Runs `wargdash ARGS`, reads one line of its stdout and closes the pipe, as `| head -1` does.
+fn head_one(wd: &Wd, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .env("WARGDASH_HOME", wd.home.path())
+        .env_remove("WARGDASH_REGISTRY")
+        .envs(
+            wd.registry
+                .iter()
+                .map(|r| ("WARGDASH_REGISTRY", r.as_str())),
+        )
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone: the rest of the output hits a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        first,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_ends_every_printing_command_quietly() {
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    // Enough output to overflow the pipe buffer after the reader has gone.
+    let lines: String = (0..1500)
+        .map(|i| {
+            format!(
+                "sha256:{:064x} sha256:{:064x}\n",
+                i as u128 + 1,
+                i as u128 + 7
+            )
+        })
+        .collect();
+    let r = wd.run_stdin(&["track", "add", "-"], &lines);
+    assert_eq!(r.code, 0, "{r:?}");
+    for args in [
+        vec!["track", "list"],
+        vec!["--json", "track", "list"],
+        vec!["poll", "--once", "--no-ledger"],
+        vec!["--json", "poll", "--once", "--no-ledger"],
+        vec![],
+    ] {
+        let (code, first, stderr) = head_one(&wd, &args);
+        assert!(!first.is_empty(), "{args:?}: nothing printed");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains('\x1b'),
+            "{args:?}: colour on a non-terminal: {stderr:?}"
+        );
+        assert_eq!(code, Some(141), "{args:?}: {stderr}");
+    }
+}

@@ -154,6 +154,23 @@ fn esc_in_the_form_never_quits() {
 }
 
 #[test]
+fn a_worker_panic_is_shown_and_the_dashboard_carries_on() {
+    let (_reg, wd, t) = quick_dashboard("WARGDASH_DEBUG_PANIC=worker");
+    t.keys(&["!"]);
+    t.wait_for("a background task failed", 10);
+    // Still answering keys.
+    t.keys(&["?"]);
+    t.wait_for("Keys (Esc closes", 5);
+    t.keys(&["Escape", "q"]);
+    t.assert_exited_cleanly(0);
+    let log = std::fs::read_to_string(wd.home.path().join("state/wargdash.log")).unwrap();
+    assert!(
+        log.contains("injected worker panic"),
+        "not in the log: {log}"
+    );
+}
+
+#[test]
 fn a_panic_restores_the_terminal_and_is_reported() {
     let (_reg, wd, t) = quick_dashboard("WARGDASH_DEBUG_PANIC=1");
     t.keys(&["!"]);

@@ -400,8 +400,16 @@ impl Dashboard {
                 ev = input.next() => match ev {
                     Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                         #[cfg(debug_assertions)]
-                        if k.code == crossterm::event::KeyCode::Char('!') && debug_panic() {
-                            panic!("injected panic (WARGDASH_DEBUG_PANIC)");
+                        if k.code == crossterm::event::KeyCode::Char('!') {
+                            match debug_panic().as_deref() {
+                                Some("1") => panic!("injected panic (WARGDASH_DEBUG_PANIC)"),
+                                Some("worker") => {
+                                    tokio::spawn(async {
+                                        panic!("injected worker panic (WARGDASH_DEBUG_PANIC)")
+                                    });
+                                }
+                                _ => {}
+                            }
                         }
                         batch.push(Action::Key(k));
                     }
@@ -423,7 +431,14 @@ impl Dashboard {
                         }
                     }
                 }
-                _ = tick.tick() => batch.push(Action::Tick(now_ms())),
+                _ = tick.tick() => {
+                    batch.push(Action::Tick(now_ms()));
+                    if let Some(p) = terminal::take_worker_panic() {
+                        batch.push(Action::Flash(format!(
+                            "a background task failed ({p}); the dashboard carries on — see the log"
+                        )));
+                    }
+                }
                 _ = async { match until { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending::<()>().await } } => break,
                 _ = async { match next_frame { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending::<()>().await } } => {}
             }
@@ -439,10 +454,12 @@ impl Dashboard {
     }
 }
 
-/// A test hook proving the terminal is restored on panic: with WARGDASH_DEBUG_PANIC=1 the key
-/// `!` panics. Debug builds only.
+/// A test hook proving panics are handled: with WARGDASH_DEBUG_PANIC=1 the key `!` panics the
+/// UI (the terminal is restored); with `worker`, a background task panics (the dashboard
+/// carries on and says so). Debug builds only: not compiled into release builds.
 #[cfg(debug_assertions)]
-fn debug_panic() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("WARGDASH_DEBUG_PANIC").is_some_and(|v| v == "1"))
+fn debug_panic() -> Option<String> {
+    static ON: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    ON.get_or_init(|| std::env::var("WARGDASH_DEBUG_PANIC").ok())
+        .clone()
 }

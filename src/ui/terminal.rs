@@ -25,6 +25,14 @@ pub struct TerminalGuard(());
 
 static UI_ACTIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// The latest panic of a background thread while the UI is up, for the screen to show.
+static WORKER_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Takes the message of a background panic since the last call, if any.
+pub fn take_worker_panic() -> Option<String> {
+    WORKER_PANIC.lock().ok().and_then(|mut p| p.take())
+}
+
 impl TerminalGuard {
     /// Enters raw mode and the alternate screen, with bracketed paste.
     pub fn enter() -> Result<Self> {
@@ -59,10 +67,22 @@ fn install_panic_hook() {
         let prev = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             tracing::error!("panic: {info}");
-            if std::thread::current().id() == ui_thread
-                && UI_ACTIVE.load(std::sync::atomic::Ordering::SeqCst)
-            {
+            let active = UI_ACTIVE.load(std::sync::atomic::Ordering::SeqCst);
+            if std::thread::current().id() == ui_thread && active {
                 restore();
+                prev(info);
+            } else if active {
+                // A worker: the dashboard carries on and says so.
+                let what = info
+                    .payload()
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into());
+                if let Ok(mut p) = WORKER_PANIC.lock() {
+                    *p = Some(what);
+                }
+            } else {
                 prev(info);
             }
         }));

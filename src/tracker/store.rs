@@ -221,6 +221,27 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_record ON history (log_id, record_id);
 ";
 
+/// TEST HOOK (debug builds only; used by `tests/crash_safety.rs`, compiled out of release
+/// builds). With `WARGDASH_TEST_STALL_IN_TX=<path>` set, every write transaction of
+/// [`Store::add`] and [`Store::record_polls`] creates `<path>` right after `BEGIN IMMEDIATE`
+/// (`begin`), then stalls 150 ms and removes `<path>` just before `COMMIT` (`!begin`). A
+/// process found dead with `<path>` present was provably killed inside a write transaction.
+#[cfg(debug_assertions)]
+fn test_stall_in_tx(begin: bool) {
+    let Some(path) = std::env::var_os("WARGDASH_TEST_STALL_IN_TX") else {
+        return;
+    };
+    if begin {
+        let _ = std::fs::write(&path, std::process::id().to_string());
+    } else {
+        std::thread::sleep(Duration::from_millis(150));
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn test_stall_in_tx(_begin: bool) {}
+
 impl Store {
     /// Opens (creating if needed) the store. A file that is not a readable wargdash store is
     /// reported with its path and left untouched.
@@ -273,6 +294,7 @@ impl Store {
     /// name or signed entries given now fill in what was unknown. Returns how many were new.
     pub fn add(&mut self, items: &[NewTracked]) -> Result<usize> {
         let tx = self.write_tx()?;
+        test_stall_in_tx(true);
         let mut added = 0;
         {
             let mut insert = tx.prepare_cached(
@@ -305,6 +327,7 @@ impl Store {
                 }
             }
         }
+        test_stall_in_tx(false);
         tx.commit()
             .wrap_err_with(|| format!("committing to {}", self.path.display()))?;
         Ok(added)
@@ -404,6 +427,7 @@ impl Store {
             return Ok(());
         }
         let tx = self.write_tx()?;
+        test_stall_in_tx(true);
         {
             let mut current = tx.prepare_cached(
                 "SELECT state, response FROM tracked WHERE log_id = ?1 AND record_id = ?2",
@@ -444,6 +468,7 @@ impl Store {
                 }
             }
         }
+        test_stall_in_tx(false);
         tx.commit()
             .wrap_err_with(|| format!("committing to {}", self.path.display()))?;
         Ok(())

@@ -66,8 +66,39 @@ fn interesting_string() -> impl Strategy<Value = String> {
         ])
         .prop_map(str::to_string),
         3 => valid_hash(),
+        3 => hostile_text(),
         4 => any::<String>(),
     ]
+}
+
+/// Characters a registry could use to drive or fool a terminal: ESC, BEL, the C1 controls
+/// (U+0080–U+009F, U+009B is a one-byte CSI) and the BiDi overrides and isolates
+/// (U+202A–U+202E, U+2066–U+2069). Ratatui drops the control characters by itself but draws
+/// the BiDi ones as they are; only `wargdash::text::clean` turns all of them into visible
+/// escapes.
+fn unsafe_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        Just('\u{1b}'),
+        Just('\u{7}'),
+        (0x80u32..=0x9f).prop_map(|c| char::from_u32(c).unwrap()),
+        (0x202au32..=0x202e).prop_map(|c| char::from_u32(c).unwrap()),
+        (0x2066u32..=0x2069).prop_map(|c| char::from_u32(c).unwrap()),
+    ]
+}
+
+/// Short registry text of ASCII words, escape-sequence fragments and unsafe characters, at
+/// least one of them unsafe. Cleaned, it is ASCII and at most ~70 columns, so it fits on one
+/// line of every pane it is drawn in and can be looked for verbatim.
+fn hostile_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        2 => "[a-z]{1,5}",
+        1 => prop::sample::select(vec!["]52;c;aGk=", "[2J", "[31m", " ", "gnp.exe"]).prop_map(str::to_string),
+        3 => unsafe_char().prop_map(String::from),
+    ];
+    (unsafe_char(), prop::collection::vec(piece, 0..7)).prop_map(|(c, mut pieces)| {
+        pieces.insert(pieces.len() / 2, c.to_string());
+        format!("x{}", pieces.concat())
+    })
 }
 
 fn json_leaf() -> impl Strategy<Value = Value> {
@@ -180,19 +211,50 @@ fn render(s: &mut State, w: u16, h: u16) -> String {
     out
 }
 
-/// Whatever the registry sends, no control character reaches the terminal through the view.
-fn assert_no_control_chars(screen: &str) {
+/// Whatever the registry sends, no character that `wargdash::text::is_unsafe` flags (C0, DEL,
+/// C1, BiDi controls) is in any cell. Ratatui drops control characters by itself, so for them
+/// this alone does not show the sanitiser ran; [`assert_shows_cleaned`] does.
+fn assert_no_unsafe_chars(screen: &str) {
     for c in screen.chars() {
         assert!(
-            c == '\n' || !c.is_control(),
-            "control character {c:?} drawn:\n{screen}"
+            c == '\n' || !wargdash::text::is_unsafe(c),
+            "unsafe character {c:?} drawn:\n{screen}"
         );
     }
+}
+
+/// `text` is on screen as `wargdash::text::clean` escapes it (`\x1b`, `\u{202e}`, …), not
+/// with its control characters silently dropped by ratatui.
+fn assert_shows_cleaned(screen: &str, text: &str) {
+    let cleaned = wargdash::text::clean(text);
+    assert!(
+        text.chars().any(wargdash::text::is_unsafe),
+        "{text:?} has nothing to clean"
+    );
+    assert!(
+        screen.contains(cleaned.as_ref()),
+        "{cleaned:?} (registry text {text:?}, escaped) not on screen:\n{screen}"
+    );
+    assert_no_unsafe_chars(screen);
+}
+
+/// Whether `text` can be looked for verbatim once cleaned: there is something to clean, and
+/// the result is short ASCII (one cell per char, fits on one line of the detail pane).
+fn checkable(text: &str) -> bool {
+    let cleaned = wargdash::text::clean(text);
+    text.chars().any(wargdash::text::is_unsafe)
+        && cleaned.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+        && cleaned.len() <= 80
 }
 
 /// A parsed record goes through the reducer (as a poll result) and the view: the row, the
 /// detail pane, the header.
 fn show_record(rec: PackageRecord, raw: Value) {
+    use wargdash::registry::RecordState;
+    let reason = match &rec.state {
+        RecordState::Rejected { reason } => Some(reason.clone()),
+        _ => None,
+    };
     let mut s = State::new(cfg(), NOW);
     let mut t = tracked(1);
     t.record_id = rec.record_id;
@@ -207,13 +269,18 @@ fn show_record(rec: PackageRecord, raw: Value) {
             hold: None,
         },
     );
-    assert_no_control_chars(&render(&mut s, 120, 20));
+    assert_no_unsafe_chars(&render(&mut s, 120, 20));
     update(
         &mut s,
         Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
     );
     assert_eq!(s.mode, Mode::Detail);
-    assert_no_control_chars(&render(&mut s, 100, 40));
+    let detail = render(&mut s, 100, 40);
+    assert_no_unsafe_chars(&detail);
+    // A rejection reason with something to escape is shown escaped in the detail pane.
+    if let Some(reason) = reason.filter(|r| checkable(r)) {
+        assert_shows_cleaned(&detail, &reason);
+    }
 }
 
 proptest! {
@@ -256,7 +323,53 @@ proptest! {
             hold: Some(Duration::from_secs(3)),
         });
         assert!(s.health.down);
-        assert_no_control_chars(&render(&mut s, 120, 10));
+        // `HTTP 502: "<excerpt, Debug-escaped>"`: Rust's Debug escapes it before `clean`.
+        assert_no_unsafe_chars(&render(&mut s, 120, 10));
+    }
+
+    #[test]
+    fn hostile_rejection_reasons_are_shown_escaped_in_the_detail_pane(reason in hostile_text()) {
+        let (_, rec) = ids(1);
+        let raw = serde_json::json!({ "recordId": rec.to_string(), "state": "rejected", "reason": reason });
+        let parsed: PackageRecord = serde_json::from_value(raw.clone()).unwrap();
+        prop_assert!(checkable(&reason), "{:?}", reason);
+        show_record(parsed, raw);
+    }
+
+    /// A registry-wide failure (here a broken connection) is shown once, in the header.
+    #[test]
+    fn hostile_error_text_is_shown_escaped_in_the_header(text in hostile_text()) {
+        let mut s = State::new(cfg(), NOW);
+        update(&mut s, Action::StoreLoaded(vec![tracked(1)]));
+        let err = ApiError::Network { url: "http://127.0.0.1:8090/v1/x".into(), cause: text.clone() };
+        let headline = err.headline();
+        update(&mut s, Action::Polled {
+            key: { let (l, r) = ids(1); wargdash::ids::RecordRef::new(l, r) },
+            result: Err(err),
+            at: NOW,
+            latency: Duration::ZERO,
+            hold: Some(Duration::from_secs(3)),
+        });
+        prop_assert!(s.health.down);
+        assert_shows_cleaned(&render(&mut s, 120, 10), &headline);
+    }
+
+    /// An error for one record (the registry's message for a 400) is shown on its row.
+    #[test]
+    fn hostile_error_messages_are_shown_escaped_on_the_row(text in hostile_text()) {
+        let mut s = State::new(cfg(), NOW);
+        update(&mut s, Action::StoreLoaded(vec![tracked(1)]));
+        let err = ApiError::Invalid { status: 400, message: text.clone() };
+        let shown = err.to_string();
+        update(&mut s, Action::Polled {
+            key: { let (l, r) = ids(1); wargdash::ids::RecordRef::new(l, r) },
+            result: Err(err),
+            at: NOW,
+            latency: Duration::ZERO,
+            hold: None,
+        });
+        prop_assert!(!s.health.down);
+        assert_shows_cleaned(&render(&mut s, 300, 10), &shown);
     }
 }
 
@@ -585,10 +698,11 @@ proptest! {
 #[test]
 fn escape_sequences_in_a_rejection_reason_never_reach_the_terminal() {
     let (_, rec) = ids(1);
+    let reason = "bad\u{1b}]52;c;cHduZWQ=\u{7}\u{1b}[2J record\r\nreally\u{0}";
     let raw = serde_json::json!({
         "recordId": rec.to_string(),
         "state": "rejected",
-        "reason": "bad\u{1b}]52;c;cHduZWQ=\u{7}\u{1b}[2J record\r\nreally\u{0}",
+        "reason": reason,
     });
     let parsed: PackageRecord = serde_json::from_value(raw.clone()).unwrap();
     let mut s = State::new(cfg(), NOW);
@@ -607,14 +721,22 @@ fn escape_sequences_in_a_rejection_reason_never_reach_the_terminal() {
         },
     );
     let table = render(&mut s, 160, 10);
-    assert_no_control_chars(&table);
+    assert_no_unsafe_chars(&table);
     assert!(table.contains("✗ rejected"), "{table}");
-    assert!(table.contains("bad"), "{table}");
+    // Escaped, not dropped: the OSC 52 clipboard write is visible as text.
+    assert!(
+        table.contains(r"bad\x1b]52;c;cHduZWQ=\x07\x1b[2J"),
+        "{table}"
+    );
     update(
         &mut s,
         Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
     );
     let detail = render(&mut s, 160, 40);
-    assert_no_control_chars(&detail);
     assert!(detail.contains("rejection reason"), "{detail}");
+    assert!(
+        detail.contains(r"bad\x1b]52;c;cHduZWQ=\x07\x1b[2J record\x0d\x0areally\x00"),
+        "{detail}"
+    );
+    assert_shows_cleaned(&detail, reason);
 }

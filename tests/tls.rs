@@ -96,6 +96,8 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 struct TlsProxy {
     url: String,
     handshakes_failed: Arc<AtomicUsize>,
+    /// Completed handshakes: only these connections reach the registry.
+    handshakes_ok: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -107,6 +109,8 @@ impl TlsProxy {
         let upstream = upstream.to_string();
         let failed = Arc::new(AtomicUsize::new(0));
         let handshakes_failed = failed.clone();
+        let ok = Arc::new(AtomicUsize::new(0));
+        let handshakes_ok = ok.clone();
         let task = runtime().spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             let acceptor = tokio_rustls::TlsAcceptor::from(config);
@@ -118,11 +122,13 @@ impl TlsProxy {
                 let acceptor = acceptor.clone();
                 let upstream = upstream.clone();
                 let failed = failed.clone();
+                let ok = ok.clone();
                 conns.spawn(async move {
                     let Ok(mut tls) = acceptor.accept(sock).await else {
                         failed.fetch_add(1, Ordering::SeqCst);
                         return;
                     };
+                    ok.fetch_add(1, Ordering::SeqCst);
                     if let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await {
                         let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
                     }
@@ -133,6 +139,7 @@ impl TlsProxy {
         Self {
             url: format!("https://127.0.0.1:{}", addr.port()),
             handshakes_failed,
+            handshakes_ok,
             task,
         }
     }
@@ -232,12 +239,36 @@ fn a_custom_ca_makes_https_work_and_its_absence_says_what_failed() {
     );
     assert!(proxy.handshakes_failed.load(Ordering::SeqCst) > before);
     // The same for publish, which must not have signed or tracked anything it could not send.
+    let tracked_before = wd.ok(&["--json", "track", "list"], 0).stdout;
+    assert!(tracked_before.contains(&rid), "{tracked_before}");
+    let (ok_before, failed_before) = (
+        proxy.handshakes_ok.load(Ordering::SeqCst),
+        proxy.handshakes_failed.load(Ordering::SeqCst),
+    );
     let r = run_env(&wd, &["publish", "demo:tls2", "init"], None);
     assert_says(
         &r,
         exit::UNREACHABLE,
         &["not signed by a trusted certificate authority"],
     );
+    // Nothing tracked: a record is tracked as soon as it is signed, before it is sent, so an
+    // unchanged tracked set means nothing was signed either.
+    let tracked_after = wd.ok(&["--json", "track", "list"], 0).stdout;
+    assert_eq!(tracked_after, tracked_before, "publish tracked something");
+    let log2 = wd.ok(&["log-id", "demo:tls2"], 0).stdout.trim().to_string();
+    assert!(!tracked_after.contains(&log2), "{tracked_after}");
+    assert!(
+        !r.stderr.contains("submitting record"),
+        "publish got as far as submitting: {r:?}"
+    );
+    // Nothing sent: no TLS session was established (the proxy forwards only after one), and
+    // the handshake that failed was this publish's.
+    assert_eq!(
+        proxy.handshakes_ok.load(Ordering::SeqCst),
+        ok_before,
+        "a request reached the registry"
+    );
+    assert!(proxy.handshakes_failed.load(Ordering::SeqCst) > failed_before);
 
     // A CA file that holds no certificate is refused up front.
     let junk = wd.home.path().join("junk.pem");

@@ -255,6 +255,27 @@ DROP TABLE tracked_v1;
 DROP TABLE history_v1;
 ";
 
+/// TEST HOOK (debug builds only; used by `tests/crash_safety.rs`, compiled out of release
+/// builds). With `WARGDASH_TEST_STALL_IN_TX=<path>` set, every write transaction of
+/// [`Store::add`] and [`Store::record_polls`] creates `<path>` right after `BEGIN IMMEDIATE`
+/// (`begin`), then stalls 150 ms and removes `<path>` just before `COMMIT` (`!begin`). A
+/// process found dead with `<path>` present was provably killed inside a write transaction.
+#[cfg(debug_assertions)]
+fn test_stall_in_tx(begin: bool) {
+    let Some(path) = std::env::var_os("WARGDASH_TEST_STALL_IN_TX") else {
+        return;
+    };
+    if begin {
+        let _ = std::fs::write(&path, std::process::id().to_string());
+    } else {
+        std::thread::sleep(Duration::from_millis(150));
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn test_stall_in_tx(_begin: bool) {}
+
 impl Store {
     /// Opens (creating if needed) the store, scoped to `registry` (a URL; see
     /// [`registry_key`]). A file that is not a readable wargdash store is reported with its
@@ -366,6 +387,7 @@ impl Store {
     pub fn add(&mut self, items: &[NewTracked]) -> Result<usize> {
         let reg = self.registry.clone();
         let tx = self.write_tx()?;
+        test_stall_in_tx(true);
         let mut added = 0;
         {
             let mut insert = tx.prepare_cached(
@@ -400,6 +422,7 @@ impl Store {
                 }
             }
         }
+        test_stall_in_tx(false);
         tx.commit()
             .wrap_err_with(|| format!("committing to {}", self.path.display()))?;
         Ok(added)
@@ -506,6 +529,7 @@ impl Store {
         let reg = self.registry.clone();
         let limit = self.history_limit as i64;
         let tx = self.write_tx()?;
+        test_stall_in_tx(true);
         {
             let mut current = tx.prepare_cached(
                 "SELECT state, response FROM tracked WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3",
@@ -552,6 +576,7 @@ impl Store {
                 }
             }
         }
+        test_stall_in_tx(false);
         tx.commit()
             .wrap_err_with(|| format!("committing to {}", self.path.display()))?;
         Ok(())

@@ -106,3 +106,25 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
         assert_eq!(code, Some(141), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn track_list_and_poll_name_records_tracked_by_id() {
+    let reg = TestRegistry::start();
+    let publisher = Wd::new(Some(&reg.url));
+    publisher.ok(&["key", "new"], 0);
+    let v = publisher.json(&["--json", "publish", "demo:by-id", "init", "--wait"], 0);
+    let wd = Wd::new(Some(&reg.url));
+    wd.ok(
+        &[
+            "track",
+            "add",
+            v["logId"].as_str().unwrap(),
+            v["recordId"].as_str().unwrap(),
+        ],
+        0,
+    );
+    let list = wd.ok(&["track", "list"], 0).stdout;
+    assert!(list.contains("demo:by-id"), "{list}");
+    let poll = wd.ok(&["--json", "poll", "--once"], 0).stdout;
+    assert!(poll.contains("\"package\":\"demo:by-id\""), "{poll}");
+}

@@ -11,8 +11,48 @@ use wargdash::ids::{LogId, RecordId};
 use wargdash::registry::PackageRecord;
 use wargdash::tracker::store::NewTracked;
 
+/// Package names for records tracked by ID, from the registry (best effort: a registry that
+/// is down or not configured leaves them unnamed), stored for next time.
+async fn name_unnamed(env: &Env<'_>) {
+    let ctx = env.ctx;
+    let (Some(_), Ok(mut store)) = (ctx.registry_url(), ctx.store()) else {
+        return;
+    };
+    let Ok(list) = store.list() else { return };
+    let mut logs: Vec<LogId> = list
+        .iter()
+        .filter(|t| t.package.is_none())
+        .map(|t| t.log_id)
+        .collect();
+    logs.sort();
+    logs.dedup();
+    if logs.is_empty() {
+        return;
+    }
+    let Ok(client) = ctx.client() else { return };
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        client.resolve_names(&logs),
+    )
+    .await
+    {
+        Ok(Ok(names)) => tokio::task::block_in_place(|| {
+            for (log, name) in &names {
+                if let Err(e) = store.set_package(log, name) {
+                    tracing::warn!("storing the name of {log}: {e:#}");
+                }
+            }
+        }),
+        Ok(Err(e)) => tracing::info!("package names: {e}"),
+        Err(_) => tracing::info!("package names: the registry did not answer in 5 s"),
+    }
+}
+
 pub async fn track(env: &Env<'_>, cmd: TrackCmd) -> CmdResult {
     let ctx = env.ctx;
+    if matches!(cmd, TrackCmd::List) {
+        name_unnamed(env).await;
+    }
     tokio::task::block_in_place(|| match cmd {
         TrackCmd::Add { package, ids } => {
             let items = match (package, ids.as_slice()) {

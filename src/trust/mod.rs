@@ -13,6 +13,7 @@ pub mod db;
 pub mod ledger;
 pub mod map;
 pub mod operator;
+pub mod package;
 pub mod state;
 
 use std::fmt;

@@ -83,9 +83,10 @@ fn fault(context: String) -> ApiError {
     }
 }
 
-/// [`fetch_package_log`] with a page size of `limit` (1–1000). Bounded: more than
-/// [`MAX_PACKAGE_RECORDS`] records, a page that does not advance (`more` with nothing new, or
-/// the same last fetch token twice), or an unparsable fetch token is a registry fault.
+/// [`fetch_package_log`] with a page size of `limit` (1–1000). Paging goes on while a page is
+/// full and says `more`. Bounded: more than [`MAX_PACKAGE_RECORDS`] records, a page that does
+/// not advance (registry indices not increasing, the same last fetch token twice), or an
+/// unparsable fetch token is a registry fault.
 pub async fn fetch_package_log_paged(
     client: &RegistryClient,
     log_length: u64,
@@ -95,19 +96,25 @@ pub async fn fetch_package_log_paged(
     let limit = limit.clamp(1, PAGE_LIMIT);
     let mut out: Vec<PackageEnvelope> = Vec::new();
     let mut since: Option<RecordId> = None;
+    let mut last_index: Option<u64> = None;
     loop {
         let mut page = client
             .fetch_package_log_page(log_length, log, since.as_ref(), limit)
             .await?;
         let records = page.packages.remove(log).unwrap_or_default();
-        if records.is_empty() {
-            if page.more {
+        // `more` is true when ANY list hit the limit, and the operator log is always listed
+        // from its start: only a full page of this log's records means there may be more.
+        let full = records.len() >= usize::from(limit);
+        for r in &records {
+            if last_index.is_some_and(|l| r.registry_index <= l) {
                 return Err(fault(format!(
-                    "the package log page after {} is empty but says there is more",
-                    since.map_or("the start".to_string(), |s| s.to_string())
+                    "the package log page after {} does not advance: registry index {} follows {}",
+                    since.map_or("the start".to_string(), |s| s.to_string()),
+                    r.registry_index,
+                    last_index.unwrap_or_default()
                 )));
             }
-            break;
+            last_index = Some(r.registry_index);
         }
         if out.len().saturating_add(records.len()) > MAX_PACKAGE_RECORDS {
             return Err(fault(format!(
@@ -115,7 +122,7 @@ pub async fn fetch_package_log_paged(
             )));
         }
         out.extend(records);
-        if !page.more {
+        if !(page.more && full) {
             break;
         }
         let Some(last) = out.last() else { break };

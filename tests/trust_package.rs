@@ -375,6 +375,23 @@ fn a_tampered_package_log_is_an_alert_and_exit_30() {
         "the served content is shown: {r:?}"
     );
 
+    // 2b. Hostile text in what an invalid record says is escaped on the terminal.
+    proxy.set_hook(on_package_records(|recs| {
+        if recs.len() > 1 {
+            let mut bytes = B64.decode(s(&recs[1]["contentBytes"])).unwrap();
+            let at = bytes.windows(5).position(|w| w == b"1.0.0").unwrap();
+            bytes[at..at + 5].copy_from_slice(b"\x1b[2J0");
+            recs[1]["contentBytes"] = B64.encode(&bytes).into();
+            recs[1]["fetchToken"] = RecordId::for_package_record(&bytes).to_string().into();
+        }
+    }));
+    let r = via.ok(&["log", pkg], exit::ALERT);
+    assert!(r.stdout.contains("release \\x1b[2J0"), "{r:?}");
+    assert!(
+        !r.stdout.contains('\x1b') && !r.stderr.contains('\x1b'),
+        "{r:?}"
+    );
+
     // 3. The registry hides the head (serves a valid but shorter chain): the chain validates,
     // the head proof does not.
     proxy.set_hook(on_package_records(|recs| {
@@ -396,7 +413,32 @@ fn a_tampered_package_log_is_an_alert_and_exit_30() {
         "{r:?}"
     );
 
-    // 4. Untampered again: all proven.
+    // 4. A checkpoint whose signature does not verify (timestamp bumped): nothing is proven
+    // against it.
+    proxy.set_hook(Box::new(|_m, path, status, body| {
+        if path != "/v1/fetch/checkpoint" || status != 200 {
+            return body;
+        }
+        let mut v: Value = serde_json::from_slice(&body).unwrap();
+        let ts = v["contents"]["timestamp"].as_u64().unwrap();
+        v["contents"]["timestamp"] = (ts + 1).into();
+        serde_json::to_vec(&v).unwrap()
+    }));
+    let r = via.ok(&["--json", "log", pkg], exit::ALERT);
+    assert!(
+        r.stderr
+            .contains("alert CHECKPOINT_SIGNATURE: checkpoint signature"),
+        "{r:?}"
+    );
+    let v = json_lines(&r.stdout);
+    assert_eq!(v.len(), 3);
+    assert!(
+        v.iter()
+            .all(|r| s(&r["proof"]).starts_with("checkpoint not verified: ")),
+        "{v:?}"
+    );
+
+    // 5. Untampered again: all proven.
     proxy.clear_hook();
     via.ok(&["log", pkg], 0);
 }

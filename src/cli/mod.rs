@@ -4,6 +4,7 @@
 
 mod info;
 mod key;
+mod log;
 mod output;
 mod publish;
 mod record;
@@ -188,6 +189,8 @@ pub enum Command {
     Info,
     /// Run the embedded sandbox registry in the foreground (Ctrl-C stops it).
     Sandbox,
+    /// List a package log's records (NS:NAME or LOG_ID), each proven in the latest checkpoint.
+    Log { package: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,5 +311,6 @@ pub async fn run(env: &Env<'_>, cmd: Command) -> CmdResult {
         Command::Key(k) => key::key(env, k),
         Command::Info => info::info(env),
         Command::Sandbox => info::sandbox(env).await,
+        Command::Log { package } => log::log(env, &package).await,
     }
 }

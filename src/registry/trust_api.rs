@@ -5,7 +5,7 @@
 use super::client::{Body, RegistryClient};
 use super::error::{excerpt, ApiError};
 use super::model::SignedCheckpoint;
-use crate::ids::RecordId;
+use crate::ids::{LogId, RecordId};
 use crate::trust::ledger::LedgerSources;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,36 @@ struct FetchOperatorRequest<'a> {
     limit: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     operator: Option<&'a RecordId>,
+}
+
+/// One package record as `fetch/logs` returns it (content kept as its base64 text), validated
+/// with [`crate::trust::package::validate_package_log`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageEnvelope {
+    pub content_bytes: String,
+    pub key_id: String,
+    pub signature: String,
+    pub registry_index: u64,
+    pub fetch_token: String,
+}
+
+/// A page of package logs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageLogPage {
+    #[serde(default)]
+    pub more: bool,
+    #[serde(default)]
+    pub packages: std::collections::BTreeMap<LogId, Vec<PackageEnvelope>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FetchPackageRequest<'a> {
+    log_length: u64,
+    limit: u16,
+    packages: std::collections::BTreeMap<&'a LogId, Option<&'a RecordId>>,
 }
 
 /// `proof/inclusion` answer: base64 protobuf bundles.
@@ -121,6 +151,32 @@ impl RegistryClient {
                 "v1/fetch/logs",
                 Some(Body::Json(body)),
                 "the operator log",
+            )
+            .await?
+            .0)
+    }
+
+    /// `POST /v1/fetch/logs {"logLength", "limit", "packages": {logId: since}}`: one page of a
+    /// package log after `since` (exclusive; `None` = from its start). An unknown log is
+    /// `NotFound { what: "log" }`.
+    pub async fn fetch_package_log_page(
+        &self,
+        log_length: u64,
+        log: &LogId,
+        since: Option<&RecordId>,
+        limit: u16,
+    ) -> Result<PackageLogPage, ApiError> {
+        let body = encode(&FetchPackageRequest {
+            log_length,
+            limit,
+            packages: std::collections::BTreeMap::from([(log, since)]),
+        })?;
+        Ok(self
+            .call(
+                Method::POST,
+                "v1/fetch/logs",
+                Some(Body::Json(body)),
+                "the package log",
             )
             .await?
             .0)

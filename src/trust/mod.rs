@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod map;
 pub mod notify;
 pub mod operator;
+pub mod package;
 pub mod records;
 pub mod state;
 pub mod worker;

@@ -141,3 +141,52 @@ async fn a_tampered_checkpoint_shows_the_alert_and_hands_it_to_on_alert_once() {
     assert!(pane.contains("do:"), "{pane}");
     assert!(pane.contains("evidence:"), "{pane}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_browser_shows_what_each_record_did_and_tracks_one() {
+    let reg = TestRegistry::start();
+    let publisher = Wd::new(Some(&reg.url));
+    publisher.ok(&["key", "new"], 0);
+    publisher.json(&["--json", "publish", "demo:browse", "init", "--wait"], 0);
+    let hello = common::repo_path("assets/hello.wasm");
+    let rel = publisher.json(
+        &[
+            "--json",
+            "publish",
+            "demo:browse",
+            "release",
+            "1.0.0",
+            hello.to_str().unwrap(),
+            "--wait",
+        ],
+        0,
+    );
+    // The dashboard tracks only the release.
+    let wd = Wd::new(Some(&reg.url));
+    wd.ok(
+        &[
+            "track",
+            "add",
+            "--package",
+            "demo:browse",
+            rel["recordId"].as_str().unwrap(),
+        ],
+        0,
+    );
+    let mut run = Run::start(&reg.url, wd.home.path(), None);
+    run.until("✔ proven").await;
+    let key = |c: KeyCode| Action::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    run.dash.apply(key(KeyCode::Char('L')));
+    let pane = run.until("✔ proven: the chain validates").await;
+    assert!(pane.contains("Package log demo:browse"), "{pane}");
+    assert!(pane.contains("init"), "{pane}");
+    assert!(pane.contains("release 1.0.0"), "{pane}");
+    assert!(pane.contains("(tracked)"), "{pane}");
+    // Enter on the init record tracks it; the table gains its row.
+    run.dash.apply(key(KeyCode::Char('g')));
+    run.dash.apply(key(KeyCode::Enter));
+    run.dash.apply(key(KeyCode::Esc));
+    let table = run.until("2 tracked").await;
+    // What the records did, on their rows.
+    assert!(table.contains("release 1.0.0 · index"), "{table}");
+}

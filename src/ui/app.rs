@@ -145,6 +145,8 @@ pub enum Mode {
     ConfirmUntrack(RecordRef),
     /// The trust alerts pane.
     Alerts,
+    /// The package log browser.
+    LogBrowser,
     Form,
 }
 
@@ -221,6 +223,8 @@ pub struct State {
     pub help_scroll: usize,
     /// What the verifier proved (or caught).
     pub trust: super::trust::TrustView,
+    /// The package log browser.
+    pub logs: super::logview::LogBrowser,
     pub now: i64,
     pub dirty: bool,
     pub quit: bool,
@@ -256,6 +260,8 @@ pub enum Action {
     NamesResolved(BTreeMap<LogId, String>),
     /// The verifier's results.
     Trust(crate::trust::worker::TrustEvent),
+    /// A package log for the browser.
+    PackageLog(Box<Result<super::logview::LogView, String>>),
     Quit,
 }
 
@@ -308,6 +314,8 @@ pub enum Effect {
     },
     Copy(String),
     SetRegistry(String),
+    /// Fetch, validate and prove this package log for the browser.
+    LoadPackageLog(LogId, Option<String>),
 }
 
 pub(super) fn state_rank(r: &Row) -> u8 {
@@ -352,6 +360,7 @@ impl State {
             flash: None,
             help_scroll: 0,
             trust: Default::default(),
+            logs: Default::default(),
             now,
             dirty: true,
             quit: false,
@@ -550,6 +559,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Flash(m) => s.warn(m),
         Action::Trust(e) => super::trust::apply(s, e),
+        Action::PackageLog(r) => super::logview::loaded(s, *r),
         Action::NamesResolved(names) => {
             for r in &mut s.rows {
                 if r.tracked.package.is_none() {
@@ -704,5 +714,6 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
         Mode::Filter | Mode::Command | Mode::Track => on_line_key(s, k, cmds),
         Mode::Form => on_form_key(s, k, cmds),
         Mode::Alerts => super::trust::on_key(s, k),
+        Mode::LogBrowser => super::logview::on_key(s, k, cmds),
     }
 }

@@ -28,6 +28,7 @@ pub enum TableAction {
     Publish,
     Rebuild,
     Alerts,
+    Log,
 }
 
 /// (keys shown in help, description, action).
@@ -76,6 +77,11 @@ pub const BINDINGS: &[(&str, &str, TableAction)] = &[
         "A",
         "trust: alerts with evidence, meaning and what to do",
         TableAction::Alerts,
+    ),
+    (
+        "L",
+        "package log of the selected record: what each record did, signers, proof (Enter tracks)",
+        TableAction::Log,
     ),
     ("?", "this help", TableAction::Help),
     ("q Ctrl-C", "quit", TableAction::Quit),
@@ -150,6 +156,7 @@ pub fn table_action(k: &KeyEvent, readonly: bool) -> Option<TableAction> {
         KeyCode::Char('p') if !readonly => T::Publish,
         KeyCode::Char('b') if !readonly => T::Rebuild,
         KeyCode::Char('A') => T::Alerts,
+        KeyCode::Char('L') => T::Log,
         _ => return None,
     };
     if k.modifiers.contains(KeyModifiers::CONTROL) || k.modifiers.contains(KeyModifiers::ALT) {

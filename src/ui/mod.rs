@@ -5,6 +5,7 @@
 pub mod app;
 pub mod form;
 pub mod keymap;
+pub mod logview;
 mod prompt;
 pub mod runtime;
 pub mod table;

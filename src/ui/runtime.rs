@@ -313,6 +313,13 @@ impl Dashboard {
                 });
             }
             Effect::Copy(text) => terminal::copy(&text),
+            Effect::LoadPackageLog(log, package) => {
+                let client = self.client.clone();
+                tokio::spawn(async move {
+                    let r = super::logview::load(&client, log, package).await;
+                    let _ = actions.send(Action::PackageLog(Box::new(r))).await;
+                });
+            }
             Effect::SetRegistry(url) => {
                 // The bearer token belongs to the registry it was given for: switching to
                 // another origin drops it, and says so.

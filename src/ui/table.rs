@@ -238,6 +238,7 @@ pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
             s.trust.scroll = 0;
             s.mode = Mode::Alerts;
         }
+        T::Log => super::logview::open(s, cmds),
         T::Filter => {
             s.mode = Mode::Filter;
             s.input = s.filter.clone();

@@ -22,6 +22,8 @@ pub struct TrustView {
     pub stored: Vec<StoredAlert>,
     /// First line shown in the alerts pane.
     pub scroll: usize,
+    /// What records did, from package logs that validated and were proven.
+    pub did: HashMap<RecordRef, crate::trust::package::PackageLogRecord>,
 }
 
 impl TrustView {

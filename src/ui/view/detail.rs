@@ -74,6 +74,22 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     if let Some(e) = &r.error {
         lines.push(kv("last error", e.clone()));
     }
+    if let Some(rec) = s.trust.did.get(&r.key()) {
+        lines.push(kv("signer", rec.signer.to_string()));
+        lines.push(kv("time", fmt_time(rec.time_secs.saturating_mul(1000))));
+        lines.push(kv("log index", rec.index.to_string()));
+        lines.push(Line::from(Span::styled(
+            "entries (validated log):",
+            t.bold(),
+        )));
+        for (i, e) in rec.entries.iter().enumerate() {
+            lines.push(Line::from(format!(
+                "  {}. {}",
+                i + 1,
+                clean(&e.to_string())
+            )));
+        }
+    }
     if let Some(entries) = &r.tracked.entries {
         lines.push(Line::from(Span::styled("signed entries:", t.bold())));
         for (i, e) in entries.iter().enumerate() {

@@ -18,6 +18,7 @@ mod footer;
 mod form;
 mod header;
 mod help;
+mod log;
 mod table;
 
 use alerts::draw_alerts;
@@ -26,6 +27,7 @@ use footer::draw_footer;
 use form::draw_form;
 use header::{draw_header, draw_splash};
 use help::draw_help;
+use log::draw_log;
 use table::draw_table;
 
 /// Table rows that fit in a terminal of `height` lines (header, column titles and footer aside).
@@ -60,6 +62,7 @@ pub fn draw(s: &State, f: &mut Frame) {
     match &s.mode {
         Mode::Help => draw_help(s, &t, f, area),
         Mode::Alerts => draw_alerts(s, &t, f, area),
+        Mode::LogBrowser => draw_log(s, &t, f, area),
         Mode::Detail => draw_detail(s, &t, f, area),
         Mode::Form => draw_form(s, &t, f, area),
         Mode::ConfirmUntrack(key) => {

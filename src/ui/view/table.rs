@@ -20,6 +20,26 @@ pub(super) fn table_row<'a>(s: &State, t: &Theme, r: &'a Row, selected: bool) ->
     } else {
         Style::default()
     };
+    // What a published record did: from its validated package log, or the entries this app
+    // signed.
+    if name == "published" {
+        let did = s
+            .trust
+            .did
+            .get(&r.key())
+            .map(crate::trust::package::describe)
+            .or_else(|| {
+                r.tracked.entries.as_ref().map(|es| {
+                    es.iter()
+                        .map(crate::trust::package::describe_entry)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+            });
+        if let Some(did) = did {
+            detail = format!("{} · {detail}", crate::text::clean(&did));
+        }
+    }
     match s.trust.proof(&r.key()) {
         Some(crate::trust::records::Proof::Proven { .. }) => {
             detail = format!("✔ proven · {detail}");

@@ -80,7 +80,7 @@ pub const BINDINGS: &[(&str, &str, TableAction)] = &[
     ),
     (
         "L",
-        "package log of the selected record: what each record did, signers, proof (Enter tracks)",
+        "package log of the selected record (Enter tracks one)",
         TableAction::Log,
     ),
     ("?", "this help", TableAction::Help),

@@ -423,3 +423,67 @@ extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
+
+/// `:registry URL` to another origin does not carry the token along, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_to_another_registry_drops_the_token_and_says_so() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use std::time::Duration;
+    use wargdash::registry::{ClientOptions, RegistryClient};
+    use wargdash::tracker::store::Store;
+    use wargdash::ui::app::{Action, AppConfig};
+    use wargdash::ui::runtime::{Dashboard, RuntimeOptions};
+    let answer = |_: &http_stub::Req| Reply::json(404, &json!({"status": 404, "message": "no"}));
+    let a = Stub::start(answer);
+    let b = Stub::start(answer);
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ClientOptions {
+        token: Some(Arc::new(zeroize::Zeroizing::new("tok-A".to_string()))),
+        ..ClientOptions::default()
+    };
+    let mut dash = Dashboard::start(
+        AppConfig {
+            registry: a.url.clone(),
+            sandbox: false,
+            readonly: false,
+            interval: Duration::from_millis(200),
+            color: false,
+        },
+        RegistryClient::new(&a.url, opts.clone()).unwrap(),
+        Store::open(&dir.path().join("s.db"), &a.url).unwrap(),
+        wargdash::keys::KeyStore::new(dir.path().join("keys")),
+        RuntimeOptions {
+            scheduler: Default::default(),
+            client: opts,
+            verifier: None,
+        },
+    )
+    .unwrap();
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 20)).unwrap();
+    async fn run(d: &mut Dashboard, t: &mut ratatui::Terminal<ratatui::backend::TestBackend>) {
+        let until = tokio::time::Instant::now() + Duration::from_millis(700);
+        d.run_loop(t, futures::stream::pending(), Some(until), |_| {})
+            .await
+            .unwrap();
+    }
+    run(&mut dash, &mut term).await;
+    let key = |c: KeyCode| Action::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    dash.apply(key(KeyCode::Char(':')));
+    for c in format!("registry {}", b.url).chars() {
+        dash.apply(key(KeyCode::Char(c)));
+    }
+    dash.apply(key(KeyCode::Enter));
+    run(&mut dash, &mut term).await;
+    let flash = dash.state.flash.clone().map(|f| f.text).unwrap_or_default();
+    assert!(flash.contains("bearer token is not sent"), "{flash}");
+    let to_a = a.seen.lock().unwrap().clone();
+    let to_b = b.seen.lock().unwrap().clone();
+    assert!(!to_a.is_empty() && !to_b.is_empty(), "{to_a:?} {to_b:?}");
+    assert!(to_a
+        .iter()
+        .all(|r| r.header("authorization") == Some("Bearer tok-A")));
+    assert!(
+        to_b.iter().all(|r| r.header("authorization").is_none()),
+        "{to_b:?}"
+    );
+}

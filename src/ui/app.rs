@@ -260,6 +260,8 @@ pub enum Action {
     NamesResolved(BTreeMap<LogId, String>),
     /// The verifier's results.
     Trust(crate::trust::worker::TrustEvent),
+    /// A client for `:registry URL`, built off the loop.
+    ClientReady(String, Result<crate::registry::RegistryClient, String>),
     /// A package log for the browser.
     PackageLog(Box<Result<super::logview::LogView, String>>),
     Quit,
@@ -314,6 +316,8 @@ pub enum Effect {
     },
     Copy(String),
     SetRegistry(String),
+    /// Switch to this client (built for this registry URL).
+    UseClient(String, Box<crate::registry::RegistryClient>),
     /// Fetch, validate and prove this package log for the browser.
     LoadPackageLog(LogId, Option<String>),
 }
@@ -560,6 +564,12 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Flash(m) => s.warn(m),
         Action::Trust(e) => super::trust::apply(s, e),
         Action::PackageLog(r) => super::logview::loaded(s, *r),
+        // Only the registry asked for last is used.
+        Action::ClientReady(url, Ok(c)) if url == s.cfg.registry => {
+            cmds.push(Effect::UseClient(url, Box::new(c)))
+        }
+        Action::ClientReady(_, Ok(_)) => {}
+        Action::ClientReady(url, Err(e)) => s.error(format!("registry {url}: {e}")),
         Action::NamesResolved(names) => {
             for r in &mut s.rows {
                 if r.tracked.package.is_none() {

@@ -335,22 +335,17 @@ impl Dashboard {
                         self.client.base()
                     )));
                 }
-                self.set_client(&url, opts);
+                // Building a client reads the CA file and the system roots: off the loop.
+                tokio::task::spawn_blocking(move || {
+                    let client = RegistryClient::new(&url, opts).map_err(|e| format!("{e:#}"));
+                    let _ = actions.blocking_send(Action::ClientReady(url, client));
+                });
+            }
+            Effect::UseClient(url, c) => {
+                self.client = (*c).clone();
+                let _ = self.client_tx.send((*c).clone());
+                let _ = self.sched.send(SchedCmd::SetClient(*c));
                 self.store.send(StoreOp::SetRegistry(url));
-            }
-        }
-    }
-
-    fn set_client(&mut self, url: &str, opts: ClientOptions) {
-        let actions = self.actions_tx.clone();
-        match RegistryClient::new(url, opts) {
-            Ok(c) => {
-                self.client = c.clone();
-                let _ = self.client_tx.send(c.clone());
-                let _ = self.sched.send(SchedCmd::SetClient(c));
-            }
-            Err(e) => {
-                let _ = actions.try_send(Action::Flash(format!("{e:#}")));
             }
         }
     }

@@ -128,3 +128,39 @@ fn track_list_and_poll_name_records_tracked_by_id() {
     let poll = wd.ok(&["--json", "poll", "--once"], 0).stdout;
     assert!(poll.contains("\"package\":\"demo:by-id\""), "{poll}");
 }
+
+#[test]
+fn unique_prefixes_of_tracked_ids_are_accepted_and_ambiguous_ones_listed() {
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    wd.ok(&["key", "new"], 0);
+    let a = wd.json(&["--json", "publish", "demo:pre-a", "init", "--wait"], 0);
+    wd.json(&["--json", "publish", "demo:pre-b", "init", "--wait"], 0);
+    let (log, rec) = (
+        a["logId"].as_str().unwrap(),
+        a["recordId"].as_str().unwrap(),
+    );
+    // Short forms, with and without `sha256:`.
+    let st = wd.ok(&["status", &log[..15], &rec[7..17]], 0);
+    assert!(st.stdout.contains("published"), "{st:?}");
+    // Two tracked records sharing a prefix: the short form is ambiguous, and says which.
+    let l = format!("sha256:{}", "ab".repeat(32));
+    let r1 = format!("sha256:cd{}", "01".repeat(31));
+    let r2 = format!("sha256:cd{}", "02".repeat(31));
+    wd.ok(&["track", "add", &l, &r1], 0);
+    wd.ok(&["track", "add", &l, &r2], 0);
+    let r = wd.run(&["status", "abab", "cd"]);
+    assert_eq!(r.code, wargdash::exit::USAGE, "{r:?}");
+    assert!(
+        r.stderr.contains("ambiguous: it matches 2 tracked records"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains(&r1) && r.stderr.contains(&r2), "{r:?}");
+    let r = wd.run(&["status", "abab", "ff"]);
+    assert!(r.stderr.contains("matches no tracked record"), "{r:?}");
+    wd.ok(&["track", "remove", "abab", &r2[..12]], 0);
+    // Remove by prefix.
+    wd.ok(&["track", "remove", &log[..12], &rec[..12]], 0);
+    let list = wd.ok(&["--json", "track", "list"], 0).stdout;
+    assert_eq!(list.lines().count(), 2, "{list}");
+}

@@ -97,3 +97,58 @@ pub fn print_table_row(
         clean(detail)
     )
 }
+
+/// A log ID and a record ID as typed: full IDs, or unique prefixes of a tracked record's IDs
+/// (with or without `sha256:`, like git's short hashes). An ambiguous prefix is an error that
+/// lists the candidates; an unknown one says it matches no tracked record.
+pub fn resolve_ids(
+    ctx: &wargdash::context::Ctx,
+    log: &str,
+    rec: &str,
+) -> Result<(LogId, RecordId), Fail> {
+    if let (Ok(l), Ok(r)) = (log.parse::<LogId>(), rec.parse::<RecordId>()) {
+        return Ok((l, r));
+    }
+    let bare = |s: &str| s.trim().trim_start_matches("sha256:").to_string();
+    let (lp, rp) = (bare(log), bare(rec));
+    // A prefix is what an ID starts with: 1 to 63 lowercase hex digits.
+    let is_hex = |s: &str| {
+        (1..64).contains(&s.len()) && s.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+    };
+    if !is_hex(&lp) || !is_hex(&rp) {
+        // Not a prefix either: report the parse error of the full form.
+        let _: LogId = parse_id(log)?;
+        let _: RecordId = parse_id(rec)?;
+    }
+    let tracked = ctx.store()?.list().map_err(|e| fail(exit::STORE, e))?;
+    let hits: Vec<_> = tracked
+        .iter()
+        .filter(|t| t.log_id.0.hex().starts_with(&lp) && t.record_id.0.hex().starts_with(&rp))
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok((one.log_id, one.record_id)),
+        [] => Err(fail(
+            exit::USAGE,
+            color_eyre::eyre::eyre!(
+                "`{log} {rec}` is not a full log ID and record ID, and matches no tracked record"
+            ),
+        )),
+        many => Err(fail(
+            exit::USAGE,
+            color_eyre::eyre::eyre!(
+                "`{log} {rec}` is ambiguous: it matches {} tracked records:\n{}",
+                many.len(),
+                many.iter()
+                    .take(10)
+                    .map(|t| format!(
+                        "  {} {} {}",
+                        t.log_id,
+                        t.record_id,
+                        t.package.as_deref().unwrap_or("")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        )),
+    }
+}

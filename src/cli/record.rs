@@ -1,18 +1,16 @@
 //! `log-id`, `status`, `poll --once`: reading record states.
 
 use super::output::{
-    outln, parse_id, parse_package, print_json, print_table_header, print_table_row,
-    state_exit_code,
+    outln, parse_package, print_json, print_table_header, print_table_row, state_exit_code,
 };
 use super::Env;
 use wargdash::exit::{self, api_fail, fail, CmdResult};
-use wargdash::ids::{LogId, RecordId, RecordRef};
+use wargdash::ids::{LogId, RecordRef};
 use wargdash::tracker::poll;
 use wargdash::trust::records::Proof;
 
 pub async fn status(env: &Env<'_>, log: &str, rec: &str) -> CmdResult {
-    let log: LogId = parse_id(log)?;
-    let rec: RecordId = parse_id(rec)?;
+    let (log, rec) = super::output::resolve_ids(env.ctx, log, rec)?;
     let client = env.ctx.client()?;
     let (record, raw) = client.get_record(&log, &rec).await.map_err(api_fail)?;
     if env.json {

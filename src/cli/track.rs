@@ -127,7 +127,7 @@ pub async fn track(env: &Env<'_>, cmd: TrackCmd) -> CmdResult {
             Ok(exit::OK)
         }
         TrackCmd::Remove { log_id, record_id } => {
-            let (l, r): (LogId, RecordId) = (parse_id(&log_id)?, parse_id(&record_id)?);
+            let (l, r): (LogId, RecordId) = super::output::resolve_ids(ctx, &log_id, &record_id)?;
             if ctx
                 .store()?
                 .remove(&l, &r)

@@ -371,9 +371,14 @@ pub async fn sign_track_submit<T: Tracking>(
             Ok((r, answer))
         }
         Err(e) => {
-            if let PublishError::Api(ApiError::Unauthorized { .. } | ApiError::Invalid { .. }) = &e
+            // Refused outright (401, 4xx invalid, 404 namespace or log): the registry never
+            // stored it, so it is not left tracked — the same for every kind of refusal.
+            if let PublishError::Api(
+                ApiError::Unauthorized { .. }
+                | ApiError::Invalid { .. }
+                | ApiError::NotFound { .. },
+            ) = &e
             {
-                // Refused outright: the registry never stored it.
                 tracking.untrack(r);
             }
             Err(e)

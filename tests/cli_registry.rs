@@ -150,6 +150,8 @@ fn unknown_namespace_and_unauthorized_key_get_specific_errors() {
             .contains("namespace `other` is not defined on this registry"),
         "{r:?}"
     );
+    // Refused outright: not left tracked (so later polls do not keep failing on it).
+    assert_eq!(wd.ok(&["--json", "track", "list"], 0).stdout.trim(), "");
 
     wd.ok(&["publish", "demo:owned", "init", "--wait"], 0);
     // A stranger's key may not release into someone else's package: 401 unknown key id.

@@ -221,6 +221,11 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_record ON history (log_id, record_id);
 ";
 
+/// Batches of at least this many outcomes get a larger page cache for their transaction.
+const BIG_BATCH: usize = 1000;
+/// That cache's limit, in KiB (SQLite allocates pages as they are used, up to it).
+const BIG_BATCH_CACHE_KIB: i64 = 64 * 1024;
+
 impl Store {
     /// Opens (creating if needed) the store. A file that is not a readable wargdash store is
     /// reported with its path and left untouched.
@@ -403,7 +408,7 @@ impl Store {
     /// One transaction and one set of cached prepared statements for the whole batch, applied
     /// in key order: the `tracked` primary key and the `history_record` index are then walked
     /// once, page after page, instead of at random (a batch of 10 000 random keys otherwise
-    /// touches, and spills from the page cache, the same pages many times). The sort is stable,
+    /// touches, and evicts from the page cache, the same pages many times). The sort is stable,
     /// so a record polled twice in one batch keeps its order.
     pub fn record_polls(&mut self, outcomes: &[PollOutcome]) -> Result<()> {
         if outcomes.is_empty() {
@@ -414,8 +419,15 @@ impl Store {
             .map(|o| (o.log_id.to_string(), o.record_id.to_string(), o))
             .collect();
         keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        if keyed.len() < BIG_BATCH {
+            return self.apply_polls(&keyed);
+        }
+        // A large batch touches more pages than the default page cache holds (2 MB): pages
+        // evicted mid-transaction are read back from the file and written to the WAL again.
+        // Give the transaction room, then shrink the cache back (SQLite frees the excess).
         let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-        self.conn.pragma_update(None, "cache_size", -65536)?;
+        self.conn
+            .pragma_update(None, "cache_size", -BIG_BATCH_CACHE_KIB)?;
         let res = self.apply_polls(&keyed);
         self.conn.pragma_update(None, "cache_size", cache)?;
         res

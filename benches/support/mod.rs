@@ -357,3 +357,127 @@ pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
+
+/// One line describing the machine the figures came from: CPU model and count, memory, kernel,
+/// build profile and the load average when the bench started (the cores may be shared).
+pub fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|x| x.1))
+        .unwrap_or("unknown CPU")
+        .trim()
+        .to_string();
+    let sha_ni = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .is_some_and(|l| l.split_whitespace().any(|f| f == "sha_ni"));
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_mib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kb| kb / 1024);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!(
+        "{model}, {cpus} CPUs available (SHA extensions: {}), {mem_mib} MiB RAM, Linux {}, {} build, load average {} at start",
+        if sha_ni { "yes" } else { "no" },
+        kernel.trim(),
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+        load.join(" ")
+    )
+}
+
+/// The filesystem type holding `path` (`stat -f`), for figures that write to disk.
+pub fn fs_type(path: &Path) -> String {
+    Command::new("stat")
+        .args(["-f", "-c", "%T"])
+        .arg(path)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// This process's `/proc/self/status` field in kB (`VmHWM`: peak resident set so far).
+pub fn self_status_kb(field: &str) -> u64 {
+    status_kb(std::process::id(), field)
+}
+
+/// The `q`-quantile (0..=1) of `v` (sorted in place).
+pub fn quantile(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+/// What `wrk` measured over a fixed list of paths.
+pub struct WrkRun {
+    pub rps: f64,
+    pub requests: f64,
+    /// User + system CPU wrk itself used.
+    pub cpu_secs: f64,
+}
+
+/// `wrk -t2 -c{connections} -d{secs}s` cycling through `paths` on `base` (as `benches/sweep.rs`
+/// runs it); `None` when wrk is not installed or gave no figure.
+pub fn wrk(base: &str, paths: &[String], connections: usize, secs: u32) -> Option<WrkRun> {
+    let have = Command::new("wrk").arg("--version").output().is_ok();
+    if !have {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("paths.lua");
+    let mut lua = String::from("local paths = {\n");
+    for p in paths {
+        lua.push_str(&format!("  \"{p}\",\n"));
+    }
+    lua.push_str(
+        "}\nlocal i = 0\nrequest = function()\n  i = i % #paths + 1\n  return wrk.format(\"GET\", paths[i])\nend\n",
+    );
+    std::fs::write(&script, lua).expect("write lua");
+    // bash's `times` prints the CPU its children (wrk) used: the last line, user and system.
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "wrk -t2 -c{connections} -d{secs}s -s {} {base}; times",
+            script.display()
+        ))
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+    };
+    let rps = field("Requests/sec:");
+    let requests = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok());
+    let cpu = text.lines().last().and_then(|l| {
+        let secs = |t: &str| {
+            let (m, s) = t.trim_end_matches('s').split_once('m')?;
+            Some(m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+        };
+        let mut it = l.split_whitespace();
+        Some(secs(it.next()?)? + secs(it.next()?)?)
+    });
+    if rps.is_none() {
+        eprintln!("wrk gave no figure:\n{text}");
+    }
+    Some(WrkRun {
+        rps: rps?,
+        requests: requests?,
+        cpu_secs: cpu?,
+    })
+}

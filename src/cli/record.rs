@@ -5,7 +5,7 @@ use super::output::{
 };
 use super::Env;
 use wargdash::exit::{self, api_fail, fail, CmdResult};
-use wargdash::ids::{LogId, RecordRef};
+use wargdash::ids::RecordRef;
 use wargdash::tracker::poll;
 use wargdash::trust::records::Proof;
 
@@ -83,33 +83,7 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
         tokio::task::block_in_place(|| store.list()).map_err(|e| fail(exit::STORE, e))?;
     let client = ctx.client()?;
     // Records tracked by ID get their package names from the registry (best effort).
-    let unnamed: Vec<LogId> = {
-        let mut v: Vec<LogId> = tracked
-            .iter()
-            .filter(|t| t.package.is_none())
-            .map(|t| t.log_id)
-            .collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    if !unnamed.is_empty() {
-        match client.resolve_names(&unnamed).await {
-            Ok(names) => {
-                for t in tracked.iter_mut().filter(|t| t.package.is_none()) {
-                    t.package = names.get(&t.log_id).cloned();
-                }
-                tokio::task::block_in_place(|| {
-                    for (log, name) in &names {
-                        if let Err(e) = store.set_package(log, name) {
-                            tracing::warn!("storing the name of {log}: {e:#}");
-                        }
-                    }
-                });
-            }
-            Err(e) => tracing::warn!("fetching package names: {e}"),
-        }
-    }
+    super::track::fill_names(&client, &mut store, &mut tracked).await;
     let items: Vec<RecordRef> = tracked
         .iter()
         .map(|t| RecordRef::new(t.log_id, t.record_id))
@@ -123,19 +97,12 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
         .map_err(|e| fail(exit::STORE, e))?;
     let registry = client.base().to_string();
     for r in &resolved {
-        if let Proof::NotIncluded { detail } = &r.proof {
-            let answer = r
-                .polled
-                .result
-                .as_ref()
-                .map(|(_, raw)| raw.clone())
-                .unwrap_or_default();
-            let a = wargdash::trust::records::not_included(r.record, detail, &answer);
-            let _ = db.add_alert(&registry, &a, wargdash::tracker::store::now_ms());
+        let now = wargdash::tracker::store::now_ms();
+        if let Some(a) = wargdash::trust::records::raise_not_included(&mut db, &registry, r, now) {
             eprintln!(
                 "ALERT {}: {}",
                 a.kind.as_str(),
-                wargdash::text::clean(detail)
+                wargdash::text::clean(&a.detail)
             );
         }
     }

@@ -11,15 +11,15 @@ use wargdash::ids::{LogId, RecordId};
 use wargdash::registry::PackageRecord;
 use wargdash::tracker::store::NewTracked;
 
-/// Package names for records tracked by ID, from the registry (best effort: a registry that
-/// is down or not configured leaves them unnamed), stored for next time.
-async fn name_unnamed(env: &Env<'_>) {
-    let ctx = env.ctx;
-    let (Some(_), Ok(mut store)) = (ctx.registry_url(), ctx.store()) else {
-        return;
-    };
-    let Ok(list) = store.list() else { return };
-    let mut logs: Vec<LogId> = list
+/// Package names for records tracked by ID, from the registry (`fetch/names`, best effort: a
+/// registry that is down leaves them unnamed, bounded to 5 s), filled into `tracked` and stored
+/// for next time.
+pub async fn fill_names(
+    client: &wargdash::registry::RegistryClient,
+    store: &mut wargdash::tracker::store::Store,
+    tracked: &mut [wargdash::tracker::store::Tracked],
+) {
+    let mut logs: Vec<LogId> = tracked
         .iter()
         .filter(|t| t.package.is_none())
         .map(|t| t.log_id)
@@ -29,23 +29,38 @@ async fn name_unnamed(env: &Env<'_>) {
     if logs.is_empty() {
         return;
     }
-    let Ok(client) = ctx.client() else { return };
-    match tokio::time::timeout(
+    let names = match tokio::time::timeout(
         std::time::Duration::from_secs(5),
         client.resolve_names(&logs),
     )
     .await
     {
-        Ok(Ok(names)) => tokio::task::block_in_place(|| {
-            for (log, name) in &names {
-                if let Err(e) = store.set_package(log, name) {
-                    tracing::warn!("storing the name of {log}: {e:#}");
-                }
-            }
-        }),
-        Ok(Err(e)) => tracing::info!("package names: {e}"),
-        Err(_) => tracing::info!("package names: the registry did not answer in 5 s"),
+        Ok(Ok(names)) => names,
+        Ok(Err(e)) => return tracing::info!("package names: {e}"),
+        Err(_) => return tracing::info!("package names: the registry did not answer in 5 s"),
+    };
+    for t in tracked.iter_mut().filter(|t| t.package.is_none()) {
+        t.package = names.get(&t.log_id).cloned();
     }
+    tokio::task::block_in_place(|| {
+        for (log, name) in &names {
+            if let Err(e) = store.set_package(log, name) {
+                tracing::warn!("storing the name of {log}: {e:#}");
+            }
+        }
+    });
+}
+
+/// Names records tracked by ID before `track list` prints them (when a registry is configured).
+async fn name_unnamed(env: &Env<'_>) {
+    let ctx = env.ctx;
+    let (Some(_), Ok(mut store)) = (ctx.registry_url(), ctx.store()) else {
+        return;
+    };
+    let (Ok(mut list), Ok(client)) = (store.list(), ctx.client()) else {
+        return;
+    };
+    fill_names(&client, &mut store, &mut list).await;
 }
 
 pub async fn track(env: &Env<'_>, cmd: TrackCmd) -> CmdResult {

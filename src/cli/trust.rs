@@ -48,19 +48,10 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
     for r in &resolved {
         match &r.proof {
             Proof::Proven { .. } => verified += 1,
-            Proof::NotIncluded { detail } => {
+            Proof::NotIncluded { .. } => {
                 not_included += 1;
-                let answer = r
-                    .polled
-                    .result
-                    .as_ref()
-                    .map(|(_, raw)| raw.clone())
-                    .unwrap_or_default();
-                let a = records::not_included(r.record, detail, &answer);
-                if let Err(e) = db.add_alert(&registry, &a, (now_secs() * 1000) as i64) {
-                    tracing::error!("storing an alert: {e}");
-                }
-                alerts.push(a);
+                let now = (now_secs() * 1000) as i64;
+                alerts.extend(records::raise_not_included(&mut db, &registry, r, now));
             }
             Proof::Unproven => pending += 1,
         }

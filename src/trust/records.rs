@@ -159,3 +159,27 @@ pub async fn resolve(
     }
     Ok(out.into_iter().flatten().collect())
 }
+
+/// For a record the registry claims but its ledger contradicts: the alert, stored. `None` for
+/// every other proof.
+pub fn raise_not_included(
+    db: &mut TrustDb,
+    registry: &str,
+    r: &Resolved,
+    now_ms: i64,
+) -> Option<Alert> {
+    let Proof::NotIncluded { detail } = &r.proof else {
+        return None;
+    };
+    let answer = r
+        .polled
+        .result
+        .as_ref()
+        .map(|(_, raw)| raw.clone())
+        .unwrap_or_default();
+    let a = not_included(r.record, detail, &answer);
+    if let Err(e) = db.add_alert(registry, &a, now_ms) {
+        tracing::error!("storing an alert: {e}");
+    }
+    Some(a)
+}

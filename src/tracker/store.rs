@@ -276,11 +276,6 @@ fn test_stall_in_tx(begin: bool) {
 #[cfg(not(debug_assertions))]
 fn test_stall_in_tx(_begin: bool) {}
 
-/// Batches of at least this many outcomes get a larger page cache for their transaction.
-const BIG_BATCH: usize = 1000;
-/// That cache's limit, in KiB (SQLite allocates pages as they are used, up to it).
-const BIG_BATCH_CACHE_KIB: i64 = 64 * 1024;
-
 impl Store {
     /// Opens (creating if needed) the store, scoped to `registry` (a URL; see
     /// [`registry_key`]). A file that is not a readable wargdash store is reported with its
@@ -527,36 +522,10 @@ impl Store {
 
     /// Records a batch of poll results in one transaction, appending to a record's history when
     /// its state or detail changed. Untracked records are ignored.
-    ///
-    /// One transaction and one set of cached prepared statements for the whole batch, applied
-    /// in key order: the `tracked` primary key and the `history_record` index are then walked
-    /// once, page after page, instead of at random (a batch of 10 000 random keys otherwise
-    /// touches, and evicts from the page cache, the same pages many times). The sort is stable,
-    /// so a record polled twice in one batch keeps its order.
     pub fn record_polls(&mut self, outcomes: &[PollOutcome]) -> Result<()> {
         if outcomes.is_empty() {
             return Ok(());
         }
-        let mut keyed: Vec<(String, String, &PollOutcome)> = outcomes
-            .iter()
-            .map(|o| (o.log_id.to_string(), o.record_id.to_string(), o))
-            .collect();
-        keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-        if keyed.len() < BIG_BATCH {
-            return self.apply_polls(&keyed);
-        }
-        // A large batch touches more pages than the default page cache holds (2 MB): pages
-        // evicted mid-transaction are read back from the file and written to the WAL again.
-        // Give the transaction room, then shrink the cache back (SQLite frees the excess).
-        let cache: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
-        self.conn
-            .pragma_update(None, "cache_size", -BIG_BATCH_CACHE_KIB)?;
-        let res = self.apply_polls(&keyed);
-        self.conn.pragma_update(None, "cache_size", cache)?;
-        res
-    }
-
-    fn apply_polls(&mut self, keyed: &[(String, String, &PollOutcome)]) -> Result<()> {
         let reg = self.registry.clone();
         let limit = self.history_limit as i64;
         let tx = self.write_tx()?;
@@ -581,7 +550,8 @@ impl Store {
                 "DELETE FROM history WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3 AND id NOT IN
                    (SELECT id FROM history WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3 ORDER BY id DESC LIMIT ?4)",
             )?;
-            for (log, rec, o) in keyed {
+            for o in outcomes {
+                let (log, rec) = (o.log_id.to_string(), o.record_id.to_string());
                 match &o.result {
                     Ok(s) => {
                         let prev: Option<(Option<String>, Option<String>)> = current

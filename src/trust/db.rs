@@ -108,6 +108,11 @@ impl TrustDb {
     pub fn open(path: &Path) -> Result<Self, TrustError> {
         let conn = Connection::open(path).map_err(db_err)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
+        // WAL (set by the tracked-set store on the same file) with NORMAL sync: a commit per
+        // ledger page does not wait for a disk flush; a crash loses at most the latest pages,
+        // which the next sync fetches again.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_err)?;
         Self::from_connection(conn)
     }
 
@@ -348,7 +353,9 @@ impl TrustDb {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT MIN(idx) FROM trust_ledger WHERE registry = ?1 AND log_id = ?2 AND record_id = ?3 AND idx < ?4",
+                // `+idx`: the range on idx must not steer SQLite to the (registry, idx) key —
+                // a scan of the whole ledger per lookup — instead of the record index.
+                "SELECT MIN(+idx) FROM trust_ledger WHERE registry = ?1 AND log_id = ?2 AND record_id = ?3 AND +idx < ?4",
             )
             .map_err(db_err)?;
         let v: Option<i64> = st

@@ -161,12 +161,24 @@ fn registry_down_header_shows_error_and_retry() {
             hold: Some(Duration::from_secs(4)),
         },
     );
-    let out = text(&render(&mut s, 120, 12));
+    let t = render(&mut s, 120, 12);
+    let out = text(&t);
     assert!(out.contains("● DOWN registry unreachable"), "{out}");
     assert!(out.contains("retry in 4s"), "{out}");
-    // The outage is shown once, in the header, not on the row.
-    assert_eq!(out.matches("connection refused").count(), 1, "{out}");
+    // The row polled during the outage keeps its state and shows its last error, dimmed
+    // (item 8); rows not polled since show none.
+    let row = out.lines().find(|l| l.contains("demo:world")).unwrap();
+    assert!(row.contains("◐ processing"), "{row}");
+    assert!(row.contains("⚠ registry unreachable"), "{row}");
+    assert_eq!(out.matches("⚠ registry unreachable").count(), 1, "{out}");
+    let y = out.lines().position(|l| l.contains("demo:world")).unwrap() as u16;
+    let x = row.find("⚠").map(|b| row[..b].chars().count()).unwrap() as u16;
+    assert_eq!(t.backend().buffer()[(x, y)].fg, Color::DarkGray, "dimmed");
     insta::assert_snapshot!("registry_down", out);
+    // An answer clears it.
+    polled(&mut s, 2, serde_json::json!({"state": "processing"}));
+    let out = text(&render(&mut s, 120, 12));
+    assert!(!out.contains("⚠ registry unreachable"), "{out}");
 }
 
 #[test]
@@ -181,8 +193,9 @@ fn detail_pane_shows_everything_about_a_record() {
             ..tracked(3, "demo:alpha")
         }]),
     );
-    key(&mut s, KeyCode::Char('s'));
-    key(&mut s, KeyCode::Char('s'));
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "sort state");
+    key(&mut s, KeyCode::Enter);
     // Sorted by state: rejected first.
     key(&mut s, KeyCode::Char('g'));
     key(&mut s, KeyCode::Enter);
@@ -286,7 +299,7 @@ fn publish_form_validation_and_review() {
 fn help_is_generated_from_the_keymap() {
     let mut s = state(true);
     key(&mut s, KeyCode::Char('?'));
-    let out = text(&render(&mut s, 100, 44));
+    let out = text(&render(&mut s, 110, 70));
     for (keys, desc, _) in wargdash::ui::keymap::BINDINGS {
         assert!(out.contains(desc), "help lacks {keys}: {desc}\n{out}");
     }
@@ -452,4 +465,233 @@ fn a_stale_file_hash_never_wins() {
     let screen = text(&render(&mut s, 120, 30));
     assert!(!screen.contains("hashing…"), "{screen}");
     assert!(screen.contains(&digest(b"small").to_string()), "{screen}");
+}
+
+/// Ages keep their seconds past the first minute (issue "daily driver", item 5).
+#[test]
+fn ages_read_minutes_and_seconds() {
+    let mut s = state(false);
+    update(&mut s, Action::StoreLoaded(vec![tracked(30, "demo:old")]));
+    for (w, h) in [(80, 24), (200, 50)] {
+        let out = text(&render(&mut s, w, h));
+        assert!(out.contains("1m05s"), "{out}");
+    }
+}
+
+/// While frozen, poll results are held per record, the latest winning, and the header says how
+/// many wait; `f` applies them (item 7).
+#[test]
+fn frozen_holds_the_latest_result_per_record_and_counts_them() {
+    let mut s = four_states(false);
+    key(&mut s, KeyCode::Char('f'));
+    for _ in 0..50 {
+        polled(&mut s, 2, serde_json::json!({"state": "processing"}));
+    }
+    polled(
+        &mut s,
+        2,
+        serde_json::json!({"state": "published", "registryIndex": 9}),
+    );
+    polled(&mut s, 1, serde_json::json!({"state": "processing"}));
+    // A result for a record not tracked is not held.
+    let stray = RecordRef::new(
+        LogId(Sha256Hash([0xee; 32])),
+        RecordId(Sha256Hash([0xef; 32])),
+    );
+    let body = serde_json::json!({"state": "processing", "recordId": stray.record.to_string()});
+    update(
+        &mut s,
+        Action::Polled {
+            key: stray,
+            result: Ok((serde_json::from_value(body.clone()).unwrap(), body)),
+            at: NOW,
+            latency: Duration::ZERO,
+            hold: None,
+        },
+    );
+    assert_eq!(s.frozen_waiting(), 2);
+    assert_eq!(s.row(&ids(2)).unwrap().state_name(), "processing");
+    for (w, h) in [(80, 24), (200, 50)] {
+        let out = text(&render(&mut s, w, h));
+        assert!(out.contains("❄ FROZEN: 2 updates wait, f resumes"), "{out}");
+    }
+    key(&mut s, KeyCode::Char('f'));
+    assert_eq!(s.frozen_waiting(), 0);
+    assert_eq!(s.row(&ids(2)).unwrap().state_name(), "published");
+    assert_eq!(s.row(&ids(1)).unwrap().state_name(), "processing");
+    let out = text(&render(&mut s, 80, 24));
+    assert!(!out.contains("FROZEN"), "{out}");
+    assert!(out.contains("resumed: 2 updates applied"), "{out}");
+}
+
+fn effects(s: &mut State, code: KeyCode) -> Vec<wargdash::ui::app::Effect> {
+    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn command(s: &mut State, line: &str) -> Vec<wargdash::ui::app::Effect> {
+    key(s, KeyCode::Char(':'));
+    typed(s, line);
+    effects(s, KeyCode::Enter)
+}
+
+fn footer(out: &str) -> String {
+    out.lines()
+        .rev()
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Item 1: after `d` the row that took the removed one's place is selected; the confirmation
+/// names the package.
+#[test]
+fn untrack_keeps_the_selection_in_place() {
+    let mut s = four_states(false);
+    key(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.selected, Some(ids(2)));
+    key(&mut s, KeyCode::Char('d'));
+    for (w, h) in [(80, 24), (200, 50)] {
+        let out = text(&render(&mut s, w, h));
+        assert!(
+            out.contains("Stop tracking demo:world record 11111111…?"),
+            "{out}"
+        );
+    }
+    let fx = effects(&mut s, KeyCode::Char('y'));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, wargdash::ui::app::Effect::Untrack(k) if *k == ids(2))));
+    assert_eq!(s.selected, Some(ids(3)), "the next row took its place");
+    let out = text(&render(&mut s, 80, 24));
+    assert!(out.contains("untracked demo:world record"), "{out}");
+    assert!(out.contains("2/3"), "{out}");
+    // The last row: the one before it.
+    key(&mut s, KeyCode::Char('G'));
+    key(&mut s, KeyCode::Char('d'));
+    key(&mut s, KeyCode::Char('y'));
+    assert_eq!(s.selected, Some(ids(3)));
+}
+
+/// Item 1: a submitted record is selected when its row arrives and marked for a moment; its
+/// rejection is an error naming the package and the reason.
+#[test]
+fn a_submitted_record_is_selected_marked_and_its_rejection_named() {
+    let mut s = four_states(true);
+    let new = ids(20);
+    update(&mut s, Action::Submitted(Ok(new)));
+    // The row is not there yet: nothing else steals the selection meanwhile.
+    polled(&mut s, 2, serde_json::json!({"state": "processing"}));
+    assert_eq!(s.selected, Some(new));
+    let mut rows = vec![
+        tracked(1, "demo:hello"),
+        tracked(2, "demo:world"),
+        tracked(3, "demo:alpha"),
+        tracked(4, "demo:beta"),
+    ];
+    rows.push(Tracked {
+        origin: Origin::Submitted,
+        ..tracked(20, "demo:fresh")
+    });
+    update(&mut s, Action::StoreLoaded(rows));
+    assert_eq!(s.selected, Some(new));
+    assert!(s.fresh.is_some_and(|(k, _)| k == new));
+    key(&mut s, KeyCode::Char('k'));
+    let t = render(&mut s, 80, 24);
+    let out = text(&t);
+    let y = out.lines().position(|l| l.contains("demo:fresh")).unwrap();
+    assert!(out.lines().nth(y).unwrap().starts_with('+'), "{out}");
+    assert!(t.backend().buffer()[(5, y as u16)]
+        .modifier
+        .contains(Modifier::BOLD));
+    // The mark lasts a moment.
+    update(&mut s, Action::Tick(NOW + 6000));
+    assert!(s.fresh.is_none());
+    // Rejected: an error-level message naming the package and the reason.
+    polled(
+        &mut s,
+        20,
+        serde_json::json!({"state": "rejected", "reason": "the signature is invalid"}),
+    );
+    for (w, h) in [(80, 24), (200, 50)] {
+        let out = text(&render(&mut s, w, h));
+        assert!(
+            footer(&out).starts_with("✗ demo:fresh record 8f8f8f8f was rejected: the signa"),
+            "{out}"
+        );
+    }
+}
+
+/// Item 1: `:track` confirms a new record, and says when one is already tracked.
+#[test]
+fn track_confirms_or_says_already_tracked() {
+    let mut s = four_states(false);
+    let fx = command(&mut s, &format!("track {} {}", ids(3).log, ids(3).record));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(s.selected, Some(ids(3)));
+    let out = text(&render(&mut s, 80, 24));
+    assert!(
+        footer(&out).contains("already tracking demo:alpha record 18181818…"),
+        "{out}"
+    );
+    let fresh = ids(30);
+    let fx = command(&mut s, &format!("track {} {}", fresh.log, fresh.record));
+    assert!(
+        matches!(&fx[..], [wargdash::ui::app::Effect::Track(_)]),
+        "{fx:?}"
+    );
+    let out = text(&render(&mut s, 80, 24));
+    assert!(footer(&out).contains("tracking record d5d5d5d5…"), "{out}");
+    assert_eq!(s.selected, Some(fresh));
+}
+
+/// Item 2: marks, a count in the footer, one confirmation naming how many; `:untrack
+/// rejected` and `:untrack filtered`.
+#[test]
+fn bulk_untrack_of_marked_rejected_and_filtered_rows() {
+    let mut s = four_states(false);
+    key(&mut s, KeyCode::Char(' '));
+    key(&mut s, KeyCode::Char(' '));
+    assert_eq!(s.marked.len(), 2);
+    for (w, h) in [(80, 24), (200, 50)] {
+        let out = text(&render(&mut s, w, h));
+        assert!(footer(&out).starts_with("* 2 marked"), "{out}");
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("*  demo:")).count(),
+            2,
+            "{out}"
+        );
+    }
+    key(&mut s, KeyCode::Char('d'));
+    let out = text(&render(&mut s, 80, 24));
+    assert!(
+        out.contains("Stop tracking 2 records (demo:hello, demo:world)?"),
+        "{out}"
+    );
+    let fx = effects(&mut s, KeyCode::Char('y'));
+    let untracked = fx
+        .iter()
+        .filter(|e| matches!(e, wargdash::ui::app::Effect::Untrack(_)))
+        .count();
+    assert_eq!(untracked, 2);
+    assert_eq!(s.rows.len(), 2);
+    assert!(s.marked.is_empty());
+
+    // `:untrack rejected`: one confirmation for the rejected rows shown.
+    command(&mut s, "untrack rejected");
+    assert_eq!(s.mode, Mode::ConfirmUntrack(vec![ids(3)]));
+    let out = text(&render(&mut s, 80, 24));
+    assert!(out.contains("Stop tracking demo:alpha record"), "{out}");
+    key(&mut s, KeyCode::Char('n'));
+    assert_eq!(s.rows.len(), 2, "any other key keeps them");
+
+    // `:untrack filtered`: what the filter shows.
+    key(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "beta");
+    key(&mut s, KeyCode::Enter);
+    command(&mut s, "untrack filtered");
+    assert_eq!(s.mode, Mode::ConfirmUntrack(vec![ids(4)]));
+    key(&mut s, KeyCode::Char('y'));
+    assert_eq!(s.rows.len(), 1);
+    command(&mut s, "untrack rejected");
+    assert!(s.input_error.is_some(), "nothing rejected is shown");
 }

@@ -740,15 +740,30 @@ pub(super) fn apply_poll(
             }
             // A registry outage: the header explains it; the row keeps its state and shows the
             // failure dimmed.
-            Err(e) if registry_wide => {
-                r.outage = Some((crate::text::clean(&e.headline()).into_owned(), at))
-            }
+            Err(e) if registry_wide => r.outage = Some((outage_label(&e), at)),
             Err(e) => r.error = Some(crate::text::clean(&e.to_string()).into_owned()),
         }
         let now = s.rows[i].state_name();
         s.count_change(was, now);
         // One result moves one row: no re-sort of every row per poll.
         s.reposition(i, was_at);
+    }
+}
+
+/// A registry-wide failure in a few words for a row: the header has the whole message, so the
+/// rows do not repeat it.
+fn outage_label(e: &ApiError) -> String {
+    match e {
+        ApiError::Unreachable { .. } => "unreachable".into(),
+        ApiError::Timeout { .. } => "no answer in time".into(),
+        ApiError::Network { .. } => "connection broke".into(),
+        ApiError::Tls { .. } => "TLS failed".into(),
+        ApiError::NoSuchEndpoint { .. } => "no such endpoint".into(),
+        ApiError::Status { status, .. } => format!("answered {status}"),
+        ApiError::BadBody { .. } => "unreadable answer".into(),
+        ApiError::TooLarge { .. } => "answer too large".into(),
+        ApiError::RedirectLoop { .. } => "too many redirects".into(),
+        _ => "failed".into(),
     }
 }
 

@@ -117,7 +117,7 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("one poll result");
     for (n, s) in &states {
-        for sort in [SortKey::Added, SortKey::Polled] {
+        for sort in [SortKey::Age, SortKey::Polled] {
             let mut s = s.clone();
             while s.sort != sort {
                 update(

@@ -161,12 +161,26 @@ fn registry_down_header_shows_error_and_retry() {
             hold: Some(Duration::from_secs(4)),
         },
     );
-    let out = text(&render(&mut s, 120, 12));
+    let t = render(&mut s, 120, 12);
+    let out = text(&t);
     assert!(out.contains("● DOWN registry unreachable"), "{out}");
     assert!(out.contains("retry in 4s"), "{out}");
-    // The outage is shown once, in the header, not on the row.
+    // The row polled during the outage keeps its state and shows its last error, dimmed
+    // (item 8); rows not polled since show none.
+    let row = out.lines().find(|l| l.contains("demo:world")).unwrap();
+    assert!(row.contains("◐ processing"), "{row}");
+    assert!(row.contains("⚠ unreachable (0s ago)"), "{row}");
+    assert_eq!(out.matches("⚠ unreachable").count(), 1, "{out}");
+    // The whole message once, in the header.
     assert_eq!(out.matches("connection refused").count(), 1, "{out}");
+    let y = out.lines().position(|l| l.contains("demo:world")).unwrap() as u16;
+    let x = row.find("⚠").map(|b| row[..b].chars().count()).unwrap() as u16;
+    assert_eq!(t.backend().buffer()[(x, y)].fg, Color::DarkGray, "dimmed");
     insta::assert_snapshot!("registry_down", out);
+    // An answer clears it.
+    polled(&mut s, 2, serde_json::json!({"state": "processing"}));
+    let out = text(&render(&mut s, 120, 12));
+    assert!(!out.contains("⚠ unreachable"), "{out}");
 }
 
 #[test]
@@ -181,8 +195,9 @@ fn detail_pane_shows_everything_about_a_record() {
             ..tracked(3, "demo:alpha")
         }]),
     );
-    key(&mut s, KeyCode::Char('s'));
-    key(&mut s, KeyCode::Char('s'));
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "sort state");
+    key(&mut s, KeyCode::Enter);
     // Sorted by state: rejected first.
     key(&mut s, KeyCode::Char('g'));
     key(&mut s, KeyCode::Enter);
@@ -286,7 +301,7 @@ fn publish_form_validation_and_review() {
 fn help_is_generated_from_the_keymap() {
     let mut s = state(true);
     key(&mut s, KeyCode::Char('?'));
-    let out = text(&render(&mut s, 100, 44));
+    let out = text(&render(&mut s, 110, 70));
     for (keys, desc, _) in wargdash::ui::keymap::BINDINGS {
         assert!(out.contains(desc), "help lacks {keys}: {desc}\n{out}");
     }
@@ -452,4 +467,485 @@ fn a_stale_file_hash_never_wins() {
     let screen = text(&render(&mut s, 120, 30));
     assert!(!screen.contains("hashing…"), "{screen}");
     assert!(screen.contains(&digest(b"small").to_string()), "{screen}");
+}
+
+/// Ages keep their seconds past the first minute (issue "daily driver", item 5).
+#[test]
+fn ages_read_minutes_and_seconds() {
+    let mut s = state(false);
+    update(&mut s, Action::StoreLoaded(vec![tracked(30, "demo:old")]));
+    for (w, h) in [(80, 24), (200, 50)] {
+        let out = text(&render(&mut s, w, h));
+        assert!(out.contains("1m05s"), "{out}");
+    }
+}
+
+/// While frozen, poll results are held per record, the latest winning, and the header says how
+/// many wait; `f` applies them (item 7).
+#[test]
+fn frozen_holds_the_latest_result_per_record_and_counts_them() {
+    let mut s = four_states(false);
+    key(&mut s, KeyCode::Char('f'));
+    for _ in 0..50 {
+        polled(&mut s, 2, serde_json::json!({"state": "processing"}));
+    }
+    polled(
+        &mut s,
+        2,
+        serde_json::json!({"state": "published", "registryIndex": 9}),
+    );
+    polled(&mut s, 1, serde_json::json!({"state": "processing"}));
+    // A result for a record not tracked is not held.
+    let stray = RecordRef::new(
+        LogId(Sha256Hash([0xee; 32])),
+        RecordId(Sha256Hash([0xef; 32])),
+    );
+    let body = serde_json::json!({"state": "processing", "recordId": stray.record.to_string()});
+    update(
+        &mut s,
+        Action::Polled {
+            key: stray,
+            result: Ok((serde_json::from_value(body.clone()).unwrap(), body)),
+            at: NOW,
+            latency: Duration::ZERO,
+            hold: None,
+        },
+    );
+    assert_eq!(s.frozen_waiting(), 2);
+    assert_eq!(s.row(&ids(2)).unwrap().state_name(), "processing");
+    for (w, h) in [(80, 24), (200, 50)] {
+        let out = text(&render(&mut s, w, h));
+        assert!(out.contains("❄ FROZEN: 2 updates wait, f resumes"), "{out}");
+    }
+    key(&mut s, KeyCode::Char('f'));
+    assert_eq!(s.frozen_waiting(), 0);
+    assert_eq!(s.row(&ids(2)).unwrap().state_name(), "published");
+    assert_eq!(s.row(&ids(1)).unwrap().state_name(), "processing");
+    let out = text(&render(&mut s, 80, 24));
+    assert!(!out.contains("FROZEN"), "{out}");
+    assert!(out.contains("resumed: 2 updates applied"), "{out}");
+}
+
+fn effects(s: &mut State, code: KeyCode) -> Vec<wargdash::ui::app::Effect> {
+    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn command(s: &mut State, line: &str) -> Vec<wargdash::ui::app::Effect> {
+    key(s, KeyCode::Char(':'));
+    typed(s, line);
+    effects(s, KeyCode::Enter)
+}
+
+fn footer(out: &str) -> String {
+    out.lines()
+        .rev()
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Item 1: after `d` the row that took the removed one's place is selected; the confirmation
+/// names the package.
+#[test]
+fn untrack_keeps_the_selection_in_place() {
+    let mut s = four_states(false);
+    key(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.selected, Some(ids(2)));
+    key(&mut s, KeyCode::Char('d'));
+    for (w, h) in [(80, 24), (200, 50)] {
+        let out = text(&render(&mut s, w, h));
+        assert!(
+            out.contains("Stop tracking demo:world record 11111111…?"),
+            "{out}"
+        );
+    }
+    let fx = effects(&mut s, KeyCode::Char('y'));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, wargdash::ui::app::Effect::Untrack(k) if *k == ids(2))));
+    assert_eq!(s.selected, Some(ids(3)), "the next row took its place");
+    let out = text(&render(&mut s, 80, 24));
+    assert!(out.contains("untracked demo:world record"), "{out}");
+    assert!(out.contains("2/3"), "{out}");
+    // The last row: the one before it.
+    key(&mut s, KeyCode::Char('G'));
+    key(&mut s, KeyCode::Char('d'));
+    key(&mut s, KeyCode::Char('y'));
+    assert_eq!(s.selected, Some(ids(3)));
+}
+
+/// Item 1: a submitted record is selected when its row arrives and marked for a moment; its
+/// rejection is an error naming the package and the reason.
+#[test]
+fn a_submitted_record_is_selected_marked_and_its_rejection_named() {
+    let mut s = four_states(true);
+    let new = ids(20);
+    update(&mut s, Action::Submitted(Ok(new)));
+    // The row is not there yet: nothing else steals the selection meanwhile.
+    polled(&mut s, 2, serde_json::json!({"state": "processing"}));
+    assert_eq!(s.selected, Some(new));
+    let mut rows = vec![
+        tracked(1, "demo:hello"),
+        tracked(2, "demo:world"),
+        tracked(3, "demo:alpha"),
+        tracked(4, "demo:beta"),
+    ];
+    rows.push(Tracked {
+        origin: Origin::Submitted,
+        ..tracked(20, "demo:fresh")
+    });
+    update(&mut s, Action::StoreLoaded(rows));
+    assert_eq!(s.selected, Some(new));
+    assert!(s.fresh.is_some_and(|(k, _)| k == new));
+    key(&mut s, KeyCode::Char('k'));
+    let t = render(&mut s, 80, 24);
+    let out = text(&t);
+    let y = out.lines().position(|l| l.contains("demo:fresh")).unwrap();
+    assert!(out.lines().nth(y).unwrap().starts_with('+'), "{out}");
+    assert!(t.backend().buffer()[(5, y as u16)]
+        .modifier
+        .contains(Modifier::BOLD));
+    // The mark lasts a moment.
+    update(&mut s, Action::Tick(NOW + 6000));
+    assert!(s.fresh.is_none());
+    // Rejected: an error-level message naming the package and the reason.
+    polled(
+        &mut s,
+        20,
+        serde_json::json!({"state": "rejected", "reason": "the signature is invalid"}),
+    );
+    for (w, h) in [(80, 24), (200, 50)] {
+        let out = text(&render(&mut s, w, h));
+        assert!(
+            footer(&out).starts_with("✗ demo:fresh record 8f8f8f8f was rejected: the signa"),
+            "{out}"
+        );
+    }
+}
+
+/// Item 1: `:track` confirms a new record, and says when one is already tracked.
+#[test]
+fn track_confirms_or_says_already_tracked() {
+    let mut s = four_states(false);
+    let fx = command(&mut s, &format!("track {} {}", ids(3).log, ids(3).record));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(s.selected, Some(ids(3)));
+    let out = text(&render(&mut s, 80, 24));
+    assert!(
+        footer(&out).contains("already tracking demo:alpha record 18181818…"),
+        "{out}"
+    );
+    let fresh = ids(30);
+    let fx = command(&mut s, &format!("track {} {}", fresh.log, fresh.record));
+    assert!(
+        matches!(&fx[..], [wargdash::ui::app::Effect::Track(_)]),
+        "{fx:?}"
+    );
+    let out = text(&render(&mut s, 80, 24));
+    assert!(footer(&out).contains("tracking record d5d5d5d5…"), "{out}");
+    assert_eq!(s.selected, Some(fresh));
+}
+
+/// Item 2: marks, a count in the footer, one confirmation naming how many; `:untrack
+/// rejected` and `:untrack filtered`.
+#[test]
+fn bulk_untrack_of_marked_rejected_and_filtered_rows() {
+    let mut s = four_states(false);
+    key(&mut s, KeyCode::Char(' '));
+    key(&mut s, KeyCode::Char(' '));
+    assert_eq!(s.marked.len(), 2);
+    for (w, h) in [(80, 24), (200, 50)] {
+        let out = text(&render(&mut s, w, h));
+        assert!(footer(&out).starts_with("* 2 marked"), "{out}");
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("*  demo:")).count(),
+            2,
+            "{out}"
+        );
+    }
+    key(&mut s, KeyCode::Char('d'));
+    let out = text(&render(&mut s, 80, 24));
+    assert!(
+        out.contains("Stop tracking 2 records (demo:hello, demo:world)?"),
+        "{out}"
+    );
+    let fx = effects(&mut s, KeyCode::Char('y'));
+    let untracked = fx
+        .iter()
+        .filter(|e| matches!(e, wargdash::ui::app::Effect::Untrack(_)))
+        .count();
+    assert_eq!(untracked, 2);
+    assert_eq!(s.rows.len(), 2);
+    assert!(s.marked.is_empty());
+
+    // `:untrack rejected`: one confirmation for the rejected rows shown.
+    command(&mut s, "untrack rejected");
+    assert_eq!(s.mode, Mode::ConfirmUntrack(vec![ids(3)]));
+    let out = text(&render(&mut s, 80, 24));
+    assert!(out.contains("Stop tracking demo:alpha record"), "{out}");
+    key(&mut s, KeyCode::Char('n'));
+    assert_eq!(s.rows.len(), 2, "any other key keeps them");
+
+    // `:untrack filtered`: what the filter shows.
+    key(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "beta");
+    key(&mut s, KeyCode::Enter);
+    command(&mut s, "untrack filtered");
+    assert_eq!(s.mode, Mode::ConfirmUntrack(vec![ids(4)]));
+    key(&mut s, KeyCode::Char('y'));
+    assert_eq!(s.rows.len(), 1);
+    command(&mut s, "untrack rejected");
+    assert!(s.input_error.is_some(), "nothing rejected is shown");
+}
+
+fn filter(s: &mut State, text: &str) {
+    key(s, KeyCode::Char('/'));
+    key(s, KeyCode::Esc); // a fresh filter
+    key(s, KeyCode::Char('/'));
+    typed(s, text);
+    key(s, KeyCode::Enter);
+}
+
+fn shown(s: &State) -> Vec<String> {
+    s.view
+        .iter()
+        .map(|i| s.rows[*i].tracked.package.clone().unwrap())
+        .collect()
+}
+
+/// Item 3: the filter language, highlighted matches, "no matches", the position.
+#[test]
+fn the_filter_language() {
+    let mut s = four_states(true);
+    filter(&mut s, "state:rejected");
+    assert_eq!(shown(&s), ["demo:alpha"]);
+    filter(&mut s, "pkg:demo:hello");
+    assert_eq!(shown(&s), ["demo:hello"]);
+    filter(&mut s, "demo !hello !WORLD");
+    assert_eq!(shown(&s), ["demo:alpha", "demo:beta"]);
+    filter(&mut s, "/^demo:(a|b)e/");
+    assert_eq!(shown(&s), ["demo:beta"]);
+    filter(&mut s, "/already released/");
+    assert_eq!(shown(&s), ["demo:alpha"]);
+    filter(&mut s, "!state:/^(sourcing|processing)$/");
+    assert_eq!(shown(&s), ["demo:alpha", "demo:beta"]);
+    // Matches are highlighted in the rows.
+    filter(&mut s, "ALP");
+    let t = render(&mut s, 80, 24);
+    let out = text(&t);
+    let y = out.lines().position(|l| l.contains("demo:alpha")).unwrap() as u16;
+    let x = out.lines().nth(y as usize).unwrap().find("alpha").unwrap() as u16;
+    let buf = t.backend().buffer();
+    assert_eq!(buf[(x, y)].bg, Color::Yellow, "{out}");
+    assert_eq!(buf[(x + 2, y)].bg, Color::Yellow);
+    assert_ne!(buf[(x + 3, y)].bg, Color::Yellow);
+    assert!(out.contains("1/1"), "{out}");
+    // Under NO_COLOR, bold underlined.
+    let mut plain = four_states(false);
+    filter(&mut plain, "beta");
+    key(&mut plain, KeyCode::Char('g'));
+    let t = render(&mut plain, 80, 24);
+    let out = text(&t);
+    let y = out.lines().position(|l| l.contains("demo:beta")).unwrap() as u16;
+    assert!(t.backend().buffer()[(8, y)]
+        .modifier
+        .contains(Modifier::UNDERLINED));
+    // An expression that does not compile says so while typing.
+    key(&mut s, KeyCode::Char('/'));
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "/(oops/");
+    let out = text(&render(&mut s, 80, 24));
+    assert!(footer(&out).contains("✗ /(oops/ taken literally"), "{out}");
+    key(&mut s, KeyCode::Enter);
+    // Nothing matches: said so, and the position reads 0/0.
+    filter(&mut s, "nothing-like-this");
+    for (w, h) in [(80, 24), (200, 50)] {
+        let out = text(&render(&mut s, w, h));
+        assert!(
+            out.contains("no matches for \"nothing-like-this\""),
+            "{out}"
+        );
+        assert!(out.contains("0/0"), "{out}");
+    }
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.view.len(), 4);
+    key(&mut s, KeyCode::Char('G'));
+    let out = text(&render(&mut s, 80, 24));
+    assert!(out.contains("4/4"), "{out}");
+}
+
+/// Item 4: at 80 columns the package name is whole and the IDs give way; wide screens show
+/// the full record ID; anything cut ends in `…`.
+#[test]
+fn columns_use_the_width() {
+    let mut s = state(false);
+    update(
+        &mut s,
+        Action::StoreLoaded(vec![
+            tracked(1, "demo:seed-cgcjxk2q"),
+            tracked(2, "demo:hello"),
+        ]),
+    );
+    let narrow = text(&render(&mut s, 80, 24));
+    insta::assert_snapshot!("columns_80x24", narrow);
+    assert!(narrow.contains("demo:seed-cgcjxk2q "), "{narrow}");
+    let wide = text(&render(&mut s, 200, 50));
+    insta::assert_snapshot!("columns_200x50", wide);
+    assert!(wide.contains(&ids(1).record.short(64)), "{wide}");
+    assert!(wide.contains("01010101010…"), "log cut with …: {wide}");
+    let mut huge = state(false);
+    update(
+        &mut huge,
+        Action::StoreLoaded(vec![tracked(
+            1,
+            "demo:a-very-long-package-name-indeed-it-is-long",
+        )]),
+    );
+    let out = text(&render(&mut huge, 80, 24));
+    assert!(out.contains("demo:a-very-long-package-n…"), "{out}");
+}
+
+/// Item 4: every column sorts; the arrow means "smallest shown value first"; rows within a
+/// package go by registry index.
+#[test]
+fn sort_by_any_column_with_a_plain_arrow() {
+    let mut s = four_states(false);
+    // The default: oldest first, so ages shrink down the list and the arrow reads ▼.
+    let out = text(&render(&mut s, 120, 12));
+    assert!(out.contains("AGE▼"), "{out}");
+    let ages: Vec<&str> = ["1m34s", "1m33s", "1m32s", "1m31s"].to_vec();
+    let pos: Vec<usize> = ages.iter().map(|a| out.find(a).unwrap()).collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{out}");
+    key(&mut s, KeyCode::Char('S'));
+    let out = text(&render(&mut s, 120, 12));
+    assert!(out.contains("AGE▲"), "{out}");
+    assert!(
+        out.find("1m31s").unwrap() < out.find("1m34s").unwrap(),
+        "{out}"
+    );
+    // `s` visits every column, left to right.
+    let mut seen = Vec::new();
+    for _ in 0..8 {
+        key(&mut s, KeyCode::Char('s'));
+        seen.push(s.sort);
+    }
+    for k in wargdash::ui::app::SortKey::ALL {
+        assert!(seen.contains(&k), "{k:?} never sorted by: {seen:?}");
+    }
+    // Within a package, rows go by registry index, not by hash or age.
+    let mut s = state(false);
+    let mut rows = Vec::new();
+    for (n, at) in [(7u8, 1), (5, 2), (6, 3)] {
+        let mut t = tracked(n, "demo:same");
+        t.added_at = NOW - at * 1000;
+        rows.push(t);
+    }
+    update(&mut s, Action::StoreLoaded(rows));
+    for (n, index) in [(7u8, 30), (5, 10), (6, 20)] {
+        polled(
+            &mut s,
+            n,
+            serde_json::json!({"state": "published", "registryIndex": index}),
+        );
+    }
+    command(&mut s, "sort package");
+    let order: Vec<_> = s.view.iter().map(|i| s.rows[*i].registry_index()).collect();
+    assert_eq!(order, [Some(10), Some(20), Some(30)]);
+    command(&mut s, "sort index desc");
+    let order: Vec<_> = s.view.iter().map(|i| s.rows[*i].registry_index()).collect();
+    assert_eq!(order, [Some(30), Some(20), Some(10)]);
+    let out = text(&render(&mut s, 80, 24));
+    assert!(out.contains("IDX▼"), "{out}");
+    command(&mut s, "sort nonsense");
+    assert!(s
+        .input_error
+        .as_deref()
+        .is_some_and(|e| e.contains("package, log, record")));
+}
+
+/// Item 6: the detail pane scrolls with j/k/PgDn; n/N move between records; b works there.
+#[test]
+fn the_detail_pane_scrolls_and_moves_between_records() {
+    let mut s = four_states(false);
+    // A long response: many missing contents.
+    let mut missing = serde_json::Map::new();
+    for i in 0..30 {
+        let d = format!("sha256:{:064x}", i);
+        missing.insert(
+            d.clone(),
+            serde_json::json!({"upload": [{"type": "http", "method": "POST", "url": format!("v1/content/{d}")}]}),
+        );
+    }
+    polled(
+        &mut s,
+        1,
+        serde_json::json!({"state": "sourcing", "missingContent": missing}),
+    );
+    key(&mut s, KeyCode::Char('g'));
+    key(&mut s, KeyCode::Enter);
+    let first = text(&render(&mut s, 80, 24));
+    assert!(first.contains("more below"), "{first}");
+    assert!(!first.contains("latest response"), "{first}");
+    key(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.selected, Some(ids(1)), "j scrolls, it does not move");
+    let scrolled = text(&render(&mut s, 80, 24));
+    assert!(scrolled.contains("1 lines above"), "{scrolled}");
+    for _ in 0..200 {
+        key(&mut s, KeyCode::PageDown);
+    }
+    let last = text(&render(&mut s, 80, 24));
+    assert!(!last.contains("more below"), "{last}");
+    assert!(last.contains('}'), "the end of the response: {last}");
+    // One k after the bottom moves up at once (the scroll does not run past the end).
+    key(&mut s, KeyCode::Char('k'));
+    let up = text(&render(&mut s, 80, 24));
+    assert!(up.contains("more below"), "{up}");
+    for (w, h) in [(200, 50)] {
+        key(&mut s, KeyCode::Char('g'));
+        let out = text(&render(&mut s, w, h));
+        assert!(out.contains("more below"), "{out}");
+    }
+    // n / ] next record, N / [ previous, scroll back at the top.
+    key(&mut s, KeyCode::Char('n'));
+    assert_eq!(s.selected, Some(ids(2)));
+    assert_eq!(s.detail_scroll, 0);
+    key(&mut s, KeyCode::Char(']'));
+    assert_eq!(s.selected, Some(ids(3)));
+    key(&mut s, KeyCode::Char('['));
+    key(&mut s, KeyCode::Char('N'));
+    assert_eq!(s.selected, Some(ids(1)));
+    assert_eq!(s.mode, Mode::Detail);
+    // b, which the pane advertises for a record rejected because the head moved, works there.
+    let head_moved = Tracked {
+        origin: Origin::Submitted,
+        entries: Some(vec![Entry::Yank {
+            version: "1.0.0".into(),
+        }]),
+        ..tracked(3, "demo:alpha")
+    };
+    let mut rows = vec![
+        tracked(1, "demo:hello"),
+        tracked(2, "demo:world"),
+        head_moved,
+        tracked(4, "demo:beta"),
+    ];
+    rows.truncate(4);
+    update(&mut s, Action::StoreLoaded(rows));
+    polled(
+        &mut s,
+        3,
+        serde_json::json!({"state": "rejected", "reason": "the record's previous record hash does not match the head"}),
+    );
+    key(&mut s, KeyCode::Char('n'));
+    key(&mut s, KeyCode::Char('n'));
+    assert_eq!(s.selected, Some(ids(3)));
+    let out = text(&render(&mut s, 80, 24));
+    if wargdash::ui::table::needs_rebuild(s.selected_row().unwrap()) {
+        assert!(out.contains("press b"), "{out}");
+        let fx = effects(&mut s, KeyCode::Char('b'));
+        assert_eq!(s.mode, Mode::Form, "{fx:?}");
+    } else {
+        panic!("the reason above should read as a moved head: {out}");
+    }
 }

@@ -10,7 +10,7 @@ use crate::ids::{ContentDigest, LogId, PackageName};
 use crate::keys::KeyInfo;
 use crate::publish::Prepared;
 use crate::registry::{ApiError, PackageRecord, RecordState};
-use crate::tracker::store::{HistoryEntry, NewTracked, RawJson, Tracked};
+use crate::tracker::store::{HistoryEntry, NewTracked, Origin, RawJson, Tracked};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -27,6 +27,9 @@ pub struct Row {
     pub state: Option<RecordState>,
     pub in_flight: bool,
     pub error: Option<String>,
+    /// The last registry-wide failure polling this record and when (cleared by an answer):
+    /// during an outage each row shows it, dimmed.
+    pub outage: Option<(String, i64)>,
 }
 
 impl Row {
@@ -46,6 +49,15 @@ impl Row {
             state,
             in_flight: false,
             error,
+            outage: None,
+        }
+    }
+
+    /// The registry index of a published record.
+    pub fn registry_index(&self) -> Option<u64> {
+        match &self.state {
+            Some(RecordState::Published { registry_index }) => Some(*registry_index),
+            _ => None,
         }
     }
 
@@ -107,30 +119,57 @@ impl Row {
     }
 }
 
+/// A sort column: every column the table shows. Ascending (`▲`) puts the smallest value *as
+/// shown* first: for AGE and POLLED that is the youngest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
-    Added,
     Package,
+    Log,
+    Record,
     State,
+    /// The registry index of published records.
+    Index,
+    Detail,
+    Age,
     Polled,
 }
 
 impl SortKey {
+    /// Left to right, as `s` cycles.
+    pub const ALL: [SortKey; 8] = [
+        Self::Package,
+        Self::Log,
+        Self::Record,
+        Self::State,
+        Self::Index,
+        Self::Detail,
+        Self::Age,
+        Self::Polled,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
-            Self::Added => "added",
             Self::Package => "package",
+            Self::Log => "log",
+            Self::Record => "record",
             Self::State => "state",
+            Self::Index => "index",
+            Self::Detail => "detail",
+            Self::Age => "age",
             Self::Polled => "polled",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s || (s == "idx" && *k == Self::Index))
+    }
+
     pub(super) fn next(self) -> Self {
-        match self {
-            Self::Added => Self::Package,
-            Self::Package => Self::State,
-            Self::State => Self::Polled,
-            Self::Polled => Self::Added,
-        }
+        let i = Self::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
     }
 }
 
@@ -142,7 +181,8 @@ pub enum Mode {
     Track,
     Help,
     Detail,
-    ConfirmUntrack(RecordRef),
+    /// Untrack these records (one, the marked ones, or a `:untrack` set) after `y`.
+    ConfirmUntrack(Vec<RecordRef>),
     /// The trust alerts pane.
     Alerts,
     /// The package log browser.
@@ -198,6 +238,13 @@ pub struct State {
     /// Rows per state name, kept up to date as rows change (the header shows it every frame).
     pub(super) counts: BTreeMap<&'static str, usize>,
     pub selected: Option<RecordRef>,
+    /// A record just tracked or submitted whose row has not arrived yet: it gets the
+    /// selection when it does.
+    pub(super) awaiting: Option<RecordRef>,
+    /// A row marked for a moment (a record just submitted) until the time given (ms).
+    pub fresh: Option<(RecordRef, i64)>,
+    /// Rows marked with Space for a bulk action.
+    pub marked: std::collections::BTreeSet<RecordRef>,
     pub offset: usize,
     /// Table rows that fit on screen (set by the view each frame).
     pub page: usize,
@@ -210,7 +257,10 @@ pub struct State {
     pub(super) history_pos: Option<usize>,
     pub mode: Mode,
     pub frozen: bool,
-    pub(super) frozen_updates: Vec<Action>,
+    /// Poll results held while frozen: the latest per record (bounded by the tracked set).
+    pub(super) frozen_updates: HashMap<RecordRef, Action>,
+    /// The compiled [`State::filter`].
+    pub(super) compiled: super::filter::Filter,
     pub health: Health,
     pub checkpoint: Option<(u64, u64)>,
     pub keys: Vec<KeyInfo>,
@@ -221,6 +271,10 @@ pub struct State {
     pub flash: Option<Flash>,
     /// First line shown in the help overlay.
     pub help_scroll: usize,
+    /// First line shown in the detail pane.
+    pub detail_scroll: usize,
+    /// The detail pane's last scroll position that still shows a line (set when drawn).
+    pub detail_max_scroll: std::cell::Cell<usize>,
     /// What the verifier proved (or caught).
     pub trust: super::trust::TrustView,
     /// The package log browser.
@@ -334,6 +388,11 @@ pub(super) fn state_rank(r: &Row) -> u8 {
 }
 
 impl State {
+    /// Poll results waiting while the table is frozen.
+    pub fn frozen_waiting(&self) -> usize {
+        self.frozen_updates.len()
+    }
+
     pub fn new(cfg: AppConfig, now: i64) -> Self {
         Self {
             cfg,
@@ -343,10 +402,14 @@ impl State {
             view_stale: false,
             counts: BTreeMap::new(),
             selected: None,
+            awaiting: None,
+            fresh: None,
+            marked: Default::default(),
             offset: 0,
             page: 20,
-            sort: SortKey::Added,
-            ascending: true,
+            // Oldest first: ages shrink down the list, so the arrow reads ▼.
+            sort: SortKey::Age,
+            ascending: false,
             filter: String::new(),
             input: String::new(),
             input_error: None,
@@ -354,7 +417,8 @@ impl State {
             history_pos: None,
             mode: Mode::Table,
             frozen: false,
-            frozen_updates: Vec::new(),
+            frozen_updates: HashMap::new(),
+            compiled: Default::default(),
             health: Health::default(),
             checkpoint: None,
             keys: Vec::new(),
@@ -363,6 +427,8 @@ impl State {
             names_asked: Default::default(),
             flash: None,
             help_scroll: 0,
+            detail_scroll: 0,
+            detail_max_scroll: std::cell::Cell::new(usize::MAX),
             trust: Default::default(),
             logs: Default::default(),
             now,
@@ -395,6 +461,38 @@ impl State {
         self.dirty = true;
     }
 
+    /// Records named for a confirmation or a message: `demo:hello record 1a2b3c4d…`, or
+    /// `3 records (demo:a, demo:b +1 more)`.
+    pub fn describe(&self, keys: &[RecordRef]) -> String {
+        let name = |k: &RecordRef| {
+            let pkg = self
+                .row(k)
+                .and_then(|r| r.tracked.package.clone())
+                .unwrap_or_else(|| format!("log {}…", k.log.short(8)));
+            crate::text::clean(&pkg).into_owned()
+        };
+        match keys {
+            [] => "no records".into(),
+            [k] => format!("{} record {}…", name(k), k.record.short(8)),
+            _ => {
+                let mut names: Vec<String> = Vec::new();
+                for k in keys {
+                    let n = name(k);
+                    if !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+                let more = names.len().saturating_sub(2);
+                names.truncate(2);
+                let mut list = names.join(", ");
+                if more > 0 {
+                    list.push_str(&format!(" +{more} more"));
+                }
+                format!("{} records ({list})", keys.len())
+            }
+        }
+    }
+
     pub fn signer(&self) -> Option<&KeyInfo> {
         self.keys.get(self.form.signer)
     }
@@ -415,6 +513,9 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.now = now;
             if s.flash.as_ref().is_some_and(|f| now - f.at > 5000) {
                 s.flash = None;
+            }
+            if s.fresh.is_some_and(|(_, until)| now >= until) {
+                s.fresh = None;
             }
             // Only relative-time labels changed.
             s.dirty = true;
@@ -477,11 +578,13 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         }
         a @ Action::Polled { .. } if s.frozen => {
             if let Action::Polled { key, .. } = &a {
+                // Only tracked records are held, the latest result each: at most one per row.
                 if let Some(&i) = s.index.get(key) {
                     s.rows[i].in_flight = false;
+                    s.frozen_updates.insert(*key, a);
+                    s.dirty = true;
                 }
             }
-            s.frozen_updates.push(a);
         }
         Action::Polled {
             key,
@@ -551,15 +654,22 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.dirty = true;
         }
         Action::Submitted(Ok(key)) => {
+            let package = crate::text::clean(s.form.package.trim()).into_owned();
             s.form = Form {
                 package: s.form.package.clone(),
                 signer: s.form.signer,
                 ..Form::default()
             };
             s.mode = Mode::Table;
+            // The new row is selected (when it arrives from the store) and marked a moment.
             s.selected = Some(key);
+            s.awaiting = Some(key);
+            s.fresh = Some((key, s.now + 5000));
             s.mark_view();
-            s.flash(format!("submitted {}", key.record));
+            s.flash(format!(
+                "submitted {package} record {}…",
+                key.record.short(12)
+            ));
         }
         Action::Flash(m) => s.warn(m),
         Action::Trust(e) => super::trust::apply(s, e),
@@ -629,22 +739,51 @@ pub(super) fn apply_poll(
                 r.tracked.response = Some(RawJson::new(&raw));
                 r.state = Some(rec.state);
                 r.error = None;
+                r.outage = None;
                 if newly_rejected && needs_rebuild(r) {
                     let msg = format!(
-                        "record {} was rejected because the head moved: select it and press b to rebuild on the new head",
+                        "{} record {} was rejected because the head moved: select it and press b to rebuild on the new head",
+                        r.tracked.package.as_deref().unwrap_or("?"),
                         r.tracked.record_id.short(8)
+                    );
+                    s.error(msg);
+                } else if newly_rejected && r.tracked.origin == Origin::Submitted {
+                    // A record this app signed was refused: say which and why, not only in a count.
+                    let msg = format!(
+                        "{} record {} was rejected: {}",
+                        r.tracked.package.as_deref().unwrap_or("?"),
+                        r.tracked.record_id.short(8),
+                        r.detail()
                     );
                     s.error(msg);
                 }
             }
-            // A registry outage shows once, in the header, not on every row.
-            Err(_) if registry_wide => {}
+            // A registry outage: the header explains it; the row keeps its state and shows the
+            // failure dimmed.
+            Err(e) if registry_wide => r.outage = Some((outage_label(&e), at)),
             Err(e) => r.error = Some(crate::text::clean(&e.to_string()).into_owned()),
         }
         let now = s.rows[i].state_name();
         s.count_change(was, now);
         // One result moves one row: no re-sort of every row per poll.
         s.reposition(i, was_at);
+    }
+}
+
+/// A registry-wide failure in a few words for a row: the header has the whole message, so the
+/// rows do not repeat it.
+fn outage_label(e: &ApiError) -> String {
+    match e {
+        ApiError::Unreachable { .. } => "unreachable".into(),
+        ApiError::Timeout { .. } => "no answer in time".into(),
+        ApiError::Network { .. } => "connection broke".into(),
+        ApiError::Tls { .. } => "TLS failed".into(),
+        ApiError::NoSuchEndpoint { .. } => "no such endpoint".into(),
+        ApiError::Status { status, .. } => format!("answered {status}"),
+        ApiError::BadBody { .. } => "unreadable answer".into(),
+        ApiError::TooLarge { .. } => "answer too large".into(),
+        ApiError::RedirectLoop { .. } => "too many redirects".into(),
+        _ => "failed".into(),
     }
 }
 
@@ -678,46 +817,24 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
                 _ => 0,
             };
         }
-        Mode::Help | Mode::Detail => {
+        Mode::Help => {
             if matches!(
                 k.code,
                 KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter | KeyCode::Char('?')
             ) {
                 s.mode = Mode::Table;
-            } else if s.mode == Mode::Detail {
-                // Moving, copying and refreshing work in the detail pane; other keys wait.
-                use keymap::TableAction as T;
-                let allowed = matches!(
-                    keymap::table_action(&k, s.cfg.readonly),
-                    Some(
-                        T::Down
-                            | T::Up
-                            | T::Top
-                            | T::Bottom
-                            | T::PageDown
-                            | T::PageUp
-                            | T::CopyRecord
-                            | T::CopyLog
-                            | T::Refresh
-                    )
-                );
-                if !allowed {
-                    return;
-                }
-                on_table_key(s, k, cmds);
-                if let Some(key) = s.selected {
-                    if s.detail_history.as_ref().is_none_or(|(k, _)| *k != key) {
-                        cmds.push(Effect::LoadHistory(key));
-                    }
-                }
             }
         }
-        Mode::ConfirmUntrack(key) => {
+        Mode::Detail => on_detail_key(s, k, cmds),
+        Mode::ConfirmUntrack(keys) => {
             if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                s.remove_rows(&[key]);
-                cmds.push(Effect::Untrack(key));
-                cmds.push(Effect::Unschedule(vec![key]));
-                s.flash(format!("untracked {}", key.record));
+                let what = s.describe(&keys);
+                s.remove_rows(&keys);
+                for key in &keys {
+                    cmds.push(Effect::Untrack(*key));
+                }
+                cmds.push(Effect::Unschedule(keys));
+                s.flash(format!("untracked {what}"));
             }
             s.mode = Mode::Table;
         }
@@ -725,5 +842,51 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
         Mode::Form => on_form_key(s, k, cmds),
         Mode::Alerts => super::trust::on_key(s, k),
         Mode::LogBrowser => super::logview::on_key(s, k, cmds),
+    }
+}
+
+/// Keys in the detail pane: j/k/PgDn scroll it, n/N (or ]/[) move between records; copying,
+/// refreshing and rebuilding work as in the table.
+fn on_detail_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
+    use keymap::DetailAction as D;
+    let Some(action) = keymap::detail_action(&k) else {
+        // Table keys the pane advertises act here too; other keys wait.
+        use keymap::TableAction as T;
+        if matches!(
+            keymap::table_action(&k, s.cfg.readonly),
+            Some(T::CopyRecord | T::CopyLog | T::Refresh | T::Rebuild)
+        ) {
+            on_table_key(s, k, cmds);
+        }
+        return;
+    };
+    let page = s.page.max(1);
+    let max = s.detail_max_scroll.get();
+    match action {
+        D::Close => {
+            s.mode = Mode::Table;
+            s.detail_scroll = 0;
+        }
+        D::Down => s.detail_scroll = (s.detail_scroll + 1).min(max),
+        D::Up => s.detail_scroll = s.detail_scroll.saturating_sub(1),
+        D::PageDown => s.detail_scroll = (s.detail_scroll + page).min(max),
+        D::PageUp => s.detail_scroll = s.detail_scroll.saturating_sub(page),
+        D::Top => s.detail_scroll = 0,
+        D::Bottom => s.detail_scroll = max,
+        D::Next | D::Prev => {
+            let pos = s.selected_pos().unwrap_or(0);
+            let to = if action == D::Next {
+                pos + 1
+            } else {
+                pos.saturating_sub(1)
+            };
+            s.select_pos(to);
+            s.detail_scroll = 0;
+            if let Some(key) = s.selected {
+                if s.detail_history.as_ref().is_none_or(|(k, _)| *k != key) {
+                    cmds.push(Effect::LoadHistory(key));
+                }
+            }
+        }
     }
 }

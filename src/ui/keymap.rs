@@ -29,6 +29,8 @@ pub enum TableAction {
     Rebuild,
     Alerts,
     Log,
+    Mark,
+    ClearMarks,
 }
 
 /// (keys shown in help, description, action).
@@ -45,17 +47,23 @@ pub const BINDINGS: &[(&str, &str, TableAction)] = &[
         "clear filter / close overlay",
         TableAction::ClearFilter,
     ),
-    (
-        ":",
-        "command line (:track :untrack :publish :registry :q)",
-        TableAction::Command,
-    ),
+    (":", "command line (commands below)", TableAction::Command),
     (
         "a",
         "track a record (log ID or NS:NAME, then record ID)",
         TableAction::Track,
     ),
-    ("d", "untrack the selected record", TableAction::Untrack),
+    (
+        "Space",
+        "mark / unmark the selected record (then d untracks the marked ones)",
+        TableAction::Mark,
+    ),
+    ("u", "clear the marks", TableAction::ClearMarks),
+    (
+        "d",
+        "untrack the selected record, or the marked ones",
+        TableAction::Untrack,
+    ),
     ("r", "refresh the selected record now", TableAction::Refresh),
     ("R", "refresh every record now", TableAction::RefreshAll),
     (
@@ -63,8 +71,12 @@ pub const BINDINGS: &[(&str, &str, TableAction)] = &[
         "freeze the table (polling continues)",
         TableAction::Freeze,
     ),
-    ("s", "cycle sort column", TableAction::Sort),
-    ("S", "reverse sort order", TableAction::Reverse),
+    (
+        "s",
+        "next sort column (any column; ▲ smallest value first)",
+        TableAction::Sort,
+    ),
+    ("S", "reverse the sort (▲ / ▼)", TableAction::Reverse),
     ("y", "copy record ID (OSC 52)", TableAction::CopyRecord),
     ("Y", "copy log ID (OSC 52)", TableAction::CopyLog),
     ("p", "publish form", TableAction::Publish),
@@ -115,6 +127,91 @@ pub fn footer_hints(readonly: bool) -> Vec<String> {
         .collect()
 }
 
+/// The command line's commands, shown in help.
+pub const COMMANDS: &[(&str, &str)] = &[
+    (
+        ":track LOG|NS:NAME RECORD",
+        "track a record (says so if it already is)",
+    ),
+    (
+        ":untrack [LOG RECORD]",
+        "untrack the selected (or given) record",
+    ),
+    (
+        ":untrack rejected",
+        "untrack the rejected records shown (asks once)",
+    ),
+    (
+        ":untrack filtered",
+        "untrack every record the filter shows (asks once)",
+    ),
+    (
+        ":sort COLUMN [asc|desc]",
+        "package log record state index detail age polled",
+    ),
+    (":publish [NS:NAME]", "publish form"),
+    (":registry URL", "switch registry"),
+    (":q", "quit"),
+];
+
+/// The filter language (`/`), shown in help.
+pub const FILTER_HELP: &[(&str, &str)] = &[
+    ("word word", "all words match (any column, any case)"),
+    (
+        "state:rejected",
+        "in one column: state: pkg: log: record: detail:",
+    ),
+    ("!word", "does not match"),
+    ("/regex/", "a regular expression (pkg:/^demo:/ too)"),
+];
+
+/// What a key does in the detail pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailAction {
+    Close,
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    Top,
+    Bottom,
+    Next,
+    Prev,
+}
+
+/// Detail pane keys, shown in help. `y`, `Y`, `r` and `b` act as in the table.
+pub const DETAIL_BINDINGS: &[(&str, &str, DetailAction)] = &[
+    ("j ↓ / k ↑", "scroll a line", DetailAction::Down),
+    ("PgDn / PgUp", "scroll a page", DetailAction::PageDown),
+    ("g G", "top / bottom", DetailAction::Top),
+    ("n ] / N [", "next / previous record", DetailAction::Next),
+    (
+        "y Y r b",
+        "copy IDs, refresh, rebuild (as in the table)",
+        DetailAction::Close,
+    ),
+    ("Esc q Enter", "close", DetailAction::Close),
+];
+
+pub fn detail_action(k: &KeyEvent) -> Option<DetailAction> {
+    use DetailAction as D;
+    if k.modifiers.contains(KeyModifiers::CONTROL) || k.modifiers.contains(KeyModifiers::ALT) {
+        return None;
+    }
+    Some(match k.code {
+        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter | KeyCode::Char('?') => D::Close,
+        KeyCode::Char('j') | KeyCode::Down => D::Down,
+        KeyCode::Char('k') | KeyCode::Up => D::Up,
+        KeyCode::PageDown | KeyCode::Char(' ') => D::PageDown,
+        KeyCode::PageUp => D::PageUp,
+        KeyCode::Char('g') | KeyCode::Home => D::Top,
+        KeyCode::Char('G') | KeyCode::End => D::Bottom,
+        KeyCode::Char('n') | KeyCode::Char(']') => D::Next,
+        KeyCode::Char('N') | KeyCode::Char('[') => D::Prev,
+        _ => return None,
+    })
+}
+
 /// Form keys, shown in help and the form footer.
 pub const FORM_BINDINGS: &[(&str, &str)] = &[
     ("Tab ↓ / S-Tab ↑", "next / previous field"),
@@ -157,6 +254,8 @@ pub fn table_action(k: &KeyEvent, readonly: bool) -> Option<TableAction> {
         KeyCode::Char('b') if !readonly => T::Rebuild,
         KeyCode::Char('A') => T::Alerts,
         KeyCode::Char('L') => T::Log,
+        KeyCode::Char(' ') => T::Mark,
+        KeyCode::Char('u') => T::ClearMarks,
         _ => return None,
     };
     if k.modifiers.contains(KeyModifiers::CONTROL) || k.modifiers.contains(KeyModifiers::ALT) {

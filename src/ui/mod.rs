@@ -3,6 +3,7 @@
 //! ([`terminal`]). [`run`] takes resolved options; it never sees the command line.
 
 pub mod app;
+pub mod filter;
 pub mod form;
 pub mod keymap;
 pub mod logview;

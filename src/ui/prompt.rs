@@ -23,6 +23,9 @@ pub(super) fn after_edit(s: &mut State, cmds: &mut Vec<Effect>) {
     match s.mode {
         Mode::Filter => {
             s.filter = s.input.clone();
+            let compiled = super::filter::Filter::new(&s.filter);
+            s.input_error = compiled.error.clone();
+            s.compiled = compiled;
             s.mark_view();
         }
         Mode::Form => {
@@ -42,12 +45,7 @@ pub(super) fn after_edit(s: &mut State, cmds: &mut Vec<Effect>) {
 pub(super) fn run_line(s: &mut State, cmds: &mut Vec<Effect>) -> Result<(), String> {
     let line = s.input.trim().to_string();
     match s.mode {
-        Mode::Track => {
-            let t = NewTracked::parse_line(&line)?;
-            s.selected = Some(RecordRef::new(t.log_id, t.record_id));
-            s.flash(format!("tracking {}", t.record_id));
-            cmds.push(Effect::Track(vec![t]));
-        }
+        Mode::Track => track(s, NewTracked::parse_line(&line)?, cmds),
         Mode::Command => {
             if !line.is_empty() && s.history.last() != Some(&line) {
                 s.history.push(line.clone());
@@ -58,10 +56,22 @@ pub(super) fn run_line(s: &mut State, cmds: &mut Vec<Effect>) -> Result<(), Stri
                 .unwrap_or((line.as_str(), ""));
             match cmd {
                 "q" | "quit" => s.quit = true,
-                "track" => {
-                    let t = NewTracked::parse_line(rest)?;
-                    s.selected = Some(RecordRef::new(t.log_id, t.record_id));
-                    cmds.push(Effect::Track(vec![t]));
+                "track" => track(s, NewTracked::parse_line(rest)?, cmds),
+                "untrack" if rest == "rejected" || rest == "filtered" => {
+                    s.refresh_view();
+                    let keys: Vec<RecordRef> = s
+                        .view
+                        .iter()
+                        .map(|i| &s.rows[*i])
+                        .filter(|r| rest == "filtered" || r.state_name() == "rejected")
+                        .map(|r| r.key())
+                        .collect();
+                    if keys.is_empty() {
+                        return Err(format!("no {rest} records shown to untrack"));
+                    }
+                    // One confirmation, naming how many.
+                    s.mode = Mode::ConfirmUntrack(keys);
+                    return Ok(());
                 }
                 "untrack" => {
                     let key = if rest.is_empty() {
@@ -70,9 +80,28 @@ pub(super) fn run_line(s: &mut State, cmds: &mut Vec<Effect>) -> Result<(), Stri
                         let t = NewTracked::parse_line(rest)?;
                         RecordRef::new(t.log_id, t.record_id)
                     };
+                    let what = s.describe(&[key]);
                     s.remove_rows(&[key]);
                     cmds.push(Effect::Untrack(key));
                     cmds.push(Effect::Unschedule(vec![key]));
+                    s.flash(format!("untracked {what}"));
+                }
+                "sort" => {
+                    let mut words = rest.split_whitespace();
+                    let col = words.next().unwrap_or("");
+                    let key = SortKey::parse(col).ok_or_else(|| {
+                        format!(
+                            "sort by one of: {}",
+                            SortKey::ALL.map(|k| k.name()).join(", ")
+                        )
+                    })?;
+                    s.ascending = match words.next() {
+                        None | Some("asc") => true,
+                        Some("desc") => false,
+                        Some(o) => return Err(format!("`{o}`: asc or desc")),
+                    };
+                    s.sort = key;
+                    s.mark_view();
                 }
                 "publish" => {
                     s.mode = Mode::Table;
@@ -104,7 +133,7 @@ pub(super) fn run_line(s: &mut State, cmds: &mut Vec<Effect>) -> Result<(), Stri
                 "" => {}
                 other => {
                     return Err(format!(
-                    "unknown command `{other}` (try :track, :untrack, :publish, :registry URL, :q)"
+                    "unknown command `{other}` (try :track, :untrack [rejected|filtered], :sort COLUMN [asc|desc], :publish, :registry URL, :q)"
                 ))
                 }
             }
@@ -112,6 +141,29 @@ pub(super) fn run_line(s: &mut State, cmds: &mut Vec<Effect>) -> Result<(), Stri
         _ => {}
     }
     Ok(())
+}
+
+/// Tracks a record (`a` or `:track`): a new one is confirmed and selected when its row
+/// arrives; one already tracked is selected, and the footer says so.
+fn track(s: &mut State, t: NewTracked, cmds: &mut Vec<Effect>) {
+    let key = RecordRef::new(t.log_id, t.record_id);
+    if s.row(&key).is_some() {
+        let what = s.describe(&[key]);
+        s.selected = Some(key);
+        s.mark_view();
+        s.flash(format!("already tracking {what}"));
+        return;
+    }
+    let name = t
+        .package
+        .as_ref()
+        .map(|p| format!("{p} "))
+        .unwrap_or_default();
+    s.flash(format!("tracking {name}record {}…", t.record_id.short(8)));
+    s.selected = Some(key);
+    s.awaiting = Some(key);
+    s.mark_view();
+    cmds.push(Effect::Track(vec![t]));
 }
 
 pub(super) fn on_line_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {

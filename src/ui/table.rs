@@ -2,6 +2,7 @@
 //! one row per poll instead of re-sorting) and its keys.
 
 use super::app::*;
+use super::filter::{Filter, Haystack};
 use super::form::{Form, Step};
 use super::keymap;
 use crate::ids::PackageName;
@@ -50,35 +51,61 @@ impl State {
         if self.filter.is_empty() {
             return true;
         }
-        let f = self.filter.to_lowercase();
-        r.tracked.package.as_deref().unwrap_or("").contains(&f)
-            || r.tracked.log_id.to_string().contains(&f)
-            || r.tracked.record_id.to_string().contains(&f)
-            || r.state_name().contains(&f)
-            || r.detail().to_lowercase().contains(&f)
+        let (log, record) = (r.tracked.log_id.short(64), r.tracked.record_id.short(64));
+        let detail = r.detail();
+        let h = Haystack {
+            package: r.tracked.package.as_deref().unwrap_or(""),
+            log: &log,
+            record: &record,
+            state: r.state_name(),
+            detail: &detail,
+        };
+        if self.compiled.source == self.filter {
+            self.compiled.matches(&h)
+        } else {
+            Filter::new(&self.filter).matches(&h)
+        }
     }
 
-    /// The view's order: the sort column, then the order rows were added (`added_at`, then
-    /// position), reversed as a whole when descending. A total order, so a row's place in the
-    /// view can be found by binary search.
+    /// The filter in force, compiled.
+    pub fn filter_terms(&self) -> &Filter {
+        &self.compiled
+    }
+
+    /// The view's order: the sort column, then (within a package or log) the registry index,
+    /// then the order rows were added (`added_at`, then position), reversed as a whole when
+    /// descending. A total order, so a row's place in the view can be found by binary search.
     pub fn cmp_rows(&self, a: usize, b: usize) -> std::cmp::Ordering {
         let (a, b) = if self.ascending { (a, b) } else { (b, a) };
         let (ra, rb) = (&self.rows[a], &self.rows[b]);
+        let index = |r: &Row| r.registry_index().unwrap_or(u64::MAX);
+        let added = ra.tracked.added_at.cmp(&rb.tracked.added_at);
         let by_column = match self.sort {
-            SortKey::Added => ra.tracked.added_at.cmp(&rb.tracked.added_at),
+            // Rows within a package (or log) in registry order, then the order added.
             SortKey::Package => ra
                 .tracked
                 .package
                 .cmp(&rb.tracked.package)
-                .then(ra.tracked.added_at.cmp(&rb.tracked.added_at)),
-            SortKey::State => state_rank(ra)
-                .cmp(&state_rank(rb))
-                .then(ra.tracked.added_at.cmp(&rb.tracked.added_at)),
-            SortKey::Polled => ra
+                .then(index(ra).cmp(&index(rb)))
+                .then(added),
+            SortKey::Log => ra
+                .tracked
+                .log_id
+                .cmp(&rb.tracked.log_id)
+                .then(index(ra).cmp(&index(rb)))
+                .then(added),
+            SortKey::Record => ra.tracked.record_id.cmp(&rb.tracked.record_id),
+            SortKey::State => state_rank(ra).cmp(&state_rank(rb)).then(added),
+            SortKey::Index => index(ra).cmp(&index(rb)).then(added),
+            SortKey::Detail => ra.detail().cmp(&rb.detail()).then(added),
+            // Ages as shown: the youngest (added last) is the smallest.
+            SortKey::Age => added.reverse(),
+            // Polled ages as shown: the most recently polled first, never-polled last.
+            SortKey::Polled => rb
                 .tracked
                 .polled_at
-                .unwrap_or(0)
-                .cmp(&rb.tracked.polled_at.unwrap_or(0)),
+                .unwrap_or(i64::MIN)
+                .cmp(&ra.tracked.polled_at.unwrap_or(i64::MIN)),
         };
         by_column.then(a.cmp(&b))
     }
@@ -97,6 +124,9 @@ impl State {
             return;
         }
         self.view_stale = false;
+        if self.compiled.source != self.filter {
+            self.compiled = Filter::new(&self.filter);
+        }
         let mut v: Vec<usize> = (0..self.rows.len())
             .filter(|i| self.matches_filter(&self.rows[*i]))
             .collect();
@@ -107,7 +137,14 @@ impl State {
 
     /// Keeps a shown record selected (the first one when the selected one is not shown).
     pub(super) fn fix_selection(&mut self) {
-        if self.selected_pos().is_none() {
+        // A record just tracked or submitted stays selected until its row arrives.
+        let awaited = self.selected.is_some()
+            && self.selected == self.awaiting
+            && !self.index.contains_key(&self.selected.unwrap());
+        if !awaited && self.awaiting.is_some_and(|k| self.index.contains_key(&k)) {
+            self.awaiting = None;
+        }
+        if self.selected_pos().is_none() && !awaited {
             self.selected = self.view.first().map(|i| self.rows[*i].key());
         }
         self.clamp_offset();
@@ -117,6 +154,9 @@ impl State {
     /// is where it was shown before the change. O(log N) plus one memmove.
     pub(super) fn reposition(&mut self, i: usize, was_at: Option<usize>) {
         self.dirty = true;
+        if self.compiled.source != self.filter {
+            self.mark_view();
+        }
         if self.view_stale {
             return;
         }
@@ -198,6 +238,22 @@ impl State {
             return;
         }
         let gone: std::collections::HashSet<RecordRef> = keys.iter().copied().collect();
+        // The selection moves to the row that takes the removed one's place (the next one
+        // still shown, else the one before): the operator stays where they were.
+        if self.selected.is_some_and(|k| gone.contains(&k)) {
+            self.refresh_view();
+            if let Some(p) = self.selected_pos() {
+                let keep = |i: &&usize| !gone.contains(&self.rows[**i].key());
+                let next = self.view[p..]
+                    .iter()
+                    .find(keep)
+                    .or_else(|| self.view[..p].iter().rev().find(keep));
+                self.selected = next.map(|i| self.rows[*i].key());
+            }
+        }
+        for k in keys {
+            self.marked.remove(k);
+        }
         self.rows.retain(|r| !gone.contains(&r.key()));
         self.index = self
             .rows
@@ -227,6 +283,7 @@ pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
         T::Detail => {
             if let Some(key) = s.selected {
                 s.mode = Mode::Detail;
+                s.detail_scroll = 0;
                 cmds.push(Effect::LoadHistory(key));
             }
         }
@@ -253,8 +310,24 @@ pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
             s.input.clear();
         }
         T::Untrack => {
-            if let Some(key) = s.selected {
-                s.mode = Mode::ConfirmUntrack(key);
+            if !s.marked.is_empty() {
+                s.mode = Mode::ConfirmUntrack(s.marked.iter().copied().collect());
+            } else if let Some(key) = s.selected {
+                s.mode = Mode::ConfirmUntrack(vec![key]);
+            }
+        }
+        T::Mark => {
+            if let Some(key) = s.selected.filter(|k| s.index.contains_key(k)) {
+                if !s.marked.remove(&key) {
+                    s.marked.insert(key);
+                }
+                s.select_pos(pos + 1);
+            }
+        }
+        T::ClearMarks => {
+            if !s.marked.is_empty() {
+                s.flash(format!("cleared {} marks", s.marked.len()));
+                s.marked.clear();
             }
         }
         T::Refresh => {
@@ -269,8 +342,19 @@ pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
         }
         T::Freeze => {
             s.frozen = !s.frozen;
-            if !s.frozen {
-                for a in std::mem::take(&mut s.frozen_updates) {
+            if s.frozen {
+                s.flash("frozen: polling continues; f applies what arrived");
+            } else {
+                let mut held: Vec<Action> = std::mem::take(&mut s.frozen_updates)
+                    .into_values()
+                    .collect();
+                // In the order they arrived, so health ends as the newest result left it.
+                held.sort_by_key(|a| match a {
+                    Action::Polled { at, .. } => *at,
+                    _ => 0,
+                });
+                let n = held.len();
+                for a in held {
                     if let Action::Polled {
                         key,
                         result,
@@ -282,6 +366,7 @@ pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
                         apply_poll(s, key, result, at, latency, hold);
                     }
                 }
+                s.flash(format!("resumed: {n} updates applied"));
             }
         }
         T::Sort => {

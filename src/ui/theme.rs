@@ -57,13 +57,29 @@ impl Theme {
     }
 }
 
-/// "3s", "5m", "2h", "4d" — compact ages for table columns.
+/// "3s", "1m05s", "2h03m", "4d05h" — compact ages for table columns, precise to the second
+/// for the first hour (a minute alone hides whether a poll is late).
 pub fn ago(ms: i64) -> String {
     let s = (ms.max(0)) / 1000;
     match s {
         0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m", s / 60),
-        3600..=86399 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86399 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ago;
+
+    #[test]
+    fn ages_keep_the_next_unit() {
+        assert_eq!(ago(-5), "0s");
+        assert_eq!(ago(59_999), "59s");
+        assert_eq!(ago(65_000), "1m05s");
+        assert_eq!(ago(3_599_000), "59m59s");
+        assert_eq!(ago(3_600_000 + 3 * 60_000 + 59_000), "1h03m");
+        assert_eq!(ago(86_400_000 * 4 + 3_600_000 * 5), "4d05h");
     }
 }

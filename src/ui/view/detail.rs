@@ -5,7 +5,13 @@ use super::*;
 use crate::text::clean;
 
 pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
-    let inner = overlay(f, area, "Record detail (Esc closes, j/k moves)", 92, 90);
+    let inner = overlay(
+        f,
+        area,
+        "Record detail (Esc closes · j/k PgDn scroll · n/N next/previous record)",
+        92,
+        90,
+    );
     let Some(r) = s.selected_row() else { return };
     let kv = |k: &str, v: String| {
         Line::from(vec![
@@ -122,5 +128,57 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             lines.push(Line::from(format!("  {}", clean(l))));
         }
     }
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    // Wrapped here, so the pane knows how far it scrolls (80×24 shows ~18 lines).
+    let lines = wrap(lines, inner.width as usize);
+    let room = inner.height as usize;
+    let max = lines.len().saturating_sub(room);
+    s.detail_max_scroll.set(max);
+    let skip = s.detail_scroll.min(max);
+    let more_below = lines.len() > skip + room;
+    let mut lines: Vec<Line> = lines.into_iter().skip(skip).take(room).collect();
+    if skip > 0 {
+        if let Some(first) = lines.first_mut() {
+            *first = Line::from(Span::styled(
+                format!("  … {skip} lines above (k / PgUp)"),
+                t.dim(),
+            ));
+        }
+    }
+    if more_below {
+        if let Some(last) = lines.last_mut() {
+            *last = Line::from(Span::styled("  … more below (j / PgDn)", t.dim()));
+        }
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Hard-wraps `lines` at `width` columns, keeping each span's style.
+fn wrap(lines: Vec<Line>, width: usize) -> Vec<Line<'static>> {
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(1);
+    let mut out = Vec::new();
+    for line in lines {
+        let mut cur: Vec<Span<'static>> = Vec::new();
+        let mut used = 0;
+        for span in line.spans {
+            let mut piece = String::new();
+            for c in span.content.chars() {
+                let w = c.width().unwrap_or(0);
+                if used + w > width {
+                    if !piece.is_empty() {
+                        cur.push(Span::styled(std::mem::take(&mut piece), span.style));
+                    }
+                    out.push(Line::from(std::mem::take(&mut cur)));
+                    used = 0;
+                }
+                piece.push(c);
+                used += w;
+            }
+            if !piece.is_empty() {
+                cur.push(Span::styled(piece, span.style));
+            }
+        }
+        out.push(Line::from(cur));
+    }
+    out
 }

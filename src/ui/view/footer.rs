@@ -21,20 +21,29 @@ pub(super) fn draw_footer(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             }
             Line::from(spans)
         }
-        _ => match &s.flash {
-            Some(m) => {
-                let (prefix, style) = match m.level {
-                    crate::ui::app::Level::Info => ("", t.accent()),
-                    crate::ui::app::Level::Warn => ("⚠ ", t.fg(ratatui::style::Color::Yellow)),
-                    crate::ui::app::Level::Error => ("✗ ", t.error()),
-                };
-                Line::from(Span::styled(format!("{prefix}{}", m.text), style))
+        _ => {
+            // Marked rows are counted first, so the count is never cut off.
+            let mut spans = Vec::new();
+            if !s.marked.is_empty() {
+                spans.push(Span::styled(
+                    format!("* {} marked (d untracks, u clears)", s.marked.len()),
+                    t.bold(),
+                ));
+                spans.push(Span::raw("  "));
             }
-            None => Line::from(Span::styled(
-                keymap::footer_hints(s.cfg.readonly).join("  "),
-                t.dim(),
-            )),
-        },
+            spans.push(match &s.flash {
+                Some(m) => {
+                    let (prefix, style) = match m.level {
+                        crate::ui::app::Level::Info => ("", t.accent()),
+                        crate::ui::app::Level::Warn => ("⚠ ", t.fg(ratatui::style::Color::Yellow)),
+                        crate::ui::app::Level::Error => ("✗ ", t.error()),
+                    };
+                    Span::styled(format!("{prefix}{}", m.text), style)
+                }
+                None => Span::styled(keymap::footer_hints(s.cfg.readonly).join("  "), t.dim()),
+            });
+            Line::from(spans)
+        }
     };
     f.render_widget(Paragraph::new(line), area);
 }

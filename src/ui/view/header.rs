@@ -4,12 +4,20 @@
 use super::*;
 
 pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
-    let mut l1 = vec![
-        Span::styled("wargdash ", t.bold()),
+    let mut l1 = vec![Span::styled("wargdash ", t.bold())];
+    if s.frozen {
+        // First on the line, so it is never cut off at 80 columns.
+        l1.push(Span::styled(
+            format!("❄ FROZEN: {} updates wait, f resumes", s.frozen_waiting()),
+            t.selected(),
+        ));
+        l1.push(Span::raw(" "));
+    }
+    l1.extend([
         Span::raw("registry "),
         Span::styled(s.cfg.registry.clone(), t.accent()),
         Span::raw("  "),
-    ];
+    ]);
     l1.extend(trust_spans(s, t));
     if s.cfg.sandbox {
         l1.push(Span::styled(
@@ -19,9 +27,6 @@ pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     }
     if s.cfg.readonly {
         l1.push(Span::styled("  [READ-ONLY]", t.bold()));
-    }
-    if s.frozen {
-        l1.push(Span::styled("  ❄ FROZEN (f to resume) ", t.selected()));
     }
 
     let mut l2 = Vec::new();
@@ -73,7 +78,14 @@ pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         s.cfg.interval.as_secs_f64()
     )));
     let counts = s.counts();
-    let mut l3 = Vec::new();
+    // Where the selection is, always first on the line: `31/303`.
+    let mut l3 = vec![
+        Span::styled(
+            format!("{}/{}", s.selected_pos().map_or(0, |p| p + 1), s.view.len()),
+            t.bold(),
+        ),
+        Span::raw("  "),
+    ];
     for name in [
         "published",
         "processing",
@@ -94,7 +106,7 @@ pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     if !s.filter.is_empty() {
         l3.push(Span::raw(format!(
             " · filter \"{}\" ({} shown)",
-            s.filter,
+            crate::text::clean(&s.filter),
             s.view.len()
         )));
     }

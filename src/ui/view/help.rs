@@ -14,6 +14,27 @@ pub(super) fn draw_help(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             ])
         })
         .collect();
+    for (title, list) in [
+        ("Commands (:)", keymap::COMMANDS),
+        ("Filter (/)", keymap::FILTER_HELP),
+    ] {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(title, t.bold())));
+        for (k, d) in list {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{k:>26}  "), t.bold()),
+                Span::raw(*d),
+            ]));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Detail pane", t.bold())));
+    for (k, d, _) in keymap::DETAIL_BINDINGS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{k:>16}  "), t.bold()),
+            Span::raw(*d),
+        ]));
+    }
     if !s.cfg.readonly {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled("Publish form", t.bold())));

@@ -65,11 +65,21 @@ pub fn draw(s: &State, f: &mut Frame) {
         Mode::LogBrowser => draw_log(s, &t, f, area),
         Mode::Detail => draw_detail(s, &t, f, area),
         Mode::Form => draw_form(s, &t, f, area),
-        Mode::ConfirmUntrack(key) => {
-            let r = centered(area, 64, 5);
+        Mode::ConfirmUntrack(keys) => {
+            let r = centered(area, 72, 6);
             f.render_widget(Clear, r);
+            let inner_w = r.width.saturating_sub(2) as usize;
+            let what = s.describe(keys);
             let text = vec![
-                Line::from(format!("Stop tracking record {}…?", key.record.short(16))),
+                Line::from(table::cut(&format!("Stop tracking {what}?"), inner_w).0),
+                Line::from(Span::styled(
+                    if keys.len() > 1 {
+                        format!("{} records will no longer be polled", keys.len())
+                    } else {
+                        "it will no longer be polled".to_string()
+                    },
+                    t.dim(),
+                )),
                 Line::from(""),
                 Line::from(vec![
                     Span::styled("y", t.bold()),

@@ -253,6 +253,8 @@ impl State {
         }
         for k in keys {
             self.marked.remove(k);
+            // Held while frozen: no result waits for a record no longer tracked.
+            self.frozen_updates.remove(k);
         }
         self.rows.retain(|r| !gone.contains(&r.key()));
         self.index = self

@@ -952,3 +952,30 @@ fn the_detail_pane_scrolls_and_moves_between_records() {
         panic!("the reason above should read as a moved head: {out}");
     }
 }
+
+/// The prompt line edits at a real cursor (tui-input): move left, insert, delete, jump.
+#[test]
+fn the_prompt_line_edits_at_its_cursor() {
+    let mut s = state(false);
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "regstry http://x");
+    for _ in 0.."stry http://x".len() {
+        key(&mut s, KeyCode::Left);
+    }
+    typed(&mut s, "i");
+    assert_eq!(s.input, "registry http://x");
+    key(&mut s, KeyCode::End);
+    key(&mut s, KeyCode::Backspace);
+    typed(&mut s, "y");
+    assert_eq!(s.input, "registry http://y");
+    key(&mut s, KeyCode::Home);
+    key(&mut s, KeyCode::Delete);
+    assert_eq!(s.input, "egistry http://y");
+    ctrl(&mut s, 'e');
+    ctrl(&mut s, 'w');
+    assert_eq!(s.input, "egistry http://");
+    // The cursor is drawn where it is.
+    key(&mut s, KeyCode::Left);
+    let screen = text(&render(&mut s, 80, 24));
+    assert!(screen.contains(":egistry http:/▏/"), "{screen}");
+}

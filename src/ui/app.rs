@@ -252,6 +252,8 @@ pub struct State {
     pub ascending: bool,
     pub filter: String,
     pub input: String,
+    /// Where the prompt's cursor is (a char index into `input`); `None` is the end.
+    pub cursor: Option<usize>,
     pub input_error: Option<String>,
     pub history: Vec<String>,
     pub(super) history_pos: Option<usize>,
@@ -412,6 +414,7 @@ impl State {
             ascending: false,
             filter: String::new(),
             input: String::new(),
+            cursor: None,
             input_error: None,
             history: Vec::new(),
             history_pos: None,
@@ -503,6 +506,12 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
     let mut cmds = Vec::new();
     match action {
         Action::Key(k) => on_key(s, k, &mut cmds),
+        Action::Paste(text) if matches!(s.mode, Mode::Filter | Mode::Command | Mode::Track) => {
+            for c in text.trim_end_matches(['\n', '\r']).chars() {
+                super::prompt::edit(s, tui_input::InputRequest::InsertChar(c));
+            }
+            after_edit(s, &mut cmds);
+        }
         Action::Paste(text) => {
             if let Some(buf) = input_buffer(s) {
                 buf.push_str(text.trim_end_matches(['\n', '\r']));

@@ -166,7 +166,60 @@ fn track(s: &mut State, t: NewTracked, cmds: &mut Vec<Effect>) {
     cmds.push(Effect::Track(vec![t]));
 }
 
+/// Applies one editing request to the prompt line at its cursor (tui-input does the editing);
+/// returns whether the text changed.
+pub(super) fn edit(s: &mut State, req: tui_input::InputRequest) -> bool {
+    let len = s.input.chars().count();
+    let at = s.cursor.unwrap_or(len).min(len);
+    let mut i = tui_input::Input::new(std::mem::take(&mut s.input)).with_cursor(at);
+    let changed = i.handle(req).is_some_and(|c| c.value);
+    let end = i.value().chars().count();
+    s.cursor = (i.cursor() < end).then_some(i.cursor());
+    s.input = i.value().to_string();
+    changed
+}
+
+/// The editing keys of the prompt line: a real cursor (←/→, Home/End, Ctrl-A/E), deleting at
+/// it (Backspace, Delete, Ctrl-W a word, Ctrl-U to the start, Ctrl-K to the end), Alt-←/→ by
+/// word.
+fn edit_request(k: &KeyEvent) -> Option<tui_input::InputRequest> {
+    use tui_input::InputRequest as R;
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = k.modifiers.contains(KeyModifiers::ALT);
+    Some(match k.code {
+        KeyCode::Backspace if ctrl || alt => R::DeletePrevWord,
+        KeyCode::Backspace => R::DeletePrevChar,
+        KeyCode::Delete => R::DeleteNextChar,
+        KeyCode::Left if ctrl || alt => R::GoToPrevWord,
+        KeyCode::Right if ctrl || alt => R::GoToNextWord,
+        KeyCode::Left => R::GoToPrevChar,
+        KeyCode::Right => R::GoToNextChar,
+        KeyCode::Home => R::GoToStart,
+        KeyCode::End => R::GoToEnd,
+        KeyCode::Char('a') if ctrl => R::GoToStart,
+        KeyCode::Char('e') if ctrl => R::GoToEnd,
+        KeyCode::Char('w') if ctrl => R::DeletePrevWord,
+        KeyCode::Char('u') if ctrl => R::DeleteFromStart,
+        KeyCode::Char('k') if ctrl => R::DeleteTillEnd,
+        KeyCode::Char('b') if alt => R::GoToPrevWord,
+        KeyCode::Char('f') if alt => R::GoToNextWord,
+        KeyCode::Char(c) if !ctrl && !alt => R::InsertChar(c),
+        _ => return None,
+    })
+}
+
 pub(super) fn on_line_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
+    if !matches!(
+        k.code,
+        KeyCode::Up | KeyCode::Down | KeyCode::Esc | KeyCode::Enter
+    ) {
+        if let Some(req) = edit_request(&k) {
+            if edit(s, req) {
+                after_edit(s, cmds);
+            }
+        }
+        return;
+    }
     match k.code {
         KeyCode::Esc => {
             if s.mode == Mode::Filter {
@@ -187,10 +240,6 @@ pub(super) fn on_line_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
             // The text stays so the operator can fix it.
             Err(e) => s.input_error = Some(e),
         },
-        KeyCode::Backspace => {
-            s.input.pop();
-            after_edit(s, cmds);
-        }
         KeyCode::Up | KeyCode::Down if s.mode == Mode::Command && !s.history.is_empty() => {
             let n = s.history.len();
             let pos = match (s.history_pos, k.code) {
@@ -201,10 +250,7 @@ pub(super) fn on_line_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
             };
             s.history_pos = pos;
             s.input = pos.map(|p| s.history[p].clone()).unwrap_or_default();
-        }
-        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
-            s.input.push(c);
-            after_edit(s, cmds);
+            s.cursor = None;
         }
         _ => {}
     }

@@ -301,15 +301,18 @@ pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
         T::Filter => {
             s.mode = Mode::Filter;
             s.input = s.filter.clone();
+            s.cursor = None;
         }
         T::Command => {
             s.mode = Mode::Command;
             s.input.clear();
+            s.cursor = None;
             s.history_pos = None;
         }
         T::Track => {
             s.mode = Mode::Track;
             s.input.clear();
+            s.cursor = None;
         }
         T::Untrack => {
             if !s.marked.is_empty() {

@@ -11,10 +11,12 @@ pub(super) fn draw_footer(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 Mode::Command => ":",
                 _ => "track (LOG_ID|NS:NAME RECORD_ID): ",
             };
+            let at = s.cursor.unwrap_or(usize::MAX).min(s.input.chars().count());
             let mut spans = vec![
                 Span::styled(prompt, t.bold()),
-                Span::raw(s.input.clone()),
+                Span::raw(s.input.chars().take(at).collect::<String>()),
                 Span::styled("▏", t.dim()),
+                Span::raw(s.input.chars().skip(at).collect::<String>()),
             ];
             if let Some(e) = &s.input_error {
                 spans.push(Span::styled(format!("  ✗ {e}"), t.error()));

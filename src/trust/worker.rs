@@ -105,29 +105,36 @@ pub async fn run<T>(
     };
     let mut handed: HashSet<(AlertKind, String)> = HashSet::new();
     let mut last_key: Option<(String, u64, i64, usize)> = None;
+    // The connections are kept from cycle to cycle, and opened again for another registry.
+    let mut conns: Option<(String, TrustDb, Store)> = None;
     loop {
         let c = client.borrow().clone();
         let registry = c.base().to_string();
-        let opened = TrustDb::open(&cfg.store)
-            .map_err(|e| e.to_string())
-            .and_then(|db| {
-                Store::open(&cfg.store, &registry)
-                    .map(|s| (db, s))
-                    .map_err(|e| format!("{e:#}"))
-            });
-        let (mut db, store) = match opened {
-            Ok(x) => x,
-            Err(e) => {
-                if !send(TrustEvent::Failed(e)).await {
-                    return;
+        if conns.as_ref().is_none_or(|(r, _, _)| *r != registry) {
+            let opened = TrustDb::open(&cfg.store)
+                .map_err(|e| e.to_string())
+                .and_then(|db| {
+                    Store::open(&cfg.store, &registry)
+                        .map(|s| (db, s))
+                        .map_err(|e| format!("{e:#}"))
+                });
+            match opened {
+                Ok((db, store)) => conns = Some((registry.clone(), db, store)),
+                Err(e) => {
+                    if !send(TrustEvent::Failed(e)).await {
+                        return;
+                    }
+                    tokio::time::sleep(cfg.period).await;
+                    continue;
                 }
-                tokio::time::sleep(cfg.period).await;
-                continue;
             }
+        }
+        let Some((_, db, store)) = conns.as_mut() else {
+            continue;
         };
         let opts = (cfg.options)(&registry);
         let mut new_alerts = Vec::new();
-        match cycle::run_cycle(&c, &mut db, &opts, now_secs()).await {
+        match cycle::run_cycle(&c, db, &opts, now_secs()).await {
             Ok(report) => {
                 new_alerts.extend(report.alerts.iter().cloned());
                 if !send(TrustEvent::Cycle(Box::new(report))).await {
@@ -172,7 +179,6 @@ pub async fn run<T>(
                 }
             }
         }
-        drop((db, store));
         tokio::select! {
             _ = tokio::time::sleep(cfg.period) => {}
             changed = client.changed() => if changed.is_err() { return },

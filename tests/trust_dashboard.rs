@@ -190,3 +190,24 @@ async fn the_log_browser_shows_what_each_record_did_and_tracks_one() {
     // What the records did, on their rows.
     assert!(table.contains("release 1.0.0 · index"), "{table}");
 }
+
+/// `e`: the events pane lists state changes (from the store, so they survive a restart) and
+/// alerts as they happen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_pane_lists_state_changes_and_survives_a_restart() {
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    wd.ok(&["key", "new"], 0);
+    wd.json(&["--json", "publish", "demo:events", "init", "--wait"], 0);
+    let key = |c: KeyCode| Action::Key(KeyEvent::new(c, KeyModifiers::NONE));
+    for _ in 0..2 {
+        // The second round is a restart of the dashboard on the same store.
+        let mut run = Run::start(&reg.url, wd.home.path(), None);
+        run.until("✔ proven").await;
+        run.dash.apply(key(KeyCode::Char('e')));
+        let pane = run.until("→ ✓ published").await;
+        assert!(pane.contains("Events (Esc closes"), "{pane}");
+        assert!(pane.contains("demo:events"), "{pane}");
+        run.dash.apply(key(KeyCode::Esc));
+    }
+}

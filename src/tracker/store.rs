@@ -176,6 +176,19 @@ pub struct PolledState {
     pub missing: Option<serde_json::Value>,
 }
 
+/// One state change of a tracked record, for the events pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateEvent {
+    pub at: i64,
+    pub log_id: LogId,
+    pub record_id: RecordId,
+    pub package: Option<String>,
+    /// The state before (none for the first one seen).
+    pub from: Option<String>,
+    pub to: String,
+    pub detail: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEntry {
     pub at: i64,
@@ -592,6 +605,48 @@ impl Store {
             .wrap_err_with(|| format!("writing to {}", self.path.display()))
     }
 
+    /// The latest `limit` state changes of this registry's records, newest first, each with the
+    /// state it came from.
+    pub fn events(&self, limit: usize) -> Result<Vec<StateEvent>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at, log_id, record_id, package, prev, state, detail FROM (
+               SELECT h.id, h.at, h.log_id, h.record_id, t.package, h.state, h.detail,
+                 LAG(h.state) OVER (PARTITION BY h.log_id, h.record_id ORDER BY h.id) AS prev
+               FROM history h LEFT JOIN tracked t
+                 ON t.registry = h.registry AND t.log_id = h.log_id AND t.record_id = h.record_id
+               WHERE h.registry = ?1)
+             ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![self.registry, limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, log, rec, package, from, to, detail) = row?;
+            let (Ok(log_id), Ok(record_id)) = (log.parse(), rec.parse()) else {
+                continue;
+            };
+            out.push(StateEvent {
+                at,
+                log_id,
+                record_id,
+                package,
+                from,
+                to,
+                detail,
+            });
+        }
+        Ok(out)
+    }
+
     pub fn history(&self, log: &LogId, rec: &RecordId) -> Result<Vec<HistoryEntry>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT at, state, detail FROM history WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3 ORDER BY id",
@@ -620,6 +675,46 @@ mod tests {
             LogId(Sha256Hash([n; 32])),
             RecordId(Sha256Hash([n.wrapping_add(100); 32])),
         )
+    }
+
+    #[test]
+    fn events_list_state_changes_newest_first_with_where_they_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("s.db"), "http://r").unwrap();
+        let (l, r) = ids(9);
+        s.add(&[NewTracked::by_hand(l, r, Some("demo:ev".into()))])
+            .unwrap();
+        for (i, st) in ["sourcing", "processing", "published"].iter().enumerate() {
+            s.record_polls(&[PollOutcome {
+                log_id: l,
+                record_id: r,
+                at: i as i64,
+                result: Ok(PolledState {
+                    state: st.to_string(),
+                    detail: String::new(),
+                    response: serde_json::json!({ "state": st }),
+                    missing: None,
+                }),
+            }])
+            .unwrap();
+        }
+        let ev = s.events(10).unwrap();
+        let seen: Vec<(Option<&str>, &str)> = ev
+            .iter()
+            .map(|e| (e.from.as_deref(), e.to.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Some("processing"), "published"),
+                (Some("sourcing"), "processing"),
+                (None, "sourcing")
+            ]
+        );
+        assert_eq!(ev[0].package.as_deref(), Some("demo:ev"));
+        // Another registry's store sees none of them.
+        let other = Store::open(&dir.path().join("s.db"), "http://other").unwrap();
+        assert!(other.events(10).unwrap().is_empty());
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub enum StoreOp {
     SetPackage(LogId, String),
     /// Scope the store to another registry (its tracked set is sent as a fresh list).
     SetRegistry(String),
+    /// The latest state changes (for the events pane).
+    Events(usize),
 }
 
 /// What the store thread reports.
@@ -27,6 +29,8 @@ pub enum StoreEvent {
     Loaded(Vec<Tracked>),
     /// The state history of one record, as asked by [`StoreOp::History`].
     History(RecordRef, Vec<HistoryEntry>),
+    /// The latest state changes, newest first, as asked by [`StoreOp::Events`].
+    Events(Vec<crate::tracker::store::StateEvent>),
     /// A store operation failed.
     Error(String),
 }
@@ -129,6 +133,9 @@ where
                             polls.extend(p);
                             Ok(())
                         }
+                        StoreOp::Events(n) => store.events(n).map(|e| {
+                            emit(StoreEvent::Events(e));
+                        }),
                         StoreOp::SetRegistry(url) => {
                             reload = true;
                             store.set_registry(&url)

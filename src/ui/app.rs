@@ -187,6 +187,8 @@ pub enum Mode {
     Alerts,
     /// The package log browser.
     LogBrowser,
+    /// State changes and alerts as they happen.
+    Events,
     Form,
 }
 
@@ -281,6 +283,9 @@ pub struct State {
     pub trust: super::trust::TrustView,
     /// The package log browser.
     pub logs: super::logview::LogBrowser,
+    /// The events pane: the latest state changes (newest first) and its scroll.
+    pub events: Vec<crate::tracker::store::StateEvent>,
+    pub events_scroll: usize,
     pub now: i64,
     pub dirty: bool,
     pub quit: bool,
@@ -318,6 +323,8 @@ pub enum Action {
     Trust(crate::trust::worker::TrustEvent),
     /// A client for `:registry URL`, built off the loop.
     ClientReady(String, Result<crate::registry::RegistryClient, String>),
+    /// The latest state changes, for the events pane.
+    Events(Vec<crate::tracker::store::StateEvent>),
     /// A package log for the browser.
     PackageLog(Box<Result<super::logview::LogView, String>>),
     Quit,
@@ -329,6 +336,7 @@ impl From<crate::tracker::store_thread::StoreEvent> for Action {
         match e {
             StoreEvent::Loaded(list) => Self::StoreLoaded(list),
             StoreEvent::History(r, h) => Self::History(r, h),
+            StoreEvent::Events(e) => Self::Events(e),
             StoreEvent::Error(e) => Self::StoreError(e),
         }
     }
@@ -374,6 +382,8 @@ pub enum Effect {
     SetRegistry(String),
     /// Switch to this client (built for this registry URL).
     UseClient(String, Box<crate::registry::RegistryClient>),
+    /// Read the latest state changes from the store.
+    LoadEvents,
     /// Fetch, validate and prove this package log for the browser.
     LoadPackageLog(LogId, Option<String>),
 }
@@ -434,6 +444,8 @@ impl State {
             detail_max_scroll: std::cell::Cell::new(usize::MAX),
             trust: Default::default(),
             logs: Default::default(),
+            events: Vec::new(),
+            events_scroll: 0,
             now,
             dirty: true,
             quit: false,
@@ -520,6 +532,10 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Tick(now) => {
             s.now = now;
+            // The events pane follows the store as things happen.
+            if s.mode == Mode::Events {
+                cmds.push(Effect::LoadEvents);
+            }
             if s.flash.as_ref().is_some_and(|f| now - f.at > 5000) {
                 s.flash = None;
             }
@@ -683,6 +699,10 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Flash(m) => s.warn(m),
         Action::Trust(e) => super::trust::apply(s, e),
         Action::PackageLog(r) => super::logview::loaded(s, *r),
+        Action::Events(e) => {
+            s.events = e;
+            s.dirty = true;
+        }
         // Only the registry asked for last is used.
         Action::ClientReady(url, Ok(c)) if url == s.cfg.registry => {
             cmds.push(Effect::UseClient(url, Box::new(c)))
@@ -851,6 +871,15 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
         Mode::Form => on_form_key(s, k, cmds),
         Mode::Alerts => super::trust::on_key(s, k),
         Mode::LogBrowser => super::logview::on_key(s, k, cmds),
+        Mode::Events => match k.code {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('e') => s.mode = Mode::Table,
+            KeyCode::Char('j') | KeyCode::Down => s.events_scroll += 1,
+            KeyCode::Char('k') | KeyCode::Up => s.events_scroll = s.events_scroll.saturating_sub(1),
+            KeyCode::PageDown => s.events_scroll += s.page.max(1),
+            KeyCode::PageUp => s.events_scroll = s.events_scroll.saturating_sub(s.page.max(1)),
+            KeyCode::Char('g') | KeyCode::Home => s.events_scroll = 0,
+            _ => {}
+        },
     }
 }
 

@@ -29,6 +29,7 @@ pub enum TableAction {
     Rebuild,
     Alerts,
     Log,
+    Events,
     Mark,
     ClearMarks,
 }
@@ -94,6 +95,11 @@ pub const BINDINGS: &[(&str, &str, TableAction)] = &[
         "L",
         "package log of the selected record (Enter tracks one)",
         TableAction::Log,
+    ),
+    (
+        "e",
+        "events: state changes and alerts as they happen",
+        TableAction::Events,
     ),
     ("?", "this help", TableAction::Help),
     ("q Ctrl-C", "quit", TableAction::Quit),
@@ -254,6 +260,7 @@ pub fn table_action(k: &KeyEvent, readonly: bool) -> Option<TableAction> {
         KeyCode::Char('b') if !readonly => T::Rebuild,
         KeyCode::Char('A') => T::Alerts,
         KeyCode::Char('L') => T::Log,
+        KeyCode::Char('e') => T::Events,
         KeyCode::Char(' ') => T::Mark,
         KeyCode::Char('u') => T::ClearMarks,
         _ => return None,

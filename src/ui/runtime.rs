@@ -209,6 +209,7 @@ impl Dashboard {
             Effect::Track(items) => drop(self.store.send(StoreOp::Add(items, None))),
             Effect::Untrack(key) => drop(self.store.send(StoreOp::Remove(key))),
             Effect::LoadHistory(key) => drop(self.store.send(StoreOp::History(key))),
+            Effect::LoadEvents => drop(self.store.send(StoreOp::Events(500))),
             Effect::HashFile(path) => {
                 if let Some((_, old)) = self.hashing.take() {
                     old.abort();

@@ -298,6 +298,11 @@ pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
             s.mode = Mode::Alerts;
         }
         T::Log => super::logview::open(s, cmds),
+        T::Events => {
+            s.events_scroll = 0;
+            s.mode = Mode::Events;
+            cmds.push(Effect::LoadEvents);
+        }
         T::Filter => {
             s.mode = Mode::Filter;
             s.input = s.filter.clone();

@@ -14,6 +14,7 @@ const HEADER_LINES: u16 = 3;
 
 mod alerts;
 mod detail;
+mod events;
 mod footer;
 mod form;
 mod header;
@@ -23,6 +24,7 @@ mod table;
 
 use alerts::draw_alerts;
 use detail::draw_detail;
+use events::draw_events;
 use footer::draw_footer;
 use form::draw_form;
 use header::{draw_header, draw_splash};
@@ -63,6 +65,7 @@ pub fn draw(s: &State, f: &mut Frame) {
         Mode::Help => draw_help(s, &t, f, area),
         Mode::Alerts => draw_alerts(s, &t, f, area),
         Mode::LogBrowser => draw_log(s, &t, f, area),
+        Mode::Events => draw_events(s, &t, f, area),
         Mode::Detail => draw_detail(s, &t, f, area),
         Mode::Form => draw_form(s, &t, f, area),
         Mode::ConfirmUntrack(keys) => {

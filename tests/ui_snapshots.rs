@@ -373,7 +373,7 @@ fn help_scrolls_to_its_last_binding_at_80x24() {
     let first = text(&render(&mut s, 80, 24));
     assert!(first.contains("more below"), "{first}");
     assert!(!first.contains("drop the last staged entry"), "{first}");
-    for _ in 0..40 {
+    for _ in 0..200 {
         key(&mut s, KeyCode::Char('j'));
     }
     let last = text(&render(&mut s, 80, 24));

@@ -43,7 +43,7 @@ pub(super) fn draw_events(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             ]),
         ));
     }
-    items.sort_by(|a, b| b.0.cmp(&a.0));
+    items.sort_by_key(|i| std::cmp::Reverse(i.0));
     let lines: Vec<Line> = if items.is_empty() {
         vec![Line::from(Span::styled(
             "No state change yet: records appear here as they move (sourcing → processing → published).",

@@ -3,7 +3,7 @@
 //! balanced roots that extends incrementally.
 
 use super::{bail_trust, TrustError};
-use crate::ids::{leb128, LogId, RecordId, Sha256Hash};
+use crate::ids::{LogId, RecordId, Sha256Hash};
 use serde::{Deserialize, Serialize};
 
 /// Bytes per packed ledger entry: raw logId digest ‖ raw recordId digest.
@@ -102,20 +102,21 @@ impl LedgerSources {
     }
 }
 
-/// `str(s)` of the prefix encoding: LEB128(len) ‖ s.
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&leb128(s.len() as u64));
-    out.extend_from_slice(s.as_bytes());
-}
-
 /// `SHA256(0x00 ‖ "WARG-LOG-LEAF-V0" ‖ str(logId) ‖ str(recordId))`.
 pub fn leaf_hash(log_id: &LogId, record_id: &RecordId) -> Sha256Hash {
-    let mut data = Vec::with_capacity(1 + 16 + 2 * 72);
-    data.push(0u8);
-    data.extend_from_slice(b"WARG-LOG-LEAF-V0");
-    push_str(&mut data, &log_id.to_string());
-    push_str(&mut data, &record_id.to_string());
-    Sha256Hash::of(&[&data])
+    // No allocation: both IDs as `sha256:<hex>` text on the stack, each after its one-byte
+    // LEB128 length (71).
+    let (l, r) = (id_text(&log_id.0), id_text(&record_id.0));
+    Sha256Hash::of(&[&[0u8], b"WARG-LOG-LEAF-V0", &[71], &l, &[71], &r])
+}
+
+/// An ID's text form `sha256:<64 lowercase hex>` (71 bytes), on the stack.
+pub fn id_text(h: &crate::ids::Sha256Hash) -> [u8; 71] {
+    let mut out = [0u8; 71];
+    out[..7].copy_from_slice(b"sha256:");
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(h.0, &mut out[7..]);
+    out
 }
 
 /// `SHA256(0x01 ‖ left ‖ right)`.

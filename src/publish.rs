@@ -134,7 +134,8 @@ pub async fn prepare(
         _ => {}
     }
     let now = opts.now.unwrap_or_else(RecordTime::now);
-    let skew = now.seconds - checkpoint.contents.timestamp as i64;
+    let skew =
+        clock_skew(now.seconds, checkpoint.contents.timestamp).map_err(PublishError::Refused)?;
     if skew > CLOCK_SKEW_LIMIT_SECS {
         let msg = format!(
             "the local clock is {skew}s ahead of the registry's latest checkpoint; a record dated in the future blocks its package log until real time catches up"
@@ -166,6 +167,15 @@ pub async fn prepare(
         warnings,
     }
     .with_prev())
+}
+
+/// How far the local clock (`now`, Unix seconds) is ahead of the registry's checkpoint
+/// timestamp, without overflow: a timestamp no real clock can hold is refused, not wrapped.
+pub fn clock_skew(now: i64, checkpoint_ts: u64) -> Result<i64, String> {
+    let ts = i64::try_from(checkpoint_ts).map_err(|_| {
+        format!("the registry's checkpoint timestamp {checkpoint_ts} is not a plausible time")
+    })?;
+    Ok(now.saturating_sub(ts))
 }
 
 impl Prepared {
@@ -383,5 +393,20 @@ pub async fn sign_track_submit<T: Tracking>(
             }
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clock_skew;
+
+    #[test]
+    fn clock_skew_never_overflows_on_a_hostile_timestamp() {
+        assert_eq!(clock_skew(1_000, 900), Ok(100));
+        assert_eq!(clock_skew(1_000, 2_000), Ok(-1_000));
+        assert!(clock_skew(1_000, u64::MAX).is_err());
+        assert!(clock_skew(1_000, i64::MAX as u64 + 1).is_err());
+        assert_eq!(clock_skew(i64::MIN, i64::MAX as u64), Ok(i64::MIN));
+        assert_eq!(clock_skew(i64::MAX, 0), Ok(i64::MAX));
     }
 }

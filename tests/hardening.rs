@@ -487,3 +487,49 @@ async fn switching_to_another_registry_drops_the_token_and_says_so() {
         "{to_b:?}"
     );
 }
+
+/// A registry that answers `more` with the same page forever: the log fetch stops (bounded,
+/// with a clear error) instead of paging forever.
+#[test]
+fn a_log_that_never_ends_is_refused_not_paged_forever() {
+    use wargdash::keys::{Algorithm, SigningKey};
+    use wargdash::record::{Entry, RecordContent, RecordTime};
+    let key = SigningKey::generate(Algorithm::EcdsaP256).unwrap();
+    let pkg: wargdash::ids::PackageName = "demo:endless".parse().unwrap();
+    let signed = RecordContent {
+        prev: None,
+        time: RecordTime::now(),
+        entries: vec![Entry::Init {
+            public_key: key.public_key(),
+        }],
+    }
+    .sign(&key);
+    let mut entry = serde_json::to_value(&signed.envelope).unwrap();
+    entry["registryIndex"] = json!(1);
+    entry["fetchToken"] = json!(signed.record_id.to_string());
+    let page: Vec<serde_json::Value> = (0..1000).map(|_| entry.clone()).collect();
+    let log = pkg.log_id().to_string();
+    let stub = Stub::start(move |req| {
+        if req.path.ends_with("/fetch/checkpoint") {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let h = format!("sha256:{}", "ab".repeat(32));
+            return Reply::json(
+                200,
+                &json!({"contents": {"logLength": 5, "logRoot": h, "mapRoot": h, "timestamp": now}, "keyId": h, "signature": "ecdsa-p256:AAAA"}),
+            );
+        }
+        Reply::json(
+            200,
+            &json!({"more": true, "operator": [], "packages": {log.clone(): page.clone()}, "warnings": []}),
+        )
+    });
+    let wd = Wd::new(Some(&stub.url));
+    wd.ok(&["key", "new"], 0);
+    let r = wd.run(&["publish", "demo:endless", "yank", "1.0.0"]);
+    assert_eq!(r.code, exit::REGISTRY_FAULT, "{r:?}");
+    assert!(r.stderr.contains("served the same page"), "{r:?}");
+    assert!(stub.requests("POST", "/v1/fetch/logs").len() <= 2);
+}

@@ -407,12 +407,27 @@ impl RegistryClient {
         log_length: u64,
         log: &LogId,
     ) -> Result<Option<LogHead>, ApiError> {
+        const LIMIT: usize = 1000;
+        // A registry that keeps saying `more` (or repeats a page) must not keep wargdash
+        // paging forever: at most this many pages (100 000 records).
+        const MAX_PAGES: usize = 100;
         let mut token: Option<RecordId> = None;
         let mut head: Option<LogHead> = None;
+        let mut pages = 0;
         loop {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(ApiError::BadBody {
+                    status: 200,
+                    context: format!(
+                        "the log {log} did not end after {MAX_PAGES} pages of {LIMIT} records"
+                    ),
+                    excerpt: String::new(),
+                });
+            }
             let req = FetchLogsRequest {
                 log_length,
-                limit: 1000,
+                limit: LIMIT as u16,
                 packages: BTreeMap::from([(*log, token)]),
             };
             let body = serde_json::to_vec(&req).map_err(|e| ApiError::Invalid {
@@ -435,6 +450,13 @@ impl RegistryClient {
             let records = page.packages.get(log).cloned().unwrap_or_default();
             let Some(last) = records.last() else { break };
             let record_id = RecordId::for_package_record(&last.envelope.content_bytes);
+            if token == Some(record_id) {
+                return Err(ApiError::BadBody {
+                    status: 200,
+                    context: format!("the registry served the same page of {log} twice"),
+                    excerpt: String::new(),
+                });
+            }
             if last.fetch_token != record_id.to_string() {
                 return Err(ApiError::IdMismatch {
                     asked: record_id.to_string(),
@@ -454,7 +476,8 @@ impl RegistryClient {
                 content,
                 registry_index: last.registry_index,
             });
-            if !page.more {
+            // `more` also counts other logs in the answer: this log ends with a short page.
+            if !page.more || records.len() < LIMIT {
                 break;
             }
         }

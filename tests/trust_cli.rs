@@ -236,3 +236,62 @@ fn each_registry_has_its_own_tracked_set() {
     let still = wd.ok(&["--json", "track", "list"], 0).stdout;
     assert_eq!(still.lines().count(), 1, "{still}");
 }
+
+/// Every lie a tampering proxy can tell about checkpoints and the ledger, through the binary:
+/// `verify --json` names exactly that alert, `alerts --json` has it stored with evidence, and
+/// `--on-alert` was handed it.
+#[test]
+fn each_lie_raises_its_alert_in_verify_json_the_store_and_on_alert() {
+    use wargdash::registry::model::SignedCheckpoint;
+    use wargdash::trust::checkpoint::sign_contents;
+    type Edit = fn(&mut wargdash::registry::model::CheckpointContents);
+    let op = SigningKey::generate(Algorithm::EcdsaP256).unwrap();
+    let cases: Vec<(&str, Option<Edit>, bool)> = vec![
+        // (alert, re-sign with the operator key after this edit, or bump under the old signature)
+        ("CHECKPOINT_SIGNATURE", None, false),
+        ("CHECKPOINT_FUTURE", Some(|c| c.timestamp += 3600), false),
+        ("CHECKPOINT_STALE", Some(|c| c.timestamp -= 3600), false),
+        ("LEDGER_MISMATCH", None, true),
+    ];
+    for (kind, resign, ledger) in cases {
+        let reg = TestRegistry::start_with_operator_key(&op, Duration::from_millis(300));
+        let proxy = tamper::TamperProxy::start(&reg.url);
+        let k = SigningKey::decode(&op.encode_private()).unwrap();
+        proxy.set_hook(Box::new(move |_m, path, status, mut body| {
+            if ledger {
+                if path == "/v1/ledger/records/0" && body.len() >= 64 {
+                    body[40] ^= 1;
+                }
+                return body;
+            }
+            if path != "/v1/fetch/checkpoint" || status != 200 {
+                return body;
+            }
+            let mut cp: SignedCheckpoint = serde_json::from_slice(&body).unwrap();
+            match resign {
+                Some(edit) => {
+                    edit(&mut cp.contents);
+                    serde_json::to_vec(&sign_contents(&k, &cp.contents)).unwrap()
+                }
+                None => {
+                    cp.contents.timestamp += 1;
+                    serde_json::to_vec(&cp).unwrap()
+                }
+            }
+        }));
+        let wd = Wd::new(Some(&proxy.url));
+        let handed = wd.home.path().join("handed");
+        let cmd = format!("echo \"$WARGDASH_ALERT_KIND\" >> {}", handed.display());
+        let v = last_json(&wd.ok(&["--json", "--on-alert", &cmd, "verify"], exit::ALERT));
+        assert_eq!(kinds(&v), vec![kind.to_string()], "{kind}: {v}");
+        let stored = wd.ok(&["--json", "alerts"], 0).stdout;
+        let first: Value = serde_json::from_str(stored.lines().next().unwrap()).unwrap();
+        assert_eq!(first["kind"], kind, "{stored}");
+        assert!(
+            !first["evidence"].is_null(),
+            "{kind}: no evidence: {stored}"
+        );
+        let got = std::fs::read_to_string(&handed).unwrap_or_default();
+        assert_eq!(got.trim(), kind, "{kind}: --on-alert got {got:?}");
+    }
+}

@@ -214,6 +214,9 @@ pub(super) fn on_line_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
         KeyCode::Up | KeyCode::Down | KeyCode::Esc | KeyCode::Enter
     ) {
         if let Some(req) = edit_request(&k) {
+            // Any editing key (even one that changes nothing) means the operator is fixing it.
+            s.input_error = None;
+            s.dirty = true;
             if edit(s, req) {
                 after_edit(s, cmds);
             }

@@ -388,6 +388,19 @@ impl Store {
             .wrap_err_with(|| format!("starting a write to {}", self.path.display()))
     }
 
+    /// How many records this registry's set holds (cheap: no rows are read).
+    pub fn count(&self) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM tracked WHERE registry = ?1",
+                params![self.registry],
+                |r| r.get(0),
+            )
+            .wrap_err_with(|| format!("reading {}", self.path.display()))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// Changes whenever another connection commits; cheap to poll.
     pub fn data_version(&self) -> Result<i64> {
         self.conn

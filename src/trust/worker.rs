@@ -150,7 +150,7 @@ pub async fn run<T>(
         // Proofs only when something they depend on changed.
         let verified = records::verified_len(db, &registry).unwrap_or(0);
         let version = store.data_version().unwrap_or(0);
-        let count = store.list().map(|l| l.len()).unwrap_or(0);
+        let count = store.count().unwrap_or(0);
         let key = (registry.clone(), verified, version, count);
         if last_key.as_ref() != Some(&key) {
             last_key = Some(key);

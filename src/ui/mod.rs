@@ -8,6 +8,7 @@ pub mod form;
 pub mod keymap;
 pub mod logview;
 mod prompt;
+pub mod row;
 pub mod runtime;
 pub mod table;
 pub mod terminal;

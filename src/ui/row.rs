@@ -1,0 +1,160 @@
+//! One tracked record as the table shows it, and the table's sort columns.
+
+use crate::ids::RecordRef;
+use crate::registry::{PackageRecord, RecordState};
+use crate::tracker::store::{RawJson, Tracked};
+
+/// One tracked record as the table shows it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The record as tracked, with the latest response as compact JSON text (only the detail
+    /// pane reads it: [`Row::response`]).
+    pub tracked: Tracked,
+    pub state: Option<RecordState>,
+    pub in_flight: bool,
+    pub error: Option<String>,
+    /// The last registry-wide failure polling this record and when (cleared by an answer):
+    /// during an outage each row shows it, dimmed.
+    pub outage: Option<(String, i64)>,
+}
+
+impl Row {
+    pub fn key(&self) -> RecordRef {
+        RecordRef::new(self.tracked.log_id, self.tracked.record_id)
+    }
+
+    pub(super) fn from_tracked(t: Tracked) -> Self {
+        let state = t
+            .response
+            .as_ref()
+            .and_then(RawJson::parse::<PackageRecord>)
+            .map(|r| r.state);
+        let error = t.error.clone();
+        Self {
+            tracked: t,
+            state,
+            in_flight: false,
+            error,
+            outage: None,
+        }
+    }
+
+    /// The registry index of a published record.
+    pub fn registry_index(&self) -> Option<u64> {
+        match &self.state {
+            Some(RecordState::Published { registry_index }) => Some(*registry_index),
+            _ => None,
+        }
+    }
+
+    /// The latest response the registry gave for this record (parsed on demand).
+    pub fn response(&self) -> Option<serde_json::Value> {
+        self.tracked.response.as_ref().and_then(RawJson::value)
+    }
+
+    pub fn state_name(&self) -> &'static str {
+        match &self.state {
+            Some(s) => s.name(),
+            None if self.error.is_some() => "error",
+            None => "unknown",
+        }
+    }
+
+    /// Missing content: from the latest answer, or kept from when the record was `sourcing`.
+    pub fn missing(&self) -> Vec<(String, Vec<String>)> {
+        let from_state = match &self.state {
+            Some(RecordState::Sourcing { missing_content }) => {
+                serde_json::to_value(missing_content).ok()
+            }
+            _ => None,
+        };
+        let Some(v) = from_state.or_else(|| self.tracked.missing.clone()) else {
+            return Vec::new();
+        };
+        let Some(map) = v.as_object() else {
+            return Vec::new();
+        };
+        map.iter()
+            .map(|(digest, m)| {
+                let urls = m["upload"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|u| u["url"].as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (digest.clone(), urls)
+            })
+            .collect()
+    }
+
+    pub fn detail(&self) -> String {
+        match &self.state {
+            Some(RecordState::Processing) => {
+                let n = self.missing().len();
+                if n > 0 && self.tracked.state.as_deref() != Some("published") {
+                    format!("{n} missing content (seen while sourcing)")
+                } else {
+                    String::new()
+                }
+            }
+            Some(s) => crate::text::clean(&s.detail()).into_owned(),
+            None => self.error.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// A sort column: every column the table shows. Ascending (`▲`) puts the smallest value *as
+/// shown* first: for AGE and POLLED that is the youngest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Package,
+    Log,
+    Record,
+    State,
+    /// The registry index of published records.
+    Index,
+    Detail,
+    Age,
+    Polled,
+}
+
+impl SortKey {
+    /// Left to right, as `s` cycles.
+    pub const ALL: [SortKey; 8] = [
+        Self::Package,
+        Self::Log,
+        Self::Record,
+        Self::State,
+        Self::Index,
+        Self::Detail,
+        Self::Age,
+        Self::Polled,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Package => "package",
+            Self::Log => "log",
+            Self::Record => "record",
+            Self::State => "state",
+            Self::Index => "index",
+            Self::Detail => "detail",
+            Self::Age => "age",
+            Self::Polled => "polled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s || (s == "idx" && *k == Self::Index))
+    }
+
+    pub(super) fn next(self) -> Self {
+        let i = Self::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+}

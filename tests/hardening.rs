@@ -19,6 +19,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use wargdash::exit;
 
+/// A well-formed (unsigned) checkpoint of `len` entries, dated now, for stubs that stand in for
+/// a registry.
+fn checkpoint_reply(len: u64) -> Reply {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let h = format!("sha256:{}", "ab".repeat(32));
+    Reply::json(
+        200,
+        &json!({"contents": {"logLength": len, "logRoot": h, "mapRoot": h, "timestamp": now}, "keyId": h, "signature": "ecdsa-p256:AAAA"}),
+    )
+}
+
 fn is_record_post(r: &http_stub::Req) -> bool {
     r.method == "POST" && r.path.starts_with("/v1/package/") && r.path.ends_with("/record")
 }
@@ -328,15 +342,7 @@ fn hostile_option_values_are_usage_errors() {
 fn a_409_from_the_registry_exits_14() {
     let stub = Stub::start(|req| {
         if req.path.ends_with("/fetch/checkpoint") {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs();
-            let h = format!("sha256:{}", "ab".repeat(32));
-            return Reply::json(
-                200,
-                &json!({"contents": {"logLength": 1, "logRoot": h, "mapRoot": h, "timestamp": now}, "keyId": h, "signature": "ecdsa-p256:AAAA"}),
-            );
+            return checkpoint_reply(1);
         }
         if req.path.ends_with("/fetch/logs") {
             return Reply::json(
@@ -511,15 +517,7 @@ fn a_log_that_never_ends_is_refused_not_paged_forever() {
     let log = pkg.log_id().to_string();
     let stub = Stub::start(move |req| {
         if req.path.ends_with("/fetch/checkpoint") {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs();
-            let h = format!("sha256:{}", "ab".repeat(32));
-            return Reply::json(
-                200,
-                &json!({"contents": {"logLength": 5, "logRoot": h, "mapRoot": h, "timestamp": now}, "keyId": h, "signature": "ecdsa-p256:AAAA"}),
-            );
+            return checkpoint_reply(5);
         }
         Reply::json(
             200,

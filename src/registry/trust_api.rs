@@ -82,6 +82,22 @@ struct ConsistencyAnswer {
     proof: String,
 }
 
+impl RegistryClient {
+    /// `POST` a JSON request to a registry path and parse the JSON answer.
+    async fn post_json<Req: Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        req: &Req,
+        what: &str,
+    ) -> Result<T, ApiError> {
+        let body = encode(req)?;
+        Ok(self
+            .call(Method::POST, path, Some(Body::Json(body)), what)
+            .await?
+            .0)
+    }
+}
+
 fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(v).map_err(|e| ApiError::Invalid {
         status: 0,
@@ -140,20 +156,16 @@ impl RegistryClient {
         since: Option<&RecordId>,
         limit: u16,
     ) -> Result<OperatorLogPage, ApiError> {
-        let body = encode(&FetchOperatorRequest {
-            log_length,
-            limit,
-            operator: since,
-        })?;
-        Ok(self
-            .call(
-                Method::POST,
-                "v1/fetch/logs",
-                Some(Body::Json(body)),
-                "the operator log",
-            )
-            .await?
-            .0)
+        self.post_json(
+            "v1/fetch/logs",
+            &FetchOperatorRequest {
+                log_length,
+                limit,
+                operator: since,
+            },
+            "the operator log",
+        )
+        .await
     }
 
     /// `POST /v1/fetch/logs {"logLength", "limit", "packages": {logId: since}}`: one page of a
@@ -166,20 +178,16 @@ impl RegistryClient {
         since: Option<&RecordId>,
         limit: u16,
     ) -> Result<PackageLogPage, ApiError> {
-        let body = encode(&FetchPackageRequest {
-            log_length,
-            limit,
-            packages: std::collections::BTreeMap::from([(log, since)]),
-        })?;
-        Ok(self
-            .call(
-                Method::POST,
-                "v1/fetch/logs",
-                Some(Body::Json(body)),
-                "the package log",
-            )
-            .await?
-            .0)
+        self.post_json(
+            "v1/fetch/logs",
+            &FetchPackageRequest {
+                log_length,
+                limit,
+                packages: std::collections::BTreeMap::from([(log, since)]),
+            },
+            "the package log",
+        )
+        .await
     }
 
     /// `POST /v1/proof/inclusion {"logLength", "leafs"}` (verify with
@@ -189,27 +197,21 @@ impl RegistryClient {
         log_length: u64,
         leafs: &[u64],
     ) -> Result<InclusionAnswer, ApiError> {
-        let body = encode(&serde_json::json!({"logLength": log_length, "leafs": leafs}))?;
-        Ok(self
-            .call(
-                Method::POST,
-                "v1/proof/inclusion",
-                Some(Body::Json(body)),
-                "the inclusion proof",
-            )
-            .await?
-            .0)
+        self.post_json(
+            "v1/proof/inclusion",
+            &serde_json::json!({"logLength": log_length, "leafs": leafs}),
+            "the inclusion proof",
+        )
+        .await
     }
 
     /// `POST /v1/proof/consistency {"from", "to"}`: the base64 bundle (verify with
     /// [`crate::trust::map::verify_consistency`]). Only ask for lengths of signed checkpoints.
     pub async fn proof_consistency(&self, from: u64, to: u64) -> Result<String, ApiError> {
-        let body = encode(&serde_json::json!({"from": from, "to": to}))?;
-        let (a, _): (ConsistencyAnswer, _) = self
-            .call(
-                Method::POST,
+        let a: ConsistencyAnswer = self
+            .post_json(
                 "v1/proof/consistency",
-                Some(Body::Json(body)),
+                &serde_json::json!({"from": from, "to": to}),
                 "the consistency proof",
             )
             .await?;

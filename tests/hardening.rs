@@ -531,3 +531,28 @@ fn a_log_that_never_ends_is_refused_not_paged_forever() {
     assert!(r.stderr.contains("served the same page"), "{r:?}");
     assert!(stub.requests("POST", "/v1/fetch/logs").len() <= 2);
 }
+
+/// A submit refused with 404 (namespace or log) is not left tracked, like a 401 or 422.
+#[test]
+fn a_submit_refused_with_404_is_not_left_tracked() {
+    let stub = Stub::start(|req| {
+        if req.path.ends_with("/fetch/checkpoint") {
+            return checkpoint_reply(1);
+        }
+        if req.path.ends_with("/fetch/logs") {
+            return Reply::json(
+                200,
+                &json!({"more": false, "operator": [], "packages": {}, "warnings": []}),
+            );
+        }
+        Reply::json(
+            404,
+            &json!({"status": 404, "type": "namespace", "id": "demo"}),
+        )
+    });
+    let wd = Wd::new(Some(&stub.url));
+    wd.ok(&["key", "new"], 0);
+    let r = wd.ok(&["publish", "demo:gone", "init"], exit::LOG_NOT_FOUND);
+    assert!(r.stderr.contains("namespace"), "{r:?}");
+    assert_eq!(wd.ok(&["--json", "track", "list"], 0).stdout.trim(), "");
+}

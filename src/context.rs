@@ -114,8 +114,6 @@ impl Ctx {
 
     /// The trust store (the same SQLite file as the tracked set).
     pub fn trust_db(&self) -> std::result::Result<crate::trust::db::TrustDb, Fail> {
-        // Opening the store first creates its directory and sets WAL mode for both.
-        drop(self.store()?);
         crate::trust::db::TrustDb::open(&self.paths.store_file()).map_err(|e| fail(exit::STORE, e))
     }
 

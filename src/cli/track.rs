@@ -6,7 +6,7 @@ use super::output::{
 use super::{Env, TrackCmd};
 use color_eyre::eyre::{eyre, WrapErr};
 use std::io::BufRead;
-use wargdash::exit::{self, fail, CmdResult};
+use wargdash::exit::{self, fail, CmdResult, Fail};
 use wargdash::ids::{LogId, RecordId};
 use wargdash::registry::PackageRecord;
 use wargdash::tracker::store::NewTracked;
@@ -51,23 +51,27 @@ pub async fn fill_names(
     });
 }
 
-/// Names records tracked by ID before `track list` prints them (when a registry is configured).
-async fn name_unnamed(env: &Env<'_>) {
+/// The tracked set for `track list`, records tracked by ID named from the registry when one
+/// is configured (best effort).
+async fn named_list(env: &Env<'_>) -> Result<Vec<wargdash::tracker::store::Tracked>, Fail> {
     let ctx = env.ctx;
-    let (Some(_), Ok(mut store)) = (ctx.registry_url(), ctx.store()) else {
-        return;
-    };
-    let (Ok(mut list), Ok(client)) = (store.list(), ctx.client()) else {
-        return;
-    };
-    fill_names(&client, &mut store, &mut list).await;
+    let mut store = ctx.store()?;
+    let mut list =
+        tokio::task::block_in_place(|| store.list()).map_err(|e| fail(exit::STORE, e))?;
+    if ctx.registry_url().is_some() {
+        if let Ok(client) = ctx.client() {
+            fill_names(&client, &mut store, &mut list).await;
+        }
+    }
+    Ok(list)
 }
 
 pub async fn track(env: &Env<'_>, cmd: TrackCmd) -> CmdResult {
     let ctx = env.ctx;
-    if matches!(cmd, TrackCmd::List) {
-        name_unnamed(env).await;
-    }
+    let listed = match cmd {
+        TrackCmd::List => Some(named_list(env).await?),
+        _ => None,
+    };
     tokio::task::block_in_place(|| match cmd {
         TrackCmd::Add { package, ids } => {
             let items = match (package, ids.as_slice()) {
@@ -112,7 +116,7 @@ pub async fn track(env: &Env<'_>, cmd: TrackCmd) -> CmdResult {
             Ok(exit::OK)
         }
         TrackCmd::List => {
-            let list = ctx.store()?.list().map_err(|e| fail(exit::STORE, e))?;
+            let list = listed.unwrap_or_default();
             if env.json {
                 for t in &list {
                     print_json(t)?;

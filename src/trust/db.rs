@@ -106,11 +106,18 @@ where
 impl TrustDb {
     /// Opens (creating if needed) an SQLite file and its `trust_` tables.
     pub fn open(path: &Path) -> Result<Self, TrustError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                TrustError(format!("creating data directory {}: {e}", dir.display()))
+            })?;
+        }
         let conn = Connection::open(path).map_err(db_err)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
-        // WAL (set by the tracked-set store on the same file) with NORMAL sync: a commit per
+        // WAL (as the tracked-set store on the same file) with NORMAL sync: a commit per
         // ledger page does not wait for a disk flush; a crash loses at most the latest pages,
         // which the next sync fetches again.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db_err)?;
         Self::from_connection(conn)

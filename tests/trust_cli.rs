@@ -7,6 +7,8 @@
 mod common;
 #[path = "common/http_stub.rs"]
 mod http_stub;
+#[path = "common/lies.rs"]
+mod lies;
 #[path = "common/proxy.rs"]
 mod proxy;
 #[path = "common/tamper.rs"]
@@ -237,61 +239,53 @@ fn each_registry_has_its_own_tracked_set() {
     assert_eq!(still.lines().count(), 1, "{still}");
 }
 
-/// Every lie a tampering proxy can tell about checkpoints and the ledger, through the binary:
-/// `verify --json` names exactly that alert, `alerts --json` has it stored with evidence, and
-/// `--on-alert` was handed it.
-#[test]
-fn each_lie_raises_its_alert_in_verify_json_the_store_and_on_alert() {
-    use wargdash::registry::model::SignedCheckpoint;
-    use wargdash::trust::checkpoint::sign_contents;
-    type Edit = fn(&mut wargdash::registry::model::CheckpointContents);
-    let op = SigningKey::generate(Algorithm::EcdsaP256).unwrap();
-    let cases: Vec<(&str, Option<Edit>, bool)> = vec![
-        // (alert, re-sign with the operator key after this edit, or bump under the old signature)
-        ("CHECKPOINT_SIGNATURE", None, false),
-        ("CHECKPOINT_FUTURE", Some(|c| c.timestamp += 3600), false),
-        ("CHECKPOINT_STALE", Some(|c| c.timestamp -= 3600), false),
-        ("LEDGER_MISMATCH", None, true),
-    ];
-    for (kind, resign, ledger) in cases {
-        let reg = TestRegistry::start_with_operator_key(&op, Duration::from_millis(300));
-        let proxy = tamper::TamperProxy::start(&reg.url);
-        let k = SigningKey::decode(&op.encode_private()).unwrap();
-        proxy.set_hook(Box::new(move |_m, path, status, mut body| {
-            if ledger {
-                if path == "/v1/ledger/records/0" && body.len() >= 64 {
-                    body[40] ^= 1;
-                }
-                return body;
-            }
-            if path != "/v1/fetch/checkpoint" || status != 200 {
-                return body;
-            }
-            let mut cp: SignedCheckpoint = serde_json::from_slice(&body).unwrap();
-            match resign {
-                Some(edit) => {
-                    edit(&mut cp.contents);
-                    serde_json::to_vec(&sign_contents(&k, &cp.contents)).unwrap()
-                }
-                None => {
-                    cp.contents.timestamp += 1;
-                    serde_json::to_vec(&cp).unwrap()
-                }
-            }
-        }));
-        let wd = Wd::new(Some(&proxy.url));
-        let handed = wd.home.path().join("handed");
-        let cmd = format!("echo \"$WARGDASH_ALERT_KIND\" >> {}", handed.display());
-        let v = last_json(&wd.ok(&["--json", "--on-alert", &cmd, "verify"], exit::ALERT));
-        assert_eq!(kinds(&v), vec![kind.to_string()], "{kind}: {v}");
-        let stored = wd.ok(&["--json", "alerts"], 0).stdout;
-        let first: Value = serde_json::from_str(stored.lines().next().unwrap()).unwrap();
-        assert_eq!(first["kind"], kind, "{stored}");
-        assert!(
-            !first["evidence"].is_null(),
-            "{kind}: no evidence: {stored}"
-        );
-        let got = std::fs::read_to_string(&handed).unwrap_or_default();
-        assert_eq!(got.trim(), kind, "{kind}: --on-alert got {got:?}");
+/// One lie through the binary: `verify --json` names exactly its alerts (exit 30), the store
+/// (`alerts --json`) holds exactly them with evidence, `--on-alert` was handed exactly them, and
+/// the human output says what each means.
+fn lie_through_the_binary(lie: lies::Lie) {
+    let scene = lies::Scene::new(lie);
+    scene.tell();
+    let want = lies::expected(&scene.case);
+    let wd = &scene.wd;
+    let handed = wd.home.path().join("handed");
+    let cmd = format!("echo \"$WARGDASH_ALERT_KIND\" >> {}", handed.display());
+    let r = wd.ok(&["--json", "--on-alert", &cmd, "verify"], exit::ALERT);
+    assert_eq!(lies::set(kinds(&last_json(&r))), want, "{lie:?}: {r:?}");
+    let stored = wd.ok(&["--json", "alerts"], 0).stdout;
+    assert_eq!(lies::set(lies::stored_kinds(&stored)), want, "{lie:?}: {stored}");
+    let got = std::fs::read_to_string(&handed).unwrap_or_default();
+    assert_eq!(
+        lies::set(got.lines().map(str::to_string)),
+        want,
+        "{lie:?}: --on-alert got {got:?}"
+    );
+    let r = wd.ok(&["verify"], exit::ALERT);
+    for k in &want {
+        assert!(r.stdout.contains(&format!("ALERT {k}: ")), "{r:?}");
     }
+    assert!(r.stdout.contains("  means: "), "{r:?}");
+}
+
+macro_rules! lies_through_the_binary {
+    ($($name:ident => $lie:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                lie_through_the_binary(lies::Lie::$lie);
+            }
+        )*
+    };
+}
+
+lies_through_the_binary! {
+    lie_checkpoint_altered_under_its_signature => AlteredUnderSignature,
+    lie_checkpoint_from_the_future => Future,
+    lie_stale_checkpoint => Stale,
+    lie_checkpoint_timestamp_backwards => Backwards,
+    lie_older_genuine_checkpoint_after_a_newer_one => OlderGenuine,
+    lie_forked_checkpoint => Forked,
+    lie_changed_ledger_entry => LedgerEntry,
+    lie_published_answer_for_a_record_not_in_the_log => PublishedGhost,
+    lie_invalid_package_chain => PackageChain,
+    lie_invalid_operator_chain => OperatorChain,
 }

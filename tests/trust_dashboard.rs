@@ -4,6 +4,8 @@
 //! alert with what it means, and `--on-alert` gets each alert once.
 
 mod common;
+#[path = "common/lies.rs"]
+mod lies;
 #[path = "common/screen.rs"]
 mod screen;
 #[path = "common/tamper.rs"]
@@ -61,6 +63,27 @@ impl Run {
         }
     }
 
+    /// Runs the runtime's loop until `done` holds (bounded).
+    async fn until_true(&mut self, what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !done() {
+            let until = tokio::time::Instant::now() + Duration::from_millis(200);
+            self.dash
+                .run_loop(
+                    &mut self.term,
+                    futures::stream::pending(),
+                    Some(until),
+                    |_| {},
+                )
+                .await
+                .unwrap();
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+        }
+    }
+
     /// Runs the runtime's loop until the screen contains `text` (bounded).
     async fn until(&mut self, text: &str) -> String {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -100,6 +123,73 @@ async fn a_clean_registry_shows_verified_and_proven_rows() {
     assert!(header.contains("✔ verified L="), "{screen}");
     assert!(header.contains("(TOFU)"), "{screen}");
     assert!(!screen.contains("ALERT"), "{screen}");
+    // What the record did, from its package log (validated and proven by the verifier, with
+    // no `L` opened).
+    run.until("✔ proven · init · index").await;
+}
+
+/// One lie on screen: the header names one of exactly its alerts, `A` lists each with its
+/// evidence, and `--on-alert` is handed exactly them.
+async fn lie_on_screen(lie: lies::Lie) {
+    let scene = lies::Scene::new(lie);
+    scene.tell();
+    let want = lies::expected(&scene.case);
+    let home = scene.wd.home.path();
+    let out = home.join("handed.txt");
+    let cmd = format!("echo \"$WARGDASH_ALERT_KIND\" >> {}", out.display());
+    let mut run = Run::start(&scene.proxy.url, home, Some(cmd));
+    let screen = run.until("⚠ ALERT ").await;
+    let header = screen.lines().next().unwrap_or_default().to_string();
+    assert!(
+        want.iter().any(|k| header.contains(&format!("⚠ ALERT {k}"))),
+        "{lie:?}: {screen}"
+    );
+    let read = || {
+        lies::set(
+            std::fs::read_to_string(&out)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string),
+        )
+    };
+    run.until_true("--on-alert", || read() == want).await;
+    run.dash.apply(Action::Key(KeyEvent::new(
+        KeyCode::Char('A'),
+        KeyModifiers::NONE,
+    )));
+    let pane = run.until("Trust alerts").await;
+    for k in &want {
+        assert!(pane.contains(k.as_str()), "{lie:?}: {k} not in {pane}");
+    }
+    assert!(pane.contains("evidence:"), "{pane}");
+    // A few cycles later nothing else was handed over.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    run.until("Trust alerts").await;
+    assert_eq!(read(), want, "{lie:?}");
+}
+
+macro_rules! lies_on_screen {
+    ($($name:ident => $lie:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                lie_on_screen(lies::Lie::$lie).await;
+            }
+        )*
+    };
+}
+
+lies_on_screen! {
+    screen_checkpoint_altered_under_its_signature => AlteredUnderSignature,
+    screen_checkpoint_from_the_future => Future,
+    screen_stale_checkpoint => Stale,
+    screen_checkpoint_timestamp_backwards => Backwards,
+    screen_older_genuine_checkpoint_after_a_newer_one => OlderGenuine,
+    screen_forked_checkpoint => Forked,
+    screen_changed_ledger_entry => LedgerEntry,
+    screen_published_answer_for_a_record_not_in_the_log => PublishedGhost,
+    screen_invalid_package_chain => PackageChain,
+    screen_invalid_operator_chain => OperatorChain,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,6 +57,21 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
         }
     }
 
+    // The tracked packages' logs: validated, equal to the verified ledger, heads proven.
+    let mut cache = wargdash::trust::tracked::PackageCache::default();
+    let packages = wargdash::trust::tracked::check_packages(
+        &client,
+        &mut db,
+        &wargdash::trust::tracked::tracked_logs(&tracked),
+        &mut cache,
+    )
+    .await
+    .map_err(api_fail)?;
+    for a in &packages.new_alerts {
+        let _ = db.add_alert(&registry, a, (now_secs() * 1000) as i64);
+    }
+    alerts.extend(packages.new_alerts.iter().cloned());
+
     // The full audit: both roots recomputed from the whole ledger.
     let mut full_report = None;
     if full {
@@ -103,6 +118,12 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
             "pin": report.pin.map(|p| p.as_str()),
             "alerts": alerts.iter().map(|a| json!({"kind": a.kind.as_str(), "detail": a.detail})).collect::<Vec<_>>(),
             "records": {"verified": verified, "notIncluded": not_included, "pending": pending},
+            "packages": {
+                "checked": packages.checked,
+                "proven": packages.proven_logs(),
+                "invalid": packages.active.len(),
+                "skipped": packages.skipped.len(),
+            },
         });
         if let Some(e) = &report.explanation {
             v["explanation"] = json!(e);
@@ -144,6 +165,17 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
             }
         }
         outln!("records: {verified} proven, {not_included} not included, {pending} pending or unproven")?;
+        if packages.checked > 0 || !packages.skipped.is_empty() {
+            outln!(
+                "package logs: {} proven, {} failed, {} not checked",
+                packages.proven_logs(),
+                packages.active.len(),
+                packages.skipped.len()
+            )?;
+            for (log, why) in &packages.skipped {
+                outln!("  not checked: {log}: {}", clean(why))?;
+            }
+        }
         if let Some(f) = &full_report {
             outln!(
                 "full audit of {} entries: log root {}, map root {}",

@@ -349,6 +349,28 @@ impl TrustDb {
             .map_err(db_err)
     }
 
+    /// Every verified entry of one log below `below`, in registry order: (index, record id).
+    pub fn log_entries(
+        &self,
+        registry: &str,
+        log: &LogId,
+        below: u64,
+    ) -> Result<Vec<(u64, RecordId)>, TrustError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                // `+idx` keeps SQLite on the (registry, log_id, record_id) index (see find_record).
+                "SELECT idx, record_id FROM trust_ledger WHERE registry = ?1 AND log_id = ?2 AND +idx < ?3 ORDER BY idx",
+            )
+            .map_err(db_err)?;
+        let rows = st
+            .query_map(params![registry, &log.0 .0[..], below as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, RecordId(blob32(r.get(1)?)?)))
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+
     /// The lowest registry index below `below` holding (log, record).
     pub fn find_record(
         &self,

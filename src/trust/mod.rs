@@ -17,6 +17,7 @@ pub mod operator;
 pub mod package;
 pub mod records;
 pub mod state;
+pub mod tracked;
 pub mod worker;
 
 use std::fmt;

@@ -1,12 +1,14 @@
 //! The dashboard's verifier: one verification cycle on the checkpoint watcher's cadence (5 s),
 //! off the draw path, following `:registry` switches; after each cycle, the tracked records of
 //! the registry are checked against the verified ledger (proven, or RECORD_NOT_INCLUDED when a
-//! stored `published` answer contradicts it). New alerts go to `--on-alert` once each.
+//! stored `published` answer contradicts it), and the tracked packages' logs are validated
+//! against the verified ledger ([`super::tracked`]). New alerts go to `--on-alert` once each.
 
 use super::alerts::{Alert, AlertKind};
 use super::cycle::{self, CycleOptions, CycleReport};
 use super::db::{StoredAlert, TrustDb};
 use super::records::{self, Proof};
+use super::tracked::{check_packages, tracked_logs, PackageCache, PackagesReport};
 use crate::ids::RecordRef;
 use crate::registry::{PackageRecord, RegistryClient};
 use crate::tracker::store::{now_ms, Store};
@@ -26,6 +28,9 @@ pub enum TrustEvent {
     Proofs(Vec<(RecordRef, Proof)>),
     /// The stored alerts of this registry, newest first.
     Alerts(Vec<StoredAlert>),
+    /// The tracked packages' logs checked: what each proven record did, and the package alerts
+    /// in force.
+    Packages(Box<PackagesReport>),
 }
 
 impl std::fmt::Debug for VerifierConfig {
@@ -56,16 +61,18 @@ fn now_secs() -> u64 {
 /// answer the ledger contradicts is an alert.
 type Proofs = Vec<(RecordRef, Proof)>;
 
-fn proofs(db: &TrustDb, store: &Store) -> Result<(Proofs, Vec<Alert>), String> {
-    let registry = store.registry().to_string();
-    let verified = records::verified_len(db, &registry).map_err(|e| e.to_string())?;
-    let list = store.list().map_err(|e| format!("{e:#}"))?;
+fn proofs(
+    db: &TrustDb,
+    registry: &str,
+    list: &[crate::tracker::store::Tracked],
+) -> Result<(Proofs, Vec<Alert>), String> {
+    let verified = records::verified_len(db, registry).map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(list.len());
     let mut alerts = Vec::new();
-    for t in &list {
+    for t in list {
         let r = RecordRef::new(t.log_id, t.record_id);
         let found = if verified > 0 {
-            db.find_record(&registry, &r.log, &r.record, verified)
+            db.find_record(registry, &r.log, &r.record, verified)
                 .map_err(|e| e.to_string())?
         } else {
             None
@@ -73,7 +80,7 @@ fn proofs(db: &TrustDb, store: &Store) -> Result<(Proofs, Vec<Alert>), String> {
         let proof = match found {
             Some(index) => Proof::Proven { index },
             None => match t.response.as_ref().and_then(|j| j.parse::<PackageRecord>()) {
-                Some(answer) => records::check_answer(db, &registry, r, &answer, verified)
+                Some(answer) => records::check_answer(db, registry, r, &answer, verified)
                     .map_err(|e| e.to_string())?,
                 None => Proof::Unproven,
             },
@@ -107,6 +114,10 @@ pub async fn run<T>(
     let mut last_key: Option<(String, u64, i64, usize)> = None;
     // The connections are kept from cycle to cycle, and opened again for another registry.
     let mut conns: Option<(String, TrustDb, Store)> = None;
+    // Package logs already checked (per registry: cleared on a switch).
+    let mut packages = PackageCache::default();
+    // The tracked set's logs, listed again when the tracked set changes.
+    let mut logs = Vec::new();
     loop {
         let c = client.borrow().clone();
         let registry = c.base().to_string();
@@ -119,7 +130,10 @@ pub async fn run<T>(
                         .map_err(|e| format!("{e:#}"))
                 });
             match opened {
-                Ok((db, store)) => conns = Some((registry.clone(), db, store)),
+                Ok((db, store)) => {
+                    conns = Some((registry.clone(), db, store));
+                    packages = PackageCache::default();
+                }
                 Err(e) => {
                     if !send(TrustEvent::Failed(e)).await {
                         return;
@@ -152,9 +166,18 @@ pub async fn run<T>(
         let version = store.data_version().unwrap_or(0);
         let count = store.count().unwrap_or(0);
         let key = (registry.clone(), verified, version, count);
-        if last_key.as_ref() != Some(&key) {
+        let changed = last_key.as_ref() != Some(&key);
+        if changed {
             last_key = Some(key);
-            match proofs(db, store) {
+            let list = match store.list() {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!("listing tracked records: {e:#}");
+                    Vec::new()
+                }
+            };
+            logs = tracked_logs(&list);
+            match proofs(db, &registry, &list) {
                 Ok((p, alerts)) => {
                     for a in &alerts {
                         let _ = db.add_alert(&registry, a, now_ms());
@@ -166,6 +189,20 @@ pub async fn run<T>(
                 }
                 Err(e) => tracing::warn!("checking tracked records against the ledger: {e}"),
             }
+        }
+        // The tracked packages' logs (fetched again only when their verified head moved).
+        match check_packages(&c, db, &logs, &mut packages).await {
+            Ok(report) => {
+                for a in &report.new_alerts {
+                    let _ = db.add_alert(&registry, a, now_ms());
+                }
+                new_alerts.extend(report.new_alerts.iter().cloned());
+                let news = changed || report.checked > 0 || !report.skipped.is_empty();
+                if news && !send(TrustEvent::Packages(Box::new(report))).await {
+                    return;
+                }
+            }
+            Err(e) => tracing::warn!("checking tracked package logs: {e}"),
         }
         if let Ok(stored) = db.alerts(&registry, 200) {
             if !send(TrustEvent::Alerts(stored)).await {

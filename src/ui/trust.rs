@@ -24,6 +24,9 @@ pub struct TrustView {
     pub scroll: usize,
     /// What records did, from package logs that validated and were proven.
     pub did: HashMap<RecordRef, crate::trust::package::PackageLogRecord>,
+    /// Alerts in force about tracked packages' logs (PACKAGE_LOG_INVALID, or a head the map
+    /// does not prove).
+    pub package_alerts: Vec<crate::trust::alerts::Alert>,
 }
 
 impl TrustView {
@@ -34,6 +37,11 @@ impl TrustView {
             .iter()
             .flat_map(|(r, _)| r.alerts.iter().map(|a| (a.kind, a.detail.clone())))
             .collect();
+        v.extend(
+            self.package_alerts
+                .iter()
+                .map(|a| (a.kind, a.detail.clone())),
+        );
         for p in self.proofs.values() {
             if let Proof::NotIncluded { detail } = p {
                 v.push((AlertKind::RecordNotIncluded, detail.clone()));
@@ -57,6 +65,10 @@ pub(super) fn apply(s: &mut State, e: TrustEvent) {
         TrustEvent::Failed(e) => s.trust.failed = Some(crate::text::clean(&e).into_owned()),
         TrustEvent::Proofs(p) => s.trust.proofs = p.into_iter().collect(),
         TrustEvent::Alerts(a) => s.trust.stored = a,
+        TrustEvent::Packages(p) => {
+            s.trust.did.extend(p.did);
+            s.trust.package_alerts = p.active;
+        }
     }
     s.dirty = true;
 }

@@ -8,20 +8,25 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// `(method, path, status, body) -> body`.
 pub type Hook = Box<dyn Fn(&str, &str, u16, Vec<u8>) -> Vec<u8> + Send + Sync>;
+/// `(method, path, status) -> status`: the status the proxy answers with (before the body hook
+/// sees it).
+pub type StatusHook = Box<dyn Fn(&str, &str, u16) -> u16 + Send + Sync>;
 
 #[derive(Clone)]
 pub struct TamperProxy {
     pub url: String,
     upstream: Arc<Mutex<String>>,
     hook: Arc<Mutex<Option<Hook>>>,
+    status: Arc<Mutex<Option<StatusHook>>>,
 }
 
 impl TamperProxy {
     pub fn start(upstream: &str) -> Self {
         let upstream = Arc::new(Mutex::new(upstream.trim_end_matches('/').to_string()));
         let hook: Arc<Mutex<Option<Hook>>> = Arc::new(Mutex::new(None));
+        let status: Arc<Mutex<Option<StatusHook>>> = Arc::new(Mutex::new(None));
         let (tx, rx) = std::sync::mpsc::channel();
-        let (u, h) = (upstream.clone(), hook.clone());
+        let (u, h, st) = (upstream.clone(), hook.clone(), status.clone());
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -37,7 +42,7 @@ impl TamperProxy {
                     let Ok((sock, _)) = listener.accept().await else {
                         return;
                     };
-                    tokio::spawn(serve(sock, http.clone(), u.clone(), h.clone()));
+                    tokio::spawn(serve(sock, http.clone(), u.clone(), h.clone(), st.clone()));
                 }
             });
         });
@@ -45,7 +50,13 @@ impl TamperProxy {
             url: rx.recv().unwrap(),
             upstream,
             hook,
+            status,
         }
+    }
+
+    /// Rewrites answers' statuses (e.g. a 404 turned into a 200 the body hook fills in).
+    pub fn set_status_hook(&self, hook: StatusHook) {
+        *self.status.lock().unwrap() = Some(hook);
     }
 
     pub fn set_upstream(&self, url: &str) {
@@ -66,6 +77,7 @@ async fn serve(
     http: reqwest::Client,
     upstream: Arc<Mutex<String>>,
     hook: Arc<Mutex<Option<Hook>>>,
+    status_hook: Arc<Mutex<Option<StatusHook>>>,
 ) {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 8192];
@@ -111,7 +123,10 @@ async fn serve(
     let Ok(resp) = req.send().await else {
         return; // drop the connection, as a dead upstream would
     };
-    let status = resp.status().as_u16();
+    let mut status = resp.status().as_u16();
+    if let Some(h) = status_hook.lock().unwrap().as_ref() {
+        status = h(&method, &path, status);
+    }
     let rtype = resp
         .headers()
         .get("content-type")

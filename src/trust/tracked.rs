@@ -1,0 +1,268 @@
+//! The package logs of tracked records, checked after every verification cycle (by the
+//! dashboard's verifier and by `verify`). Each tracked package with records below the verified
+//! length is fetched with `fetch/logs` at that length and validated as warg-protocol validates
+//! it ([`super::package::validate_package_log`]); its records must be exactly the verified
+//! ledger's entries for that log (same registry indices, same record ids, nothing missing or
+//! extra), and its head is proven in the verified checkpoint's map. A chain that fails any of
+//! this is `PACKAGE_LOG_INVALID`; a head the map does not prove is `RECORD_NOT_INCLUDED`. What
+//! each record of a proven chain did (entries, signer, its own timestamp) is kept for the table.
+//!
+//! A log is fetched again only when its head in the verified ledger moved: a quiet registry
+//! costs one indexed store query per tracked package per cycle and no requests.
+
+use super::alerts::{Alert, AlertKind};
+use super::checkpoint::Checkpoint;
+use super::cycle::{not_included_alert, prove_heads};
+use super::db::TrustDb;
+use super::package::{fetch_package_log, invalid_log_alert, validate_package_log, PackageLogRecord};
+use super::TrustError;
+use crate::ids::{LogId, RecordId, RecordRef};
+use crate::registry::{ApiError, RegistryClient};
+use serde_json::json;
+use std::collections::HashMap;
+
+/// What a check of one package log concluded.
+#[derive(Debug, Clone)]
+enum Outcome {
+    /// Validated, equal to the verified ledger, head proven.
+    Proven(Vec<PackageLogRecord>),
+    /// An alert (PACKAGE_LOG_INVALID or RECORD_NOT_INCLUDED).
+    Failed(Alert),
+}
+
+/// Package logs already checked, by the head the verified ledger held for them then. Keep one
+/// per registry.
+#[derive(Debug, Default)]
+pub struct PackageCache {
+    logs: HashMap<LogId, (u64, RecordId, Outcome)>,
+}
+
+/// The result of [`check_packages`].
+#[derive(Debug, Default, Clone)]
+pub struct PackagesReport {
+    /// What each record of every proven package log did.
+    pub did: Vec<(RecordRef, PackageLogRecord)>,
+    /// Alerts found by this check (a log whose head did not move is not checked again, and its
+    /// alert is not repeated here).
+    pub new_alerts: Vec<Alert>,
+    /// Every package alert in force, new or remembered.
+    pub active: Vec<Alert>,
+    /// Logs fetched and checked this time.
+    pub checked: usize,
+    /// Logs that could not be checked this time (registry unreachable, checkpoint gone), and why.
+    pub skipped: Vec<(LogId, String)>,
+}
+
+impl PackagesReport {
+    /// Package logs whose chain validated and whose head is proven.
+    pub fn proven_logs(&self) -> usize {
+        let mut logs: Vec<LogId> = self.did.iter().map(|(r, _)| r.log).collect();
+        logs.sort_unstable();
+        logs.dedup();
+        logs.len()
+    }
+}
+
+fn store_err(e: TrustError) -> ApiError {
+    ApiError::Invalid {
+        status: 0,
+        message: e.to_string(),
+    }
+}
+
+/// Compares a validated chain with the verified ledger's entries of its log.
+fn against_ledger(
+    log: &LogId,
+    chain: &[PackageLogRecord],
+    ledger: &[(u64, RecordId)],
+) -> Result<(), String> {
+    for (n, (r, (idx, id))) in chain.iter().zip(ledger).enumerate() {
+        if r.registry_index != *idx || r.record_id != *id {
+            return Err(format!(
+                "fetch/logs served record {n} of log {log} as {} at registry index {}, but the verified ledger holds {id} at index {idx}",
+                r.record_id, r.registry_index
+            ));
+        }
+    }
+    if chain.len() != ledger.len() {
+        return Err(format!(
+            "fetch/logs served {} records of log {log}, but the verified ledger holds {}",
+            chain.len(),
+            ledger.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the package logs `logs` (log id and package name, when known) against the verified
+/// state of `client`'s registry (`db` is `&mut` so that the future is `Send`). Logs with no record below the verified length are skipped (not
+/// published yet); logs whose ledger head has not moved since the last check reuse its outcome.
+pub async fn check_packages(
+    client: &RegistryClient,
+    db: &mut TrustDb,
+    logs: &[(LogId, Option<String>)],
+    cache: &mut PackageCache,
+) -> Result<PackagesReport, ApiError> {
+    let registry = client.base().to_string();
+    let mut report = PackagesReport::default();
+    let Some(state) = db.load_state(&registry).map_err(store_err)? else {
+        return Ok(report);
+    };
+    let (verified, Some(vc)) = (state.ledger_len, state.checkpoint) else {
+        return Ok(report);
+    };
+    if verified == 0 {
+        return Ok(report);
+    }
+    let cp = Checkpoint::parse(&vc.envelope).map_err(store_err)?;
+
+    // Which logs need a fetch: those whose verified head moved (or never checked).
+    let mut todo: Vec<(LogId, Option<String>, Vec<(u64, RecordId)>)> = Vec::new();
+    for (log, name) in logs {
+        let ledger = db.log_entries(&registry, log, verified).map_err(store_err)?;
+        let Some(&(head_idx, head)) = ledger.last() else {
+            cache.logs.remove(log);
+            continue;
+        };
+        match cache.logs.get(log) {
+            Some((i, h, _)) if *i == head_idx && *h == head => {}
+            _ => todo.push((*log, name.clone(), ledger)),
+        }
+    }
+
+    let mut proven: Vec<(LogId, u64, RecordId, Vec<PackageLogRecord>)> = Vec::new();
+    for (log, name, ledger) in todo {
+        let Some(&(head_idx, head)) = ledger.last() else {
+            continue;
+        };
+        let envelopes = match fetch_package_log(client, verified, &log).await {
+            Ok(v) => v,
+            Err(ApiError::NotFound { what, .. }) if what == "log" => {
+                let a = Alert::new(
+                    AlertKind::PackageLogInvalid,
+                    format!(
+                        "package log {log}{}: fetch/logs says it does not exist, but the verified ledger holds {} of its records (head {head} at index {head_idx})",
+                        name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
+                        ledger.len()
+                    ),
+                    json!({"logId": log, "package": name, "ledger": ledger.iter().map(|(i, r)| json!({"index": i, "recordId": r})).collect::<Vec<_>>()}),
+                );
+                report.checked += 1;
+                report.new_alerts.push(a.clone());
+                cache.logs.insert(log, (head_idx, head, Outcome::Failed(a)));
+                continue;
+            }
+            Err(ApiError::NotFound { what, .. }) if what == "logLength" => {
+                // The verified checkpoint is gone (a restarted registry): the cycle says so.
+                report
+                    .skipped
+                    .push((log, format!("checkpoint {verified} is no longer served")));
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!("package log {log}: {e}");
+                report.skipped.push((log, e.to_string()));
+                continue;
+            }
+        };
+        report.checked += 1;
+        let checked = validate_package_log(&log, &envelopes).and_then(|pl| {
+            against_ledger(&log, &pl.records, &ledger)
+                .map(|()| pl.records)
+                .map_err(TrustError)
+        });
+        match checked {
+            Ok(records) => proven.push((log, head_idx, head, records)),
+            Err(e) => {
+                let a = invalid_log_alert(&log, name.as_deref(), &e, &envelopes);
+                report.new_alerts.push(a.clone());
+                cache.logs.insert(log, (head_idx, head, Outcome::Failed(a)));
+            }
+        }
+    }
+
+    // The heads of the chains that matched the ledger, proven in the map (one request).
+    let leaves: Vec<super::map::ProvedLeaf> = proven
+        .iter()
+        .map(|(log, idx, head, _)| super::map::ProvedLeaf {
+            index: *idx,
+            log_id: *log,
+            record_id: *head,
+        })
+        .collect();
+    let results = prove_heads(client, &cp, &leaves).await;
+    for ((log, idx, head, records), (leaf, result)) in
+        proven.into_iter().zip(leaves.iter().zip(results))
+    {
+        let outcome = match result {
+            Ok(()) => Outcome::Proven(records),
+            Err(e) => {
+                let a = not_included_alert(leaf, &e, &cp);
+                report.new_alerts.push(a.clone());
+                Outcome::Failed(a)
+            }
+        };
+        cache.logs.insert(log, (idx, head, outcome));
+    }
+
+    // Everything in force for the logs asked about.
+    for (log, _) in logs {
+        match cache.logs.get(log) {
+            Some((_, _, Outcome::Proven(records))) => report.did.extend(
+                records
+                    .iter()
+                    .map(|r| (RecordRef::new(*log, r.record_id), r.clone())),
+            ),
+            Some((_, _, Outcome::Failed(a))) => report.active.push(a.clone()),
+            None => {}
+        }
+    }
+    Ok(report)
+}
+
+/// The distinct logs of tracked records, with a package name when one is known.
+pub fn tracked_logs(
+    tracked: &[crate::tracker::store::Tracked],
+) -> Vec<(LogId, Option<String>)> {
+    let mut by_log: HashMap<LogId, Option<String>> = HashMap::new();
+    for t in tracked {
+        let e = by_log.entry(t.log_id).or_default();
+        if e.is_none() {
+            e.clone_from(&t.package);
+        }
+    }
+    let mut v: Vec<_> = by_log.into_iter().collect();
+    v.sort_unstable_by_key(|(l, _)| *l);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(index: usize, registry_index: u64, id: u8) -> PackageLogRecord {
+        PackageLogRecord {
+            index,
+            registry_index,
+            record_id: RecordId(crate::ids::Sha256Hash([id; 32])),
+            time_secs: 0,
+            signer: crate::ids::KeyId(crate::ids::Sha256Hash([9; 32])),
+            entries: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn chain_must_equal_the_ledger_entries_of_its_log() {
+        let log = LogId(crate::ids::Sha256Hash([1; 32]));
+        let id = |b: u8| RecordId(crate::ids::Sha256Hash([b; 32]));
+        let chain = vec![rec(0, 2, 5), rec(1, 7, 6)];
+        assert!(against_ledger(&log, &chain, &[(2, id(5)), (7, id(6))]).is_ok());
+        // Another record at an index, another index, one missing, one extra.
+        let e = against_ledger(&log, &chain, &[(2, id(5)), (7, id(8))]).unwrap_err();
+        assert!(e.contains("record 1") && e.contains("index 7"), "{e}");
+        assert!(against_ledger(&log, &chain, &[(2, id(5)), (8, id(6))]).is_err());
+        let e = against_ledger(&log, &chain, &[(2, id(5))]).unwrap_err();
+        assert!(e.contains("served 2") && e.contains("holds 1"), "{e}");
+        assert!(against_ledger(&log, &chain, &[(2, id(5)), (7, id(6)), (9, id(7))]).is_err());
+    }
+}

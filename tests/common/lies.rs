@@ -1,0 +1,286 @@
+//! Every lie a tampering proxy (real HTTP on loopback, in front of a real warg-server) can tell,
+//! with the exact alerts each must raise. Shared by the surfaces that must show them:
+//! `verify --json`, the store (`alerts --json`), `--on-alert` (tests/trust_cli.rs) and the
+//! dashboard (tests/trust_dashboard.rs).
+//!
+//! Needs `mod common;` and `mod tamper;` (tests/common/tamper.rs) at the test crate's root.
+#![allow(dead_code)]
+
+use crate::common::{TestRegistry, Wd};
+use crate::tamper::{Hook, StatusHook, TamperProxy};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wargdash::keys::{Algorithm, SigningKey};
+use wargdash::registry::model::{CheckpointContents, SignedCheckpoint};
+use wargdash::trust::checkpoint::sign_contents;
+
+/// The package every case publishes (and so tracks) through the proxy.
+pub const PACKAGE: &str = "demo:lie";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lie {
+    /// The timestamp altered under the original signature.
+    AlteredUnderSignature,
+    /// Re-signed with the operator key, an hour ahead.
+    Future,
+    /// Re-signed with the operator key, an hour old.
+    Stale,
+    /// Re-signed with the operator key, older than the last verified checkpoint.
+    Backwards,
+    /// The genuine checkpoint of length 1, served after a longer one was verified.
+    OlderGenuine,
+    /// Same length as the verified checkpoint, another map root, re-signed.
+    Forked,
+    /// A ledger entry changed.
+    LedgerEntry,
+    /// A GET answers `published` for a record that is not in the log.
+    PublishedGhost,
+    /// The package log's record carries a signature that does not verify.
+    PackageChain,
+    /// The operator log's init record carries a signature that does not verify.
+    OperatorChain,
+}
+
+pub struct Case {
+    pub lie: Lie,
+    /// The alerts it must raise, no more, no fewer.
+    pub kinds: &'static [&'static str],
+    /// Whether a clean verification precedes the lie (the lie contradicts stored state).
+    pub baseline: bool,
+}
+
+pub fn case(lie: Lie) -> Case {
+    use Lie::*;
+    let (kinds, baseline): (&'static [&'static str], bool) = match lie {
+        AlteredUnderSignature => (&["CHECKPOINT_SIGNATURE"], false),
+        Future => (&["CHECKPOINT_FUTURE"], false),
+        Stale => (&["CHECKPOINT_STALE"], false),
+        Backwards => (&["TIMESTAMP_BACKWARDS"], true),
+        // An older genuine checkpoint is shorter and older: both.
+        OlderGenuine => (&["REWIND", "TIMESTAMP_BACKWARDS"], true),
+        Forked => (&["FORK"], true),
+        LedgerEntry => (&["LEDGER_MISMATCH"], false),
+        PublishedGhost => (&["RECORD_NOT_INCLUDED"], true),
+        PackageChain => (&["PACKAGE_LOG_INVALID"], true),
+        OperatorChain => (&["OPERATOR_LOG_INVALID"], true),
+    };
+    Case {
+        lie,
+        kinds,
+        baseline,
+    }
+}
+
+/// A registry behind a tampering proxy, `PACKAGE` published and tracked through the proxy,
+/// the lie not told yet.
+pub struct Scene {
+    pub case: Case,
+    pub reg: TestRegistry,
+    pub proxy: TamperProxy,
+    /// A wargdash home whose registry is the proxy.
+    pub wd: Wd,
+    op: Arc<SigningKey>,
+    /// The genuine checkpoint of length 1 (before anything was published).
+    first: Vec<u8>,
+    /// A record id that is in no log.
+    pub ghost: String,
+}
+
+fn checkpoint_of(body: &[u8]) -> SignedCheckpoint {
+    serde_json::from_slice(body).expect("a checkpoint")
+}
+
+impl Scene {
+    pub fn new(lie: Lie) -> Self {
+        let case = case(lie);
+        let op = SigningKey::generate(Algorithm::EcdsaP256).expect("operator key");
+        let reg = TestRegistry::start_with_operator_key(&op, Duration::from_millis(300));
+        let proxy = TamperProxy::start(&reg.url);
+        // The genuine checkpoint of length 1, seen through the proxy by another home (so that
+        // nothing is verified in `wd`'s store).
+        let seen: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+        let s = seen.clone();
+        proxy.set_hook(Box::new(move |_m, path, status, body| {
+            if path == "/v1/fetch/checkpoint" && status == 200 {
+                s.lock().unwrap().get_or_insert_with(|| body.clone());
+            }
+            body
+        }));
+        Wd::new(Some(&proxy.url)).ok(&["verify"], 0);
+        proxy.clear_hook();
+        let first = seen.lock().unwrap().clone().expect("a checkpoint was seen");
+        assert_eq!(checkpoint_of(&first).contents.log_length, 1);
+
+        if lie == Lie::OlderGenuine {
+            // Checkpoint timestamps are in seconds: the next one must be later than this one.
+            std::thread::sleep(Duration::from_millis(1100));
+        }
+        let wd = Wd::new(Some(&proxy.url));
+        wd.ok(&["key", "new"], 0);
+        let v = wd.json(&["--json", "publish", PACKAGE, "init", "--wait"], 0);
+        assert_eq!(v["state"], "published", "{v}");
+        let ghost = format!("sha256:{}", "9a".repeat(32));
+        if lie == Lie::PublishedGhost {
+            let log = wd.ok(&["log-id", PACKAGE], 0).stdout.trim().to_string();
+            wd.ok(&["track", "add", &log, &ghost], 0);
+        }
+        if case.baseline {
+            let r = wd.ok(&["--json", "verify"], 0);
+            assert!(r.stdout.contains("\"alerts\":[]"), "baseline: {r:?}");
+        }
+        Self {
+            case,
+            reg,
+            proxy,
+            wd,
+            op: Arc::new(op),
+            first,
+            ghost,
+        }
+    }
+
+    /// From now on, the proxy tells the lie.
+    pub fn tell(&self) {
+        let (hook, status) = self.hooks();
+        self.proxy.set_hook(hook);
+        if let Some(s) = status {
+            self.proxy.set_status_hook(s);
+        }
+    }
+
+    fn resign(&self, f: impl Fn(&mut CheckpointContents) + Send + Sync + 'static) -> Hook {
+        let k = self.op.clone();
+        Box::new(move |_m, path, status, body| {
+            if path != "/v1/fetch/checkpoint" || status != 200 {
+                return body;
+            }
+            let mut cp = checkpoint_of(&body);
+            f(&mut cp.contents);
+            serde_json::to_vec(&sign_contents(&k, &cp.contents)).unwrap()
+        })
+    }
+
+    fn hooks(&self) -> (Hook, Option<StatusHook>) {
+        use Lie::*;
+        let hook: Hook = match self.case.lie {
+            AlteredUnderSignature => Box::new(|_m, path, status, body| {
+                if path != "/v1/fetch/checkpoint" || status != 200 {
+                    return body;
+                }
+                let mut cp = checkpoint_of(&body);
+                cp.contents.timestamp += 1;
+                serde_json::to_vec(&cp).unwrap()
+            }),
+            Future => self.resign(|c| c.timestamp += 3600),
+            Stale => self.resign(|c| c.timestamp -= 3600),
+            // Nothing is published after the baseline: same length and roots, 30 s older than
+            // the registry's latest (never stale: the limit is 60 s).
+            Backwards => self.resign(|c| c.timestamp -= 30),
+            Forked => self.resign(|c| {
+                c.map_root = format!("sha256:{}", "ab".repeat(32));
+            }),
+            OlderGenuine => {
+                let first = self.first.clone();
+                Box::new(move |_m, path, status, body| {
+                    if path == "/v1/fetch/checkpoint" && status == 200 {
+                        first.clone()
+                    } else {
+                        body
+                    }
+                })
+            }
+            LedgerEntry => Box::new(|_m, path, _status, mut body| {
+                if path == "/v1/ledger/records/0" && body.len() >= 64 {
+                    body[40] ^= 1;
+                }
+                body
+            }),
+            PublishedGhost => {
+                let g = self.ghost.clone();
+                return (
+                    {
+                        let g = g.clone();
+                        Box::new(move |m, path, _status, body| {
+                            if m == "GET" && path.ends_with(&format!("/record/{g}")) {
+                                serde_json::to_vec(&serde_json::json!({"recordId": g, "state": "published", "registryIndex": 0})).unwrap()
+                            } else {
+                                body
+                            }
+                        })
+                    },
+                    Some(Box::new(move |m, path, status| {
+                        if m == "GET" && path.ends_with(&format!("/record/{g}")) {
+                            200
+                        } else {
+                            status
+                        }
+                    })),
+                );
+            }
+            PackageChain => on_fetch_logs(|v| {
+                if let Some(logs) = v["packages"].as_object_mut() {
+                    for recs in logs.values_mut() {
+                        if let Some(r) = recs.as_array_mut().and_then(|a| a.first_mut()) {
+                            flip_signature(r);
+                        }
+                    }
+                }
+            }),
+            OperatorChain => on_fetch_logs(|v| {
+                if let Some(r) = v["operator"].as_array_mut().and_then(|a| a.first_mut()) {
+                    flip_signature(r);
+                }
+            }),
+        };
+        (hook, None)
+    }
+}
+
+/// Rewrites `fetch/logs` answers.
+fn on_fetch_logs(f: impl Fn(&mut Value) + Send + Sync + 'static) -> Hook {
+    Box::new(move |_m, path, status, body| {
+        if path != "/v1/fetch/logs" || status != 200 {
+            return body;
+        }
+        let mut v: Value = serde_json::from_slice(&body).unwrap();
+        f(&mut v);
+        serde_json::to_vec(&v).unwrap()
+    })
+}
+
+/// The envelope's signature with one bit of its DER changed: well-formed text, wrong value.
+fn flip_signature(r: &mut Value) {
+    let sig = r["signature"].as_str().unwrap().to_string();
+    let (algo, b64) = sig.split_once(':').unwrap();
+    let mut der = B64.decode(b64).unwrap();
+    let last = der.len() - 1;
+    der[last] ^= 1;
+    r["signature"] = format!("{algo}:{}", B64.encode(&der)).into();
+}
+
+/// The alert kinds on the lines of `alerts --json` (the store).
+pub fn stored_kinds(alerts_json: &str) -> Vec<String> {
+    alerts_json
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| {
+            assert!(!v["evidence"].is_null(), "an alert without evidence: {v}");
+            v["kind"].as_str().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+/// Sorted and deduplicated.
+pub fn set(v: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = v.into_iter().collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+pub fn expected(case: &Case) -> Vec<String> {
+    set(case.kinds.iter().map(|k| k.to_string()))
+}

@@ -113,10 +113,15 @@ impl Run {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_registry_shows_verified_and_proven_rows() {
     let reg = TestRegistry::start();
-    let wd = Wd::new(Some(&reg.url));
-    wd.ok(&["key", "new"], 0);
-    let v = wd.json(&["--json", "publish", "demo:shown", "init", "--wait"], 0);
+    // Published by someone else and tracked by hand: what it did is known only from its
+    // package log.
+    let publisher = Wd::new(Some(&reg.url));
+    publisher.ok(&["key", "new"], 0);
+    let v = publisher.json(&["--json", "publish", "demo:shown", "init", "--wait"], 0);
     assert_eq!(v["state"], "published");
+    let wd = Wd::new(Some(&reg.url));
+    let rid = v["recordId"].as_str().unwrap();
+    wd.ok(&["track", "add", "--package", "demo:shown", rid], 0);
     let mut run = Run::start(&reg.url, wd.home.path(), None);
     let screen = run.until("✔ proven").await;
     let header = screen.lines().next().unwrap();

@@ -252,7 +252,11 @@ fn lie_through_the_binary(lie: lies::Lie) {
     let r = wd.ok(&["--json", "--on-alert", &cmd, "verify"], exit::ALERT);
     assert_eq!(lies::set(kinds(&last_json(&r))), want, "{lie:?}: {r:?}");
     let stored = wd.ok(&["--json", "alerts"], 0).stdout;
-    assert_eq!(lies::set(lies::stored_kinds(&stored)), want, "{lie:?}: {stored}");
+    assert_eq!(
+        lies::set(lies::stored_kinds(&stored)),
+        want,
+        "{lie:?}: {stored}"
+    );
     let got = std::fs::read_to_string(&handed).unwrap_or_default();
     assert_eq!(
         lies::set(got.lines().map(str::to_string)),

@@ -146,7 +146,8 @@ async fn lie_on_screen(lie: lies::Lie) {
     let screen = run.until("⚠ ALERT ").await;
     let header = screen.lines().next().unwrap_or_default().to_string();
     assert!(
-        want.iter().any(|k| header.contains(&format!("⚠ ALERT {k}"))),
+        want.iter()
+            .any(|k| header.contains(&format!("⚠ ALERT {k}"))),
         "{lie:?}: {screen}"
     );
     let read = || {
@@ -305,4 +306,60 @@ async fn the_events_pane_lists_state_changes_and_survives_a_restart() {
         assert!(pane.contains("demo:events"), "{pane}");
         run.dash.apply(key(KeyCode::Esc));
     }
+}
+
+/// AGE counts from the record's own timestamp (from its validated package log), not from when
+/// it was tracked: the record published later is the younger one, whatever order they were
+/// tracked in; the detail pane says where the time comes from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn age_counts_from_the_records_own_timestamp() {
+    let reg = TestRegistry::start();
+    let publisher = Wd::new(Some(&reg.url));
+    publisher.ok(&["key", "new"], 0);
+    let older = publisher.json(&["--json", "publish", "demo:older", "init", "--wait"], 0);
+    // Record timestamps are in seconds.
+    std::thread::sleep(Duration::from_millis(2100));
+    let newer = publisher.json(&["--json", "publish", "demo:newer", "init", "--wait"], 0);
+    // Tracked in the other order: by tracking time `demo:older` would be the younger.
+    let wd = Wd::new(Some(&reg.url));
+    for (pkg, v) in [("demo:newer", &newer), ("demo:older", &older)] {
+        let rid = v["recordId"].as_str().unwrap();
+        wd.ok(&["track", "add", "--package", pkg, rid], 0);
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    let mut run = Run::start(&reg.url, wd.home.path(), None);
+    let mut screen = run.until("✔ proven · init").await;
+    for _ in 0..100 {
+        if screen.matches("✔ proven · init").count() == 2 {
+            break;
+        }
+        screen = run.until("✔ proven · init").await;
+    }
+    let line = |pkg: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(pkg))
+            .unwrap_or_else(|| panic!("{pkg} not in {screen}"))
+            .to_string()
+    };
+    let age = |l: &str| -> u64 {
+        let cells: Vec<&str> = l.split_whitespace().collect();
+        let a = cells[cells.len() - 2];
+        a.trim_end_matches('s')
+            .parse()
+            .unwrap_or_else(|_| panic!("age {a:?} in {l}"))
+    };
+    let (o, n) = (line("demo:older"), line("demo:newer"));
+    assert!(age(&o) >= age(&n) + 2, "older {o}\nnewer {n}\n{screen}");
+    // The default sort (AGE▼, oldest first) puts the older record first, though it was
+    // tracked last.
+    assert!(screen.contains("AGE▼"), "{screen}");
+    let pos = |pkg: &str| screen.find(pkg).unwrap();
+    assert!(pos("demo:older") < pos("demo:newer"), "{screen}");
+    run.dash.apply(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    let detail = run.until("record time").await;
+    assert!(detail.contains("(signed in the record)"), "{detail}");
 }

@@ -14,7 +14,9 @@ use super::alerts::{Alert, AlertKind};
 use super::checkpoint::Checkpoint;
 use super::cycle::{not_included_alert, prove_heads};
 use super::db::TrustDb;
-use super::package::{fetch_package_log, invalid_log_alert, validate_package_log, PackageLogRecord};
+use super::package::{
+    fetch_package_log, invalid_log_alert, validate_package_log, PackageLogRecord,
+};
 use super::TrustError;
 use crate::ids::{LogId, RecordId, RecordRef};
 use crate::registry::{ApiError, RegistryClient};
@@ -119,7 +121,9 @@ pub async fn check_packages(
     // Which logs need a fetch: those whose verified head moved (or never checked).
     let mut todo: Vec<(LogId, Option<String>, Vec<(u64, RecordId)>)> = Vec::new();
     for (log, name) in logs {
-        let ledger = db.log_entries(&registry, log, verified).map_err(store_err)?;
+        let ledger = db
+            .log_entries(&registry, log, verified)
+            .map_err(store_err)?;
         let Some(&(head_idx, head)) = ledger.last() else {
             cache.logs.remove(log);
             continue;
@@ -221,9 +225,7 @@ pub async fn check_packages(
 }
 
 /// The distinct logs of tracked records, with a package name when one is known.
-pub fn tracked_logs(
-    tracked: &[crate::tracker::store::Tracked],
-) -> Vec<(LogId, Option<String>)> {
+pub fn tracked_logs(tracked: &[crate::tracker::store::Tracked]) -> Vec<(LogId, Option<String>)> {
     let mut by_log: HashMap<LogId, Option<String>> = HashMap::new();
     for t in tracked {
         let e = by_log.entry(t.log_id).or_default();

@@ -91,11 +91,11 @@ pub(super) fn open(s: &mut State, cmds: &mut Vec<Effect>) {
 pub(super) fn loaded(s: &mut State, result: Result<LogView, String>) {
     if let Ok(v) = &result {
         if v.status.is_ok() {
-            for r in &v.records {
-                s.trust
-                    .did
-                    .insert(RecordRef::new(v.log_id, r.record_id), r.clone());
-            }
+            let did = v
+                .records
+                .iter()
+                .map(|r| (RecordRef::new(v.log_id, r.record_id), r.clone()));
+            super::trust::learned(s, did.collect::<Vec<_>>());
         }
     }
     let wanted = s.logs.log_id;

@@ -2,7 +2,7 @@
 
 use crate::ids::RecordRef;
 use crate::registry::{PackageRecord, RecordState};
-use crate::tracker::store::{RawJson, Tracked};
+use crate::tracker::store::{Origin, RawJson, Tracked};
 
 /// One tracked record as the table shows it.
 #[derive(Debug, Clone)]
@@ -16,6 +16,9 @@ pub struct Row {
     /// The last registry-wide failure polling this record and when (cleared by an answer):
     /// during an outage each row shows it, dimmed.
     pub outage: Option<(String, i64)>,
+    /// The record's own timestamp (Unix ms) when known: from its validated package log, or,
+    /// for a record this app signed, when it was signed (it is tracked as it is signed).
+    pub record_ms: Option<i64>,
 }
 
 impl Row {
@@ -30,13 +33,21 @@ impl Row {
             .and_then(RawJson::parse::<PackageRecord>)
             .map(|r| r.state);
         let error = t.error.clone();
+        let record_ms = (t.origin == Origin::Submitted).then_some(t.added_at);
         Self {
             tracked: t,
             state,
             in_flight: false,
             error,
             outage: None,
+            record_ms,
         }
+    }
+
+    /// What AGE counts from: the record's own timestamp, or when it was tracked while that is
+    /// not known (a record tracked by hand, not yet in a validated package log).
+    pub fn time_ms(&self) -> i64 {
+        self.record_ms.unwrap_or(self.tracked.added_at)
     }
 
     /// The registry index of a published record.

@@ -98,8 +98,8 @@ impl State {
             SortKey::State => state_rank(ra).cmp(&state_rank(rb)).then(added),
             SortKey::Index => index(ra).cmp(&index(rb)).then(added),
             SortKey::Detail => ra.detail().cmp(&rb.detail()).then(added),
-            // Ages as shown: the youngest (added last) is the smallest.
-            SortKey::Age => added.reverse(),
+            // Ages as shown: the youngest (the latest record time) is the smallest.
+            SortKey::Age => rb.time_ms().cmp(&ra.time_ms()).then(added.reverse()),
             // Polled ages as shown: the most recently polled first, never-polled last.
             SortKey::Polled => rb
                 .tracked
@@ -227,7 +227,11 @@ impl State {
             }
             None => {
                 self.index.insert(key, self.rows.len());
-                self.rows.push(Row::from_tracked(t));
+                let mut row = Row::from_tracked(t);
+                if let Some(d) = self.trust.did.get(&key) {
+                    row.record_ms = Some(d.time_secs.saturating_mul(1000));
+                }
+                self.rows.push(row);
                 true
             }
         }

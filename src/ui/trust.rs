@@ -66,11 +66,33 @@ pub(super) fn apply(s: &mut State, e: TrustEvent) {
         TrustEvent::Proofs(p) => s.trust.proofs = p.into_iter().collect(),
         TrustEvent::Alerts(a) => s.trust.stored = a,
         TrustEvent::Packages(p) => {
-            s.trust.did.extend(p.did);
+            learned(s, p.did);
             s.trust.package_alerts = p.active;
         }
     }
     s.dirty = true;
+}
+
+/// What records did, learned from validated package logs: kept for the table and the detail
+/// pane, and each tracked row's AGE counts from its record's own timestamp from then on.
+pub(super) fn learned(
+    s: &mut State,
+    did: impl IntoIterator<Item = (RecordRef, crate::trust::package::PackageLogRecord)>,
+) {
+    let mut moved = false;
+    for (key, rec) in did {
+        let ms = Some(rec.time_secs.saturating_mul(1000));
+        if let Some(&i) = s.index.get(&key) {
+            if s.rows[i].record_ms != ms {
+                s.rows[i].record_ms = ms;
+                moved = true;
+            }
+        }
+        s.trust.did.insert(key, rec);
+    }
+    if moved && s.sort == super::row::SortKey::Age {
+        s.mark_view();
+    }
 }
 
 /// Keys in the alerts pane: scroll, close.

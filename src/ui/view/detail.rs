@@ -32,7 +32,15 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         kv("log ID", r.tracked.log_id.to_string()),
         kv("record ID", r.tracked.record_id.to_string()),
         kv("origin", format!("{:?}", r.tracked.origin).to_lowercase()),
-        kv("added", fmt_time(r.tracked.added_at)),
+        kv(
+            "record time",
+            match (r.record_ms, s.trust.did.contains_key(&r.key())) {
+                (Some(ms), true) => format!("{} (signed in the record)", fmt_time(ms)),
+                (Some(ms), false) => format!("{} (signed by this app)", fmt_time(ms)),
+                (None, _) => "not known until its package log is proven".into(),
+            },
+        ),
+        kv("tracked", fmt_time(r.tracked.added_at)),
         kv(
             "polled",
             r.tracked
@@ -82,7 +90,6 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     }
     if let Some(rec) = s.trust.did.get(&r.key()) {
         lines.push(kv("signer", rec.signer.to_string()));
-        lines.push(kv("time", fmt_time(rec.time_secs.saturating_mul(1000))));
         lines.push(kv("log index", rec.index.to_string()));
         lines.push(Line::from(Span::styled(
             "entries (validated log):",

@@ -262,7 +262,12 @@ pub(super) fn table_row(
                 .unwrap_or_default(),
         ),
         Cell::from(detail_line),
-        Cell::from(ago(s.now - r.tracked.added_at)),
+        // From the record's own timestamp; dimmed while only the time it was tracked is known.
+        if r.record_ms.is_some() {
+            Cell::from(ago(s.now - r.time_ms()))
+        } else {
+            Cell::from(Span::styled(ago(s.now - r.time_ms()), t.dim()))
+        },
         Cell::from(
             r.tracked
                 .polled_at

@@ -119,7 +119,9 @@ pub async fn check_packages(
     let cp = Checkpoint::parse(&vc.envelope).map_err(store_err)?;
 
     // Which logs need a fetch: those whose verified head moved (or never checked).
-    let mut todo: Vec<(LogId, Option<String>, Vec<(u64, RecordId)>)> = Vec::new();
+    // (log, package name, its verified ledger entries)
+    type Todo = (LogId, Option<String>, Vec<(u64, RecordId)>);
+    let mut todo: Vec<Todo> = Vec::new();
     for (log, name) in logs {
         let ledger = db
             .log_entries(&registry, log, verified)

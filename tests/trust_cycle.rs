@@ -115,8 +115,22 @@ async fn a_clean_registry_verifies_and_published_records_resolve_from_the_ledger
     let c = client(&reg.url);
     let leaf = publish_init(&c, "demo:trusty").await;
     let mut db = TrustDb::in_memory().unwrap();
-    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    // The first sync tells its progress page by page, ending at the checkpoint's length.
+    let told: std::sync::Arc<std::sync::Mutex<Vec<(u64, u64)>>> = Default::default();
+    let t = told.clone();
+    let opts = CycleOptions {
+        progress: Some(wargdash::trust::cycle::Progress(std::sync::Arc::new(
+            move |done, of| t.lock().unwrap().push((done, of)),
+        ))),
+        ..Default::default()
+    };
+    let r = cycle(&c, &mut db, &opts).await;
     assert!(r.alerts.is_empty(), "{r:#?}");
+    assert_eq!(
+        told.lock().unwrap().last(),
+        Some(&(r.log_length, r.log_length)),
+        "{told:?}"
+    );
     assert!(r.checkpoint_verified && r.state_advanced && r.ledger_available);
     assert_eq!(r.pin, Some(PinSource::Tofu));
     assert_eq!(r.pinned_key_id, Some(op.key_id()));

@@ -979,3 +979,54 @@ fn the_prompt_line_edits_at_its_cursor() {
     let screen = text(&render(&mut s, 80, 24));
     assert!(screen.contains(":egistry http:/▏/"), "{screen}");
 }
+
+/// A long first ledger sync shows how far it got in the header; the finished cycle replaces it.
+#[test]
+fn a_first_ledger_sync_shows_its_progress() {
+    use wargdash::trust::worker::TrustEvent;
+    let mut s = state(false);
+    let header = |s: &mut State| {
+        text(&render(s, 120, 24))
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        header(&mut s).contains("◌ verifying…"),
+        "{}",
+        header(&mut s)
+    );
+    update(
+        &mut s,
+        Action::Trust(TrustEvent::Progress(250_000, 1_000_000)),
+    );
+    let h = header(&mut s);
+    assert!(
+        h.contains("◌ verifying… ledger 250000/1000000 entries (25%)"),
+        "{h}"
+    );
+    update(&mut s, Action::Trust(TrustEvent::Failed("down".into())));
+    update(
+        &mut s,
+        Action::Trust(TrustEvent::Cycle(Box::new(
+            wargdash::trust::cycle::CycleReport {
+                registry: "http://r/".into(),
+                log_length: 1_000_000,
+                checkpoint_verified: true,
+                operator_key_id: None,
+                pin: None,
+                pinned_key_id: None,
+                alerts: Vec::new(),
+                explanation: None,
+                ledger_len: 1_000_000,
+                synced_entries: 1_000_000,
+                ledger_available: true,
+                state_advanced: true,
+            },
+        ))),
+    );
+    let h = header(&mut s);
+    assert!(h.contains("✔ verified L=1000000"), "{h}");
+    assert!(!h.contains("ledger 250000"), "{h}");
+}

@@ -34,6 +34,19 @@ pub struct CycleOptions {
     pub reset_trust: bool,
     /// Checkpoints further ahead of the local clock are CHECKPOINT_FUTURE.
     pub future_skew: Duration,
+    /// Told (entries verified, checkpoint length) after each ledger page: a long first sync
+    /// shows how far it got.
+    pub progress: Option<Progress>,
+}
+
+/// A callback for ledger-sync progress: `(entries hashed so far, entries to reach)`.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl Default for CycleOptions {
@@ -43,6 +56,7 @@ impl Default for CycleOptions {
             max_age: Duration::from_secs(60),
             reset_trust: false,
             future_skew: Duration::from_secs(60),
+            progress: None,
         }
     }
 }
@@ -320,7 +334,15 @@ pub async fn run_cycle(
         };
         report.ledger_available = ledger;
         if ledger {
-            let outcome = sync_ledger(client, db, &registry, stored.as_ref(), &cp).await?;
+            let outcome = sync_ledger(
+                client,
+                db,
+                &registry,
+                stored.as_ref(),
+                &cp,
+                opts.progress.as_ref(),
+            )
+            .await?;
             report.synced_entries = outcome.synced;
             match outcome.result {
                 Ok(f) => new_frontier = Some(f),
@@ -452,6 +474,7 @@ async fn sync_ledger(
     registry: &str,
     stored: Option<&TrustState>,
     cp: &Checkpoint,
+    progress: Option<&Progress>,
 ) -> Result<LedgerOutcome, ApiError> {
     let l = cp.log_length;
     let mut frontier = match stored.filter(|s| s.checkpoint.is_some() && s.ledger_len > 0) {
@@ -506,6 +529,9 @@ async fn sync_ledger(
             synced += new.len() as u64;
         }
         start += n;
+        if let Some(p) = progress {
+            (p.0)(frontier.len(), l);
+        }
         // The ledger runs a few entries ahead of the checkpoint; never page on without end.
         if (n as usize) < MAX_PAGE_ENTRIES || start >= l.saturating_add(MAX_LEDGER_AHEAD) {
             break;

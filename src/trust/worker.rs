@@ -28,6 +28,8 @@ pub enum TrustEvent {
     Proofs(Vec<(RecordRef, Proof)>),
     /// The stored alerts of this registry, newest first.
     Alerts(Vec<StoredAlert>),
+    /// A ledger sync in progress: (entries verified so far, the checkpoint's length).
+    Progress(u64, u64),
     /// The tracked packages' logs checked: what each proven record did, and the package alerts
     /// in force.
     Packages(Box<PackagesReport>),
@@ -146,7 +148,13 @@ pub async fn run<T>(
         let Some((_, db, store)) = conns.as_mut() else {
             continue;
         };
-        let opts = (cfg.options)(&registry);
+        let mut opts = (cfg.options)(&registry);
+        // Progress of a long ledger sync, dropped when the dashboard is busy (the next page
+        // tells again).
+        let tx = events.clone();
+        opts.progress = Some(cycle::Progress(std::sync::Arc::new(move |done, of| {
+            let _ = tx.try_send(T::from(TrustEvent::Progress(done, of)));
+        })));
         let mut new_alerts = Vec::new();
         match cycle::run_cycle(&c, db, &opts, now_secs()).await {
             Ok(report) => {

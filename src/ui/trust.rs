@@ -27,6 +27,8 @@ pub struct TrustView {
     /// Alerts in force about tracked packages' logs (PACKAGE_LOG_INVALID, or a head the map
     /// does not prove).
     pub package_alerts: Vec<crate::trust::alerts::Alert>,
+    /// A first ledger sync in progress: (entries verified, of).
+    pub progress: Option<(u64, u64)>,
 }
 
 impl TrustView {
@@ -61,7 +63,9 @@ pub(super) fn apply(s: &mut State, e: TrustEvent) {
         TrustEvent::Cycle(report) => {
             s.trust.report = Some((*report, s.now));
             s.trust.failed = None;
+            s.trust.progress = None;
         }
+        TrustEvent::Progress(done, of) => s.trust.progress = Some((done, of)),
         TrustEvent::Failed(e) => s.trust.failed = Some(crate::text::clean(&e).into_owned()),
         TrustEvent::Proofs(p) => s.trust.proofs = p.into_iter().collect(),
         TrustEvent::Alerts(a) => s.trust.stored = a,

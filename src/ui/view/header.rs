@@ -155,7 +155,17 @@ pub(super) fn trust_spans(s: &State, t: &Theme) -> Vec<Span<'static>> {
             vec![Span::styled("○ unverified (registry down)", t.dim())]
         }
         (_, Some(e)) => vec![Span::styled(format!("○ unverified: {e}"), t.dim())],
-        (None, None) => vec![Span::styled("◌ verifying…", t.dim())],
+        (None, None) => match s.trust.progress {
+            // A long first ledger sync: how far it got.
+            Some((done, of)) if of > 0 => vec![Span::styled(
+                format!(
+                    "◌ verifying… ledger {done}/{of} entries ({}%)",
+                    done.min(of) * 100 / of
+                ),
+                t.dim(),
+            )],
+            _ => vec![Span::styled("◌ verifying…", t.dim())],
+        },
     }
 }
 

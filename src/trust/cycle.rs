@@ -5,6 +5,7 @@ use super::alerts::{Alert, AlertKind};
 use super::checkpoint::Checkpoint;
 use super::db::TrustDb;
 use super::ledger::{parse_page, Frontier, MAX_PAGE_ENTRIES};
+use futures::StreamExt;
 use super::map::{verify_consistency, verify_inclusion, MapAccumulator, ProvedLeaf};
 use super::operator::{fetch_operator_log, validate_operator_log, OperatorState};
 use super::state::{PinSource, TrustState, VerifiedCheckpoint};
@@ -19,6 +20,9 @@ use std::time::Duration;
 pub fn operator_log_id() -> LogId {
     LogId(Sha256Hash::of(&[b"WARG-OPERATOR-LOG-ID-V0"]))
 }
+
+/// Ledger pages fetched at once during a sync.
+pub const LEDGER_PIPELINE: usize = 4;
 
 /// How far past the checkpoint's length the ledger is followed in one cycle.
 pub const MAX_LEDGER_AHEAD: u64 = 10_000;
@@ -490,8 +494,29 @@ async fn sync_ledger(
     let mut synced = 0u64;
     let mut prefix_changed: Option<String> = None;
     let mut problem: Option<String> = None;
+    // The pages up to the checkpoint's length are known in advance (full pages of
+    // MAX_PAGE_ENTRIES): fetched LEDGER_PIPELINE at a time, used in order. A short page before
+    // the end puts the sync off that plan: from there it pages one by one, as it does past the
+    // checkpoint's length.
+    let planned: Vec<u64> = (0u64..)
+        .map(|i| start.saturating_add(i.saturating_mul(MAX_PAGE_ENTRIES as u64)))
+        .take_while(|s| *s < l)
+        .collect();
+    let mut prefetched = futures::stream::iter(planned.clone())
+        .map(|s| client.ledger_page(s))
+        .buffered(LEDGER_PIPELINE);
+    let mut next_planned = 0usize;
     loop {
-        let bytes = client.ledger_page(start).await?;
+        let bytes = if planned.get(next_planned) == Some(&start) {
+            next_planned += 1;
+            match prefetched.next().await {
+                Some(page) => page?,
+                None => client.ledger_page(start).await?,
+            }
+        } else {
+            next_planned = planned.len();
+            client.ledger_page(start).await?
+        };
         let entries = match parse_page(&bytes) {
             Ok(e) => e,
             Err(e) => {

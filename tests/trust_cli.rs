@@ -292,4 +292,5 @@ lies_through_the_binary! {
     lie_published_answer_for_a_record_not_in_the_log => PublishedGhost,
     lie_invalid_package_chain => PackageChain,
     lie_invalid_operator_chain => OperatorChain,
+    lie_checkpoint_key_without_commit => KeyWithoutCommit,
 }

@@ -196,6 +196,7 @@ lies_on_screen! {
     screen_published_answer_for_a_record_not_in_the_log => PublishedGhost,
     screen_invalid_package_chain => PackageChain,
     screen_invalid_operator_chain => OperatorChain,
+    screen_checkpoint_key_without_commit => KeyWithoutCommit,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

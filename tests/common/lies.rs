@@ -42,6 +42,9 @@ pub enum Lie {
     PackageChain,
     /// The operator log's init record carries a signature that does not verify.
     OperatorChain,
+    /// A valid operator record appended to the operator log (signed by the operator key)
+    /// revokes `commit` from the key that signs the checkpoints.
+    KeyWithoutCommit,
 }
 
 pub struct Case {
@@ -66,6 +69,7 @@ pub fn case(lie: Lie) -> Case {
         PublishedGhost => (&["RECORD_NOT_INCLUDED"], true),
         PackageChain => (&["PACKAGE_LOG_INVALID"], true),
         OperatorChain => (&["OPERATOR_LOG_INVALID"], true),
+        KeyWithoutCommit => (&["CHECKPOINT_SIGNATURE"], false),
     };
     Case {
         lie,
@@ -234,6 +238,15 @@ impl Scene {
                     flip_signature(r);
                 }
             }),
+            KeyWithoutCommit => {
+                let k = self.op.clone();
+                on_fetch_logs(move |v| {
+                    if let Some(ops) = v["operator"].as_array_mut() {
+                        let last = ops.last().cloned().expect("an operator record");
+                        ops.push(revoke_own_commit(&k, &last));
+                    }
+                })
+            }
         };
         (hook, None)
     }
@@ -249,6 +262,33 @@ fn on_fetch_logs(f: impl Fn(&mut Value) + Send + Sync + 'static) -> Hook {
         f(&mut v);
         serde_json::to_vec(&v).unwrap()
     })
+}
+
+/// An operator record after `last`, signed by `op`, revoking `op`'s own `commit` (valid: the
+/// signer holds what it revokes).
+fn revoke_own_commit(op: &SigningKey, last: &Value) -> Value {
+    use warg_protocol::operator::{OperatorEntry, OperatorRecord};
+    let key = warg_crypto::signing::PrivateKey::decode(op.encode_private().to_string())
+        .expect("operator key");
+    let prev: warg_crypto::hash::AnyHash = last["fetchToken"].as_str().unwrap().parse().unwrap();
+    let rec = OperatorRecord {
+        prev: Some(warg_protocol::registry::RecordId::from(prev)),
+        version: 0,
+        timestamp: std::time::SystemTime::now(),
+        entries: vec![OperatorEntry::RevokeFlat {
+            key_id: key.public_key().fingerprint(),
+            permissions: vec!["commit".parse().unwrap()],
+        }],
+    };
+    let env = warg_protocol::ProtoEnvelope::signed_contents(&key, rec).unwrap();
+    let body: warg_protocol::ProtoEnvelopeBody = env.into();
+    let mut v = serde_json::to_value(&body).unwrap();
+    let bytes = B64.decode(v["contentBytes"].as_str().unwrap()).unwrap();
+    v["fetchToken"] = wargdash::trust::operator::operator_record_id(&bytes)
+        .to_string()
+        .into();
+    v["registryIndex"] = (last["registryIndex"].as_u64().unwrap() + 1).into();
+    v
 }
 
 /// The envelope's signature with one bit of its DER changed: well-formed text, wrong value.

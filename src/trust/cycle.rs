@@ -706,16 +706,7 @@ pub fn lookup_records(
     records: &[(LogId, RecordId)],
 ) -> Result<Vec<Option<u64>>, TrustError> {
     let below = db.load_state(registry)?.map(|s| s.ledger_len).unwrap_or(0);
-    records
-        .iter()
-        .map(|(l, r)| {
-            if below == 0 {
-                Ok(None)
-            } else {
-                db.find_record(registry, l, r, below)
-            }
-        })
-        .collect()
+    db.find_records(registry, records, below)
 }
 
 /// Result of a full audit.

@@ -371,6 +371,48 @@ impl TrustDb {
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
+    /// [`Self::find_record`] for many records at once. When the batch is large next to the
+    /// ledger (a cold sweep), one scan of the ledger below `below` into memory beats one
+    /// indexed query per record; otherwise it is one query each.
+    pub fn find_records(
+        &self,
+        registry: &str,
+        items: &[(LogId, RecordId)],
+        below: u64,
+    ) -> Result<Vec<Option<u64>>, TrustError> {
+        if below == 0 {
+            return Ok(vec![None; items.len()]);
+        }
+        if items.len() < 64 || (items.len() as u64).saturating_mul(4) < below {
+            return items
+                .iter()
+                .map(|(l, r)| self.find_record(registry, l, r, below))
+                .collect();
+        }
+        let wanted: std::collections::HashSet<(LogId, RecordId)> = items.iter().copied().collect();
+        let mut found: std::collections::HashMap<(LogId, RecordId), u64> =
+            std::collections::HashMap::with_capacity(items.len());
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT idx, log_id, record_id FROM trust_ledger WHERE registry = ?1 AND idx < ?2",
+            )
+            .map_err(db_err)?;
+        let mut rows = st.query(params![registry, below as i64]).map_err(db_err)?;
+        while let Some(r) = rows.next().map_err(db_err)? {
+            let idx = r.get::<_, i64>(0).map_err(db_err)? as u64;
+            let key = (
+                LogId(blob32(r.get(1).map_err(db_err)?).map_err(db_err)?),
+                RecordId(blob32(r.get(2).map_err(db_err)?).map_err(db_err)?),
+            );
+            if wanted.contains(&key) {
+                let e = found.entry(key).or_insert(idx);
+                *e = (*e).min(idx);
+            }
+        }
+        Ok(items.iter().map(|k| found.get(k).copied()).collect())
+    }
+
     /// The lowest registry index below `below` holding (log, record).
     pub fn find_record(
         &self,
@@ -502,5 +544,55 @@ mod tests {
         assert!(db.load_state(reg).unwrap().is_none());
         assert_eq!(db.ledger_count(reg).unwrap(), 0);
         assert_eq!(db.alerts(reg, 10).unwrap().len(), 1);
+    }
+
+    /// Both strategies of `find_records` (one query each; one scan for a large batch) give
+    /// what `find_record` gives, below the bound, with duplicates at their lowest index, and
+    /// `log_entries` lists one log in registry order.
+    #[test]
+    fn batch_lookups_agree_with_single_ones() {
+        let mut db = TrustDb::in_memory().unwrap();
+        let reg = "http://127.0.0.1:1/";
+        let entry = |i: u32| LedgerEntry {
+            log_id: LogId(Sha256Hash([(i % 7) as u8; 32])),
+            record_id: RecordId(Sha256Hash::of(&[&i.to_le_bytes()])),
+        };
+        let mut es: Vec<LedgerEntry> = (0..300).map(entry).collect();
+        // The same (log, record) again later: the lowest index counts.
+        es.push(es[10]);
+        db.write_ledger_batch(reg, 0, &es).unwrap();
+        let other = LedgerEntry {
+            log_id: LogId(Sha256Hash([9; 32])),
+            record_id: RecordId(Sha256Hash([9; 32])),
+        };
+        for below in [0u64, 5, 150, 301] {
+            // 3 items: one query each; 200 items next to a ledger of ≤ 301: one scan.
+            for n in [3usize, 200] {
+                let mut items: Vec<(LogId, RecordId)> = (0..n)
+                    .map(|i| (es[i * 3 % 300].log_id, es[i * 3 % 300].record_id))
+                    .collect();
+                items.push((other.log_id, other.record_id));
+                items.push((es[10].log_id, es[10].record_id));
+                let want: Vec<Option<u64>> = items
+                    .iter()
+                    .map(|(l, r)| db.find_record(reg, l, r, below).unwrap())
+                    .collect();
+                assert_eq!(
+                    db.find_records(reg, &items, below).unwrap(),
+                    want,
+                    "{below} {n}"
+                );
+                if below == 301 {
+                    assert_eq!(want.last(), Some(&Some(10)));
+                }
+            }
+        }
+        let log = es[3].log_id;
+        let listed = db.log_entries(reg, &log, 100).unwrap();
+        let want: Vec<(u64, RecordId)> = (0..100u64)
+            .filter(|i| es[*i as usize].log_id == log)
+            .map(|i| (i, es[i as usize].record_id))
+            .collect();
+        assert_eq!(listed, want);
     }
 }

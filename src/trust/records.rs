@@ -121,12 +121,13 @@ pub async fn resolve(
     let verified = verified_len(db, &registry)?;
     let mut out: Vec<Option<Resolved>> = vec![None; items.len()];
     let mut ask = Vec::new();
-    for (i, r) in items.iter().enumerate() {
-        let found = if use_ledger && verified > 0 {
-            db.find_record(&registry, &r.log, &r.record, verified)?
-        } else {
-            None
-        };
+    let found = if use_ledger {
+        let pairs: Vec<_> = items.iter().map(|r| (r.log, r.record)).collect();
+        db.find_records(&registry, &pairs, verified)?
+    } else {
+        vec![None; items.len()]
+    };
+    for (i, (r, found)) in items.iter().zip(found).enumerate() {
         match found {
             Some(index) => {
                 out[i] = Some(Resolved {

@@ -71,14 +71,12 @@ fn proofs(
     let verified = records::verified_len(db, registry).map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(list.len());
     let mut alerts = Vec::new();
-    for t in list {
+    let pairs: Vec<_> = list.iter().map(|t| (t.log_id, t.record_id)).collect();
+    let found = db
+        .find_records(registry, &pairs, verified)
+        .map_err(|e| e.to_string())?;
+    for (t, found) in list.iter().zip(found) {
         let r = RecordRef::new(t.log_id, t.record_id);
-        let found = if verified > 0 {
-            db.find_record(registry, &r.log, &r.record, verified)
-                .map_err(|e| e.to_string())?
-        } else {
-            None
-        };
         let proof = match found {
             Some(index) => Proof::Proven { index },
             None => match t.response.as_ref().and_then(|j| j.parse::<PackageRecord>()) {

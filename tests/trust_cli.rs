@@ -293,4 +293,6 @@ lies_through_the_binary! {
     lie_invalid_package_chain => PackageChain,
     lie_invalid_operator_chain => OperatorChain,
     lie_checkpoint_key_without_commit => KeyWithoutCommit,
+    lie_emptied_map_bundle => EmptiedMapBundle,
+    lie_altered_map_bundle => AlteredMapBundle,
 }

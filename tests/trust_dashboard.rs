@@ -197,6 +197,8 @@ lies_on_screen! {
     screen_invalid_package_chain => PackageChain,
     screen_invalid_operator_chain => OperatorChain,
     screen_checkpoint_key_without_commit => KeyWithoutCommit,
+    screen_emptied_map_bundle => EmptiedMapBundle,
+    screen_altered_map_bundle => AlteredMapBundle,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

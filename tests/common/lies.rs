@@ -45,6 +45,10 @@ pub enum Lie {
     /// A valid operator record appended to the operator log (signed by the operator key)
     /// revokes `commit` from the key that signs the checkpoints.
     KeyWithoutCommit,
+    /// Inclusion proofs with the map bundle emptied (warg-client accepts this).
+    EmptiedMapBundle,
+    /// Inclusion proofs with one map peer altered.
+    AlteredMapBundle,
 }
 
 pub struct Case {
@@ -70,6 +74,7 @@ pub fn case(lie: Lie) -> Case {
         PackageChain => (&["PACKAGE_LOG_INVALID"], true),
         OperatorChain => (&["OPERATOR_LOG_INVALID"], true),
         KeyWithoutCommit => (&["CHECKPOINT_SIGNATURE"], false),
+        EmptiedMapBundle | AlteredMapBundle => (&["RECORD_NOT_INCLUDED"], false),
     };
     Case {
         lie,
@@ -238,6 +243,13 @@ impl Scene {
                     flip_signature(r);
                 }
             }),
+            EmptiedMapBundle => on_inclusion(|v| v["map"] = "".into()),
+            AlteredMapBundle => on_inclusion(|v| {
+                let mut map = B64.decode(v["map"].as_str().unwrap()).unwrap();
+                let n = map.len();
+                map[n - 1] ^= 1;
+                v["map"] = B64.encode(map).into();
+            }),
             KeyWithoutCommit => {
                 let k = self.op.clone();
                 on_fetch_logs(move |v| {
@@ -252,16 +264,24 @@ impl Scene {
     }
 }
 
-/// Rewrites `fetch/logs` answers.
-fn on_fetch_logs(f: impl Fn(&mut Value) + Send + Sync + 'static) -> Hook {
-    Box::new(move |_m, path, status, body| {
-        if path != "/v1/fetch/logs" || status != 200 {
+/// Rewrites the JSON answers to `path`.
+fn on_json(path: &'static str, f: impl Fn(&mut Value) + Send + Sync + 'static) -> Hook {
+    Box::new(move |_m, p, status, body| {
+        if p != path || status != 200 {
             return body;
         }
         let mut v: Value = serde_json::from_slice(&body).unwrap();
         f(&mut v);
         serde_json::to_vec(&v).unwrap()
     })
+}
+
+fn on_fetch_logs(f: impl Fn(&mut Value) + Send + Sync + 'static) -> Hook {
+    on_json("/v1/fetch/logs", f)
+}
+
+fn on_inclusion(f: impl Fn(&mut Value) + Send + Sync + 'static) -> Hook {
+    on_json("/v1/proof/inclusion", f)
 }
 
 /// An operator record after `last`, signed by `op`, revoking `op`'s own `commit` (valid: the

@@ -20,8 +20,12 @@ use super::package::{
 use super::TrustError;
 use crate::ids::{LogId, RecordId, RecordRef};
 use crate::registry::{ApiError, RegistryClient};
+use futures::StreamExt;
 use serde_json::json;
 use std::collections::HashMap;
+
+/// Package logs fetched at once.
+const FETCH_CONCURRENCY: usize = 8;
 
 /// What a check of one package log concluded.
 #[derive(Debug, Clone)]
@@ -137,11 +141,19 @@ pub async fn check_packages(
     }
 
     let mut proven: Vec<(LogId, u64, RecordId, Vec<PackageLogRecord>)> = Vec::new();
-    for (log, name, ledger) in todo {
+    // Fetched FETCH_CONCURRENCY at a time (a first cycle over many tracked packages), checked
+    // one by one.
+    let mut fetched = futures::stream::iter(todo)
+        .map(|(log, name, ledger)| async move {
+            let got = fetch_package_log(client, verified, &log).await;
+            (log, name, ledger, got)
+        })
+        .buffer_unordered(FETCH_CONCURRENCY);
+    while let Some((log, name, ledger, got)) = fetched.next().await {
         let Some(&(head_idx, head)) = ledger.last() else {
             continue;
         };
-        let envelopes = match fetch_package_log(client, verified, &log).await {
+        let envelopes = match got {
             Ok(v) => v,
             Err(ApiError::NotFound { what, .. }) if what == "log" => {
                 let a = Alert::new(

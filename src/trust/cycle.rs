@@ -470,6 +470,47 @@ struct LedgerOutcome {
     result: Result<Frontier, (AlertKind, String)>,
 }
 
+/// Ledger pages up to a checkpoint's length, fetched ahead: the starts of the full pages
+/// (MAX_PAGE_ENTRIES each) from `from` to `to` are known in advance, so LEDGER_PIPELINE of them
+/// are in flight while earlier ones are hashed; they are used in order. A page asked for off
+/// that plan (after a short page, or past `to`) is fetched on its own.
+struct PagePlan<'a> {
+    client: &'a RegistryClient,
+    planned: Vec<u64>,
+    next: usize,
+    pages: futures::stream::BoxStream<'a, Result<Vec<u8>, ApiError>>,
+}
+
+impl<'a> PagePlan<'a> {
+    fn new(client: &'a RegistryClient, from: u64, to: u64) -> Self {
+        let planned: Vec<u64> = (0u64..)
+            .map(|i| from.saturating_add(i.saturating_mul(MAX_PAGE_ENTRIES as u64)))
+            .take_while(|s| *s < to)
+            .collect();
+        let pages = futures::stream::iter(planned.clone())
+            .map(move |s| client.ledger_page(s))
+            .buffered(LEDGER_PIPELINE)
+            .boxed();
+        Self {
+            client,
+            planned,
+            next: 0,
+            pages,
+        }
+    }
+
+    async fn page(&mut self, start: u64) -> Result<Vec<u8>, ApiError> {
+        if self.planned.get(self.next) == Some(&start) {
+            self.next += 1;
+            if let Some(page) = self.pages.next().await {
+                return page;
+            }
+        }
+        self.next = self.planned.len();
+        self.client.ledger_page(start).await
+    }
+}
+
 /// Fetches the ledger from the verified length (one entry of overlap), stores it, extends the
 /// verified frontier to the checkpoint's length and compares with its signed logRoot.
 async fn sync_ledger(
@@ -494,29 +535,9 @@ async fn sync_ledger(
     let mut synced = 0u64;
     let mut prefix_changed: Option<String> = None;
     let mut problem: Option<String> = None;
-    // The pages up to the checkpoint's length are known in advance (full pages of
-    // MAX_PAGE_ENTRIES): fetched LEDGER_PIPELINE at a time, used in order. A short page before
-    // the end puts the sync off that plan: from there it pages one by one, as it does past the
-    // checkpoint's length.
-    let planned: Vec<u64> = (0u64..)
-        .map(|i| start.saturating_add(i.saturating_mul(MAX_PAGE_ENTRIES as u64)))
-        .take_while(|s| *s < l)
-        .collect();
-    let mut prefetched = futures::stream::iter(planned.clone())
-        .map(|s| client.ledger_page(s))
-        .buffered(LEDGER_PIPELINE);
-    let mut next_planned = 0usize;
+    let mut pages = PagePlan::new(client, start, l);
     loop {
-        let bytes = if planned.get(next_planned) == Some(&start) {
-            next_planned += 1;
-            match prefetched.next().await {
-                Some(page) => page?,
-                None => client.ledger_page(start).await?,
-            }
-        } else {
-            next_planned = planned.len();
-            client.ledger_page(start).await?
-        };
+        let bytes = pages.page(start).await?;
         let entries = match parse_page(&bytes) {
             Ok(e) => e,
             Err(e) => {
@@ -622,9 +643,10 @@ async fn stream_roots(
 ) -> Result<Result<(Sha256Hash, Option<Sha256Hash>), String>, ApiError> {
     let mut f = Frontier::new();
     let mut m = MapAccumulator::new();
+    let mut pages = PagePlan::new(client, 0, len);
     while f.len() < len {
         let start = f.len();
-        let bytes = client.ledger_page(start).await?;
+        let bytes = pages.page(start).await?;
         let entries = match parse_page(&bytes) {
             Ok(e) => e,
             Err(e) => return Ok(Err(format!("ledger page at {start}: {e}"))),

@@ -13,7 +13,7 @@ use crate::ids::{LogId, RecordId, Sha256Hash};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use prost::Message;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use warg_protobuf::transparency as pb;
 
@@ -426,11 +426,12 @@ fn sparse_root(items: &[([u8; 32], Sha256Hash)], depth: usize) -> Sha256Hash {
     branch_hash(&l, &r)
 }
 
-/// Accumulates ledger entries for a map root: the latest record per log, keyed by key path.
-/// Memory is one (key path, leaf hash) per distinct log, never the tree.
+/// Accumulates ledger entries for a map root: the latest record per log. Memory is one (log,
+/// record) per distinct log, never the tree; key paths and leaf hashes are computed once per
+/// log, when the root is asked for.
 #[derive(Debug, Clone, Default)]
 pub struct MapAccumulator {
-    latest: BTreeMap<[u8; 32], Sha256Hash>,
+    latest: HashMap<LogId, RecordId>,
 }
 
 impl MapAccumulator {
@@ -439,8 +440,7 @@ impl MapAccumulator {
     }
 
     pub fn push(&mut self, e: &LedgerEntry) {
-        self.latest
-            .insert(key_path(&e.log_id), map_leaf_hash(&e.record_id));
+        self.latest.insert(e.log_id, e.record_id);
     }
 
     pub fn logs(&self) -> usize {
@@ -450,8 +450,12 @@ impl MapAccumulator {
     /// The 256-level sparse root, folding the sorted keys (no tree is materialised). Large
     /// maps fold their two halves on two threads (about 240 hashes per log).
     pub fn root(&self) -> Sha256Hash {
-        let items: Vec<([u8; 32], Sha256Hash)> =
-            self.latest.iter().map(|(k, v)| (*k, *v)).collect();
+        let mut items: Vec<([u8; 32], Sha256Hash)> = self
+            .latest
+            .iter()
+            .map(|(log, rec)| (key_path(log), map_leaf_hash(rec)))
+            .collect();
+        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         if items.len() < 4096 {
             return sparse_root(&items, 0);
         }
@@ -551,7 +555,7 @@ mod tests {
     }
 
     fn heads(es: &[LedgerEntry]) -> Vec<u64> {
-        let mut last: BTreeMap<LogId, u64> = BTreeMap::new();
+        let mut last: std::collections::BTreeMap<LogId, u64> = std::collections::BTreeMap::new();
         for (i, e) in es.iter().enumerate() {
             last.insert(e.log_id, i as u64);
         }

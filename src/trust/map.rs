@@ -455,7 +455,7 @@ impl MapAccumulator {
             .iter()
             .map(|(log, rec)| (key_path(log), map_leaf_hash(rec)))
             .collect();
-        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        items.sort_unstable_by_key(|a| a.0);
         if items.len() < 4096 {
             return sparse_root(&items, 0);
         }

@@ -168,6 +168,17 @@ async fn lie_on_screen(lie: lies::Lie) {
         assert!(pane.contains(k.as_str()), "{lie:?}: {k} not in {pane}");
     }
     assert!(pane.contains("evidence:"), "{pane}");
+    if lie == lies::Lie::PackageChain {
+        // The package's rows say their log is not proven.
+        run.dash
+            .apply(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        let table = run.until(lies::PACKAGE).await;
+        assert!(table.contains("✗ PACKAGE LOG NOT PROVEN (A)"), "{table}");
+        run.dash.apply(Action::Key(KeyEvent::new(
+            KeyCode::Char('A'),
+            KeyModifiers::NONE,
+        )));
+    }
     // A few cycles later nothing else was handed over.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     run.until("Trust alerts").await;

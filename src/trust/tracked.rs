@@ -53,6 +53,8 @@ pub struct PackagesReport {
     pub new_alerts: Vec<Alert>,
     /// Every package alert in force, new or remembered.
     pub active: Vec<Alert>,
+    /// The logs those alerts are about.
+    pub failed_logs: Vec<LogId>,
     /// Logs fetched and checked this time.
     pub checked: usize,
     /// Logs that could not be checked this time (registry unreachable, checkpoint gone), and why.
@@ -231,7 +233,10 @@ pub async fn check_packages(
                     .iter()
                     .map(|r| (RecordRef::new(*log, r.record_id), r.clone())),
             ),
-            Some((_, _, Outcome::Failed(a))) => report.active.push(a.clone()),
+            Some((_, _, Outcome::Failed(a))) => {
+                report.active.push(a.clone());
+                report.failed_logs.push(*log);
+            }
             None => {}
         }
     }

@@ -27,6 +27,8 @@ pub struct TrustView {
     /// Alerts in force about tracked packages' logs (PACKAGE_LOG_INVALID, or a head the map
     /// does not prove).
     pub package_alerts: Vec<crate::trust::alerts::Alert>,
+    /// Tracked packages whose log failed its check (their rows say so).
+    pub failed_logs: std::collections::HashSet<crate::ids::LogId>,
     /// A first ledger sync in progress: (entries verified, of).
     pub progress: Option<(u64, u64)>,
 }
@@ -72,6 +74,7 @@ pub(super) fn apply(s: &mut State, e: TrustEvent) {
         TrustEvent::Packages(p) => {
             learned(s, p.did);
             s.trust.package_alerts = p.active;
+            s.trust.failed_logs = p.failed_logs.into_iter().collect();
         }
     }
     s.dirty = true;

@@ -204,6 +204,10 @@ pub(super) fn table_row(
         }
         _ => {}
     }
+    if s.trust.failed_logs.contains(&r.tracked.log_id) {
+        detail = format!("✗ PACKAGE LOG NOT PROVEN (A) · {detail}");
+        detail_style = t.error();
+    }
     let mut detail_line = cell_line(&detail, w.detail, detail_style, filter, Field::Detail, t);
     // During an outage the row keeps its state and shows its last failure, dimmed.
     if let Some((e, at)) = &r.outage {

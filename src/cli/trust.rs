@@ -121,7 +121,7 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
             "packages": {
                 "checked": packages.checked,
                 "proven": packages.proven_logs(),
-                "invalid": packages.active.len(),
+                "failed": packages.active.len(),
                 "skipped": packages.skipped.len(),
             },
         });

@@ -251,6 +251,10 @@ fn lie_through_the_binary(lie: lies::Lie) {
     let cmd = format!("echo \"$WARGDASH_ALERT_KIND\" >> {}", handed.display());
     let r = wd.ok(&["--json", "--on-alert", &cmd, "verify"], exit::ALERT);
     assert_eq!(lies::set(kinds(&last_json(&r))), want, "{lie:?}: {r:?}");
+    if lie == lies::Lie::PackageChain {
+        assert_eq!(last_json(&r)["packages"]["failed"], 1, "{r:?}");
+        assert_eq!(last_json(&r)["packages"]["proven"], 0, "{r:?}");
+    }
     let stored = wd.ok(&["--json", "alerts"], 0).stdout;
     assert_eq!(
         lies::set(lies::stored_kinds(&stored)),

@@ -138,7 +138,12 @@ impl Scene {
         }
         if case.baseline {
             let r = wd.ok(&["--json", "verify"], 0);
-            assert!(r.stdout.contains("\"alerts\":[]"), "baseline: {r:?}");
+            let v: Value = serde_json::from_str(r.stdout.lines().last().unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{e}: {r:?}"));
+            assert_eq!(v["alerts"], serde_json::json!([]), "baseline: {r:?}");
+            // The package's log validated, matched the ledger and its head was proven.
+            assert_eq!(v["packages"]["proven"], 1, "baseline: {r:?}");
+            assert_eq!(v["packages"]["failed"], 0, "baseline: {r:?}");
         }
         Self {
             case,

@@ -271,6 +271,27 @@ fn the_pulse_strip_toggles_loads_off_the_draw_path_and_draws_two_sparklines() {
     );
     let out = text(&render(&mut s, 100, 20));
     assert!(out.contains("none of yours"), "{out}");
+    // An hour of minutes on a narrow screen: the newest minutes are shown, at the right.
+    let mut hour = vec![0u64; 60];
+    hour[59] = 4;
+    hour[0] = 9;
+    update(
+        &mut s,
+        Action::Pulse(Pulse {
+            published: hour,
+            latency: vec![None; 60],
+            latencies: vec![],
+        }),
+    );
+    let out = text(&render(&mut s, 60, 20));
+    let line = out.lines().nth(17).unwrap_or_default().to_string();
+    // 16 columns of sparkline (60 − label 16 − figures 28): the last is minute 59 (4 of 4 → █,
+    // minute 0's 9 is not shown so it does not set the scale).
+    assert_eq!(
+        line,
+        format!("published/min   {}█ 13 in 60 min", " ".repeat(15)),
+        "{out}"
+    );
     // P again hides it: the table has its lines back, and ticks read nothing.
     key(&mut s, KeyCode::Char('P'));
     assert!(!s.pulse.shown);
@@ -354,11 +375,22 @@ fn loaded_prefs_apply_only_to_the_registry_in_use() {
     let e = command(&mut s, "registry http://127.0.0.1:8091");
     assert!(saved(&e).is_empty(), "{e:?}");
     assert!(saved(&key(&mut s, KeyCode::Char('s'))).is_empty());
+    // The pulse strip shows the registry switched away from until the new one's prefs arrive
+    // (the store is scoped to it from then on): then it is read again.
+    key(&mut s, KeyCode::Char('P'));
+    update(&mut s, Action::Pulse(pulse()));
     update(&mut s, Action::Prefs("http://127.0.0.1:8091".into(), None));
     assert_eq!(
         (s.sort, s.ascending, s.filter.as_str()),
         (SortKey::Age, false, "")
     );
+    assert!(
+        s.pulse.data.is_none(),
+        "the old registry's pulse is not shown"
+    );
+    let e = update(&mut s, Action::Tick(NOW + 1000));
+    assert!(e.iter().any(|e| matches!(e, Effect::LoadPulse)), "{e:?}");
+    key(&mut s, KeyCode::Char('P'));
     let e = key(&mut s, KeyCode::Char('s'));
     assert_eq!(
         saved(&e),

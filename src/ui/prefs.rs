@@ -57,6 +57,9 @@ pub(super) fn loaded(s: &mut State, registry: &str, p: Option<TablePrefs>) {
     };
     s.mark_view();
     s.refresh_view();
+    // The store now answers for this registry: the pulse strip reads it again on the next tick.
+    s.pulse.data = None;
+    s.pulse.asked_at = None;
 }
 
 /// After every action: when the sort or the filter changed (and the filter is not being

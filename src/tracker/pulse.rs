@@ -8,6 +8,9 @@ use rusqlite::params;
 
 const MINUTE: i64 = 60_000;
 
+/// The window's `published` entries, found without reading the whole history.
+const INDEX: &str = "CREATE INDEX IF NOT EXISTS history_published ON history (registry, state, at)";
+
 /// Per-minute figures, oldest minute first; the last minute is the current (partial) one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pulse {
@@ -52,16 +55,24 @@ impl Store {
         let minutes = minutes.max(1);
         let end = (now.div_euclid(MINUTE) + 1) * MINUTE;
         let start = end - minutes as i64 * MINUTE;
+        // Only the window's `published` entries are read (through `history_published`); a record
+        // already published before its first one in the window is not counted again.
+        self.conn()
+            .execute_batch(INDEX)
+            .wrap_err_with(|| format!("indexing the history in {}", self.path().display()))?;
         let mut stmt = self
             .conn()
             .prepare_cached(
                 "SELECT p.at, t.origin, t.added_at FROM (
-                   SELECT log_id, record_id, MIN(at) AS at FROM history
-                   WHERE registry = ?1 AND state = 'published'
-                   GROUP BY log_id, record_id) p
+                   SELECT h.log_id, h.record_id, MIN(h.at) AS at FROM history h
+                   WHERE h.registry = ?1 AND h.state = 'published' AND h.at >= ?2 AND h.at < ?3
+                   GROUP BY h.log_id, h.record_id) p
                  LEFT JOIN tracked t
                    ON t.registry = ?1 AND t.log_id = p.log_id AND t.record_id = p.record_id
-                 WHERE p.at >= ?2 AND p.at < ?3",
+                 WHERE NOT EXISTS (
+                   SELECT 1 FROM history e
+                   WHERE e.registry = ?1 AND e.log_id = p.log_id AND e.record_id = p.record_id
+                     AND e.state = 'published' AND e.at < p.at)",
             )
             .wrap_err_with(|| format!("reading the pulse from {}", self.path().display()))?;
         let rows = stmt
@@ -204,6 +215,9 @@ mod tests {
         );
         assert_eq!(p.p50(), Some(185_000));
         assert_eq!(p.p95(), Some(205_000));
+        // A window starting after record 1 was first published does not count its later
+        // `published` entry.
+        assert_eq!(s.pulse(now, 2).unwrap().published, [1, 2]);
         // A wider window takes record 5 in too.
         assert_eq!(s.pulse(now, 11).unwrap().total(), 5);
         // Another registry sees nothing.

@@ -36,7 +36,7 @@ pub const GLYPHS: &[(&str, &str)] = &[
     ),
     (
         "✗",
-        "rejected, not included in the verified log, or an error message",
+        "rejected, not in the verified log, package log not proven, or an error",
     ),
     (
         "⚠",

@@ -240,15 +240,22 @@ fn the_pulse_strip_toggles_loads_off_the_draw_path_and_draws_two_sparklines() {
     update(&mut s, Action::Pulse(pulse()));
     let out = text(&render(&mut s, 100, 20));
     let lines: Vec<&str> = out.lines().collect();
-    // Above the footer: one column a minute, scaled to the busiest (2 → █, 1 → ▄, 0 → blank).
-    assert!(
-        lines[17].starts_with("published/min     ▄▄█"),
-        "{:?}\n{out}",
-        lines[17]
+    // Above the footer: one column a minute, scaled to the busiest (2 → █, 1 → ▄, 0 → blank),
+    // the newest minute at the right end of the sparkline (column 71 of 100: 100 − figures 28 −
+    // 1), next to its figures.
+    assert_eq!(
+        lines[17],
+        format!("published/min{}▄▄█ 4 in 5 min", " ".repeat(69 - 13)),
+        "{out}"
     );
-    assert!(lines[17].ends_with("4 in 5 min"), "{out}");
-    assert!(lines[18].starts_with("submit→publish    ▃ █"), "{out}");
-    assert!(lines[18].ends_with("p50 3m05s p95 3m25s"), "{out}");
+    assert_eq!(
+        lines[18],
+        format!(
+            "submit→publish{}▃ █ p50 3m05s p95 3m25s",
+            " ".repeat(69 - 14)
+        ),
+        "{out}"
+    );
     // The table ends above the strip: 13 rows (p01..p13), p14 is not drawn.
     assert!(
         out.contains("demo:p13") && !out.contains("demo:p14"),
@@ -285,8 +292,8 @@ fn the_pulse_strip_toggles_loads_off_the_draw_path_and_draws_two_sparklines() {
     );
     let out = text(&render(&mut s, 60, 20));
     let line = out.lines().nth(17).unwrap_or_default().to_string();
-    // 16 columns of sparkline (60 − label 16 − figures 28): the last is minute 59 (4 of 4 → █,
-    // minute 0's 9 is not shown so it does not set the scale).
+    // 16 columns of sparkline (60 − label 16 − figures 28): the rightmost is minute 59 (4 of
+    // 4 → █; minute 0's 9 is not shown, so it does not set the scale).
     assert_eq!(
         line,
         format!("published/min   {}█ 13 in 60 min", " ".repeat(15)),

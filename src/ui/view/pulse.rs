@@ -4,15 +4,20 @@
 
 #[allow(unused_imports)]
 use super::*;
-use ratatui::widgets::{Sparkline, SparklineBar};
+use ratatui::widgets::{RenderDirection, Sparkline, SparklineBar};
 
 /// Width of the labels at the left and of the figures at the right.
 const LABEL: u16 = 16;
 const FIGURES: u16 = 28;
 
-/// The last `n` values of `v` (the newest minutes).
+/// The last `n` values of `v` (the newest minutes), newest first: drawn right to left, the
+/// newest minute sits next to the figures whatever the width.
 fn newest<T: Clone>(v: &[T], n: usize) -> Vec<T> {
-    v[v.len().saturating_sub(n)..].to_vec()
+    v[v.len().saturating_sub(n)..]
+        .iter()
+        .rev()
+        .cloned()
+        .collect()
 }
 
 /// `1m05s`, `12s`: a latency as the table writes ages.
@@ -67,6 +72,7 @@ pub(super) fn draw_pulse(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         f.render_widget(
             Sparkline::default()
                 .data(newest(&data, spark.width as usize))
+                .direction(RenderDirection::RightToLeft)
                 .absent_value_symbol(" ")
                 .style(style),
             spark,

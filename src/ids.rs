@@ -267,37 +267,67 @@ impl fmt::Display for PackageName {
     }
 }
 
-/// The wasmparser `KebabStr` rule, restricted to lowercase as warg requires.
-fn is_lower_kebab(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('-').all(|word| {
-            let mut chars = word.chars();
-            matches!(chars.next(), Some('a'..='z'))
-                && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
+/// What is wrong with `s` as a lowercase kebab-case word list (the wasmparser `KebabStr` rule,
+/// restricted to lowercase as warg requires), naming the offending character and where it is
+/// (1-based, counted in characters); `None` when it is valid.
+fn kebab_problem(s: &str) -> Option<String> {
+    if s.is_empty() {
+        return Some("is empty".into());
+    }
+    let mut word_start = true;
+    let mut prev = None;
+    for (i, c) in s.chars().enumerate() {
+        let at = i + 1;
+        let problem = match c {
+            '-' if word_start && prev == Some('-') => {
+                Some(format!("has `--` at {at}: words are joined by one `-`"))
+            }
+            '-' if word_start => Some("starts with `-`".into()),
+            '-' => None,
+            'a'..='z' => None,
+            '0'..='9' if word_start => Some(format!(
+                "has `{c}` at {at}: a word must start with a letter"
+            )),
+            '0'..='9' => None,
+            'A'..='Z' => Some(format!("has `{c}` at {at}: uppercase is not allowed")),
+            _ => Some(format!(
+                "has `{}` at {at}: only a-z, 0-9 and `-` are allowed",
+                c.escape_debug()
+            )),
+        };
+        if problem.is_some() {
+            return problem;
+        }
+        word_start = c == '-';
+        prev = Some(c);
+    }
+    if prev == Some('-') {
+        return Some("ends with `-`".into());
+    }
+    None
 }
 
 impl FromStr for PackageName {
     type Err = String;
 
+    /// `<namespace>:<name>`, split at the first `:`: whatever follows it is the name, so a
+    /// stray character after the colon is blamed on the name, by character and position.
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
         let shown: String = s.chars().take(80).collect();
-        let colon = s.rfind(':').ok_or_else(|| {
+        let colon = s.find(':').ok_or_else(|| {
             format!(
                 "invalid package name `{shown}`: expected `<namespace>:<name>`, e.g. `demo:hello`"
             )
         })?;
         let (ns, name) = (&s[..colon], &s[colon + 1..]);
-        if !is_lower_kebab(ns) {
-            return Err(format!(
-                "invalid package name `{shown}`: namespace `{ns}` must be lowercase kebab-case (words of a-z0-9 starting with a letter, joined by `-`)"
-            ));
-        }
-        if !is_lower_kebab(name) {
-            return Err(format!(
-                "invalid package name `{shown}`: name `{name}` must be lowercase kebab-case (words of a-z0-9 starting with a letter, joined by `-`)"
-            ));
+        for (part, text) in [("namespace", ns), ("name", name)] {
+            if let Some(problem) = kebab_problem(text) {
+                let text: String = text.chars().take(80).collect();
+                return Err(format!(
+                    "invalid package name `{shown}`: the {part} `{text}` {problem}"
+                ));
+            }
         }
         Ok(Self {
             name: s.to_string(),
@@ -377,6 +407,35 @@ mod tests {
             "x:y:z-a",
         ] {
             assert!(bad.parse::<PackageName>().is_err(), "{bad}");
+        }
+    }
+
+    /// Errors name the part at fault (namespace or name) and the offending character with its
+    /// position: a stray character after the colon is the name's, not the namespace's.
+    #[test]
+    fn package_name_errors_blame_the_part_and_the_character() {
+        let e = |s: &str| s.parse::<PackageName>().unwrap_err();
+        let msg = e("demo:q?x/:");
+        assert!(msg.contains("the name `q?x/:` has `?` at 2"), "{msg}");
+        assert!(!msg.contains("namespace `"), "{msg}");
+        for (bad, want) in [
+            ("Demo:x", "the namespace `Demo` has `D` at 1: uppercase"),
+            ("de mo:x", "the namespace `de mo` has ` ` at 3"),
+            (":x", "the namespace `` is empty"),
+            ("demo:", "the name `` is empty"),
+            ("demo:-a", "the name `-a` starts with `-`"),
+            ("demo:a-", "the name `a-` ends with `-`"),
+            ("demo:a--b", "the name `a--b` has `--` at 3"),
+            (
+                "demo:1a",
+                "the name `1a` has `1` at 1: a word must start with a letter",
+            ),
+            ("demo:a-2b", "the name `a-2b` has `2` at 3"),
+            ("x:y:z-a", "the name `y:z-a` has `:` at 2"),
+            ("demo:caf\u{e9}", "the name `caf\u{e9}` has `\u{e9}` at 4"),
+        ] {
+            let msg = e(bad);
+            assert!(msg.contains(want), "{bad}: {msg}");
         }
     }
 }

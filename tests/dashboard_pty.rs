@@ -183,3 +183,53 @@ fn a_panic_restores_the_terminal_and_is_reported() {
         "panic report not on stderr after restore:\n{history}"
     );
 }
+
+/// The mouse modes the pane's program asked for, as tmux saw them: any-motion tracking and SGR
+/// coordinates (what crossterm's mouse capture turns on).
+fn mouse_flags(t: &Tmux) -> String {
+    t.tmux(&[
+        "display-message",
+        "-p",
+        "#{mouse_any_flag} #{mouse_sgr_flag}",
+    ])
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn the_mouse_is_captured_unless_no_mouse_and_a_click_selects_a_row() {
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    let log = format!("sha256:{}", "1a".repeat(32));
+    let records = [
+        format!("sha256:{}", "2b".repeat(32)),
+        format!("sha256:{}", "3c".repeat(32)),
+    ];
+    for r in &records {
+        wd.ok(&["track", "add", &log, r], 0);
+    }
+    let t = Tmux::start(&wd, "", "");
+    t.wait_for("2 tracked", 15);
+    assert_eq!(mouse_flags(&t), "1 1", "mouse captured");
+    // The first row is selected; a click (SGR press and release, 1-based column;line) on the
+    // second table row (screen line 6) selects it, and `y` copies that row's record ID.
+    let screen = t.screen();
+    let line = screen.lines().nth(5).unwrap_or_default().to_string();
+    let second = records
+        .iter()
+        .find(|r| line.contains(&r[7..15]))
+        .unwrap_or_else(|| panic!("no record on line 6:\n{screen}"));
+    t.type_text("\x1b[<0;20;6M\x1b[<0;20;6m");
+    t.keys(&["y"]);
+    t.wait_for(&format!("copied record ID sha256:{}…", &second[7..15]), 5);
+    t.keys(&["q"]);
+    t.assert_exited_cleanly(0);
+    assert_eq!(mouse_flags(&t), "0 0", "mouse capture released on exit");
+
+    // `--no-mouse` leaves the mouse to the terminal.
+    let t = Tmux::start(&wd, "--no-mouse", "");
+    t.wait_for("2 tracked", 15);
+    assert_eq!(mouse_flags(&t), "0 0", "not captured with --no-mouse");
+    t.keys(&["q"]);
+    t.assert_exited_cleanly(0);
+}

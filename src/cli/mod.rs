@@ -118,6 +118,10 @@ pub struct DashArgs {
     /// Publish a few sample records on start-up (sandbox registry only).
     #[arg(long)]
     pub demo: bool,
+    /// Leave the mouse to the terminal (its own text selection) instead of clicks selecting
+    /// rows and the wheel scrolling.
+    #[arg(long)]
+    pub no_mouse: bool,
 }
 
 impl DashArgs {
@@ -137,6 +141,7 @@ impl DashArgs {
                 .clamp(1, 1024),
             readonly: self.readonly,
             demo: self.demo,
+            mouse: !self.no_mouse,
         }
     }
 }

@@ -217,23 +217,24 @@ pub fn validate_public_key(text: &str) -> Result<()> {
     let (algo, b64) = text
         .split_once(':')
         .ok_or_else(|| eyre!("public key must look like `ecdsa-p256:<base64>`"))?;
+    // The algorithm first: `rsa:abc` and `rsa:AAAA` both say the algorithm is unknown, whatever
+    // the text after it.
+    if !matches!(algo, "ecdsa-p256" | "ed25519") {
+        bail!("unknown key algorithm `{algo}` in public key (use `ecdsa-p256` or `ed25519`)");
+    }
     let bytes = B64
         .decode(b64)
         .map_err(|e| eyre!("public key is not valid base64: {e}"))?;
-    match algo {
-        "ecdsa-p256" => {
-            p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes)
-                .map_err(|_| eyre!("public key is not a valid P-256 point"))?;
-        }
-        "ed25519" => {
-            let arr: [u8; 32] = bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| eyre!("ed25519 public key must be 32 bytes"))?;
-            ed25519_dalek::VerifyingKey::from_bytes(&arr)
-                .map_err(|_| eyre!("not a valid ed25519 public key"))?;
-        }
-        other => bail!("unknown key algorithm `{other}` in public key"),
+    if algo == "ecdsa-p256" {
+        p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes)
+            .map_err(|_| eyre!("public key is not a valid P-256 point"))?;
+    } else {
+        let arr: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| eyre!("ed25519 public key must be 32 bytes"))?;
+        ed25519_dalek::VerifyingKey::from_bytes(&arr)
+            .map_err(|_| eyre!("not a valid ed25519 public key"))?;
     }
     Ok(())
 }
@@ -380,5 +381,20 @@ mod tests {
         );
         assert!(Permission::parse_list("admin").is_err());
         assert!(Permission::parse_list("").is_err());
+    }
+
+    /// The algorithm is checked before the key text: an unknown algorithm is named whatever
+    /// follows it, and a known one with bad text says what is wrong with the text.
+    #[test]
+    fn public_key_errors_name_the_algorithm_first() {
+        let e = |t: &str| format!("{:#}", validate_public_key(t).unwrap_err());
+        for t in ["rsa:abc", "rsa:AAAA", "rsa:"] {
+            let msg = e(t);
+            assert!(msg.contains("unknown key algorithm `rsa`"), "{t}: {msg}");
+        }
+        assert!(e("ed25519:abc").contains("not valid base64"));
+        assert!(e("ecdsa-p256:AAAA").contains("not a valid P-256 point"));
+        assert!(e("ed25519:AAAA").contains("must be 32 bytes"));
+        assert!(e("nocolon").contains("must look like"));
     }
 }

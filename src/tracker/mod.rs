@@ -2,6 +2,8 @@
 //! sweep, and the scheduler) and the checkpoint watcher.
 
 pub mod poll;
+pub mod prefs;
+pub mod pulse;
 pub mod scheduler;
 pub mod store;
 pub mod store_thread;

@@ -378,6 +378,11 @@ impl Store {
         &self.path
     }
 
+    /// The connection, for queries kept in their own files (`prefs.rs`, `pulse.rs`).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Starts a write transaction. `IMMEDIATE` takes the write lock up front, waiting for it
     /// under the busy timeout. A deferred transaction that reads first and then writes cannot
     /// wait: when another process committed in between, SQLite fails it at once with

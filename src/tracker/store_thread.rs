@@ -20,6 +20,13 @@ pub enum StoreOp {
     SetRegistry(String),
     /// The latest state changes (for the events pane).
     Events(usize),
+    /// The pulse strip's figures: the minutes up to `now` (Unix ms).
+    Pulse {
+        now: i64,
+        minutes: usize,
+    },
+    /// Remember the table's sort and filter for this registry (a URL).
+    SavePrefs(String, crate::tracker::prefs::TablePrefs),
 }
 
 /// What the store thread reports.
@@ -31,6 +38,10 @@ pub enum StoreEvent {
     History(RecordRef, Vec<HistoryEntry>),
     /// The latest state changes, newest first, as asked by [`StoreOp::Events`].
     Events(Vec<crate::tracker::store::StateEvent>),
+    /// The pulse strip's figures, as asked by [`StoreOp::Pulse`].
+    Pulse(crate::tracker::pulse::Pulse),
+    /// The table preferences saved for a registry (a URL) the store was just scoped to.
+    Prefs(String, Option<crate::tracker::prefs::TablePrefs>),
     /// A store operation failed.
     Error(String),
 }
@@ -138,8 +149,18 @@ where
                         }),
                         StoreOp::SetRegistry(url) => {
                             reload = true;
-                            store.set_registry(&url)
+                            // The new registry's sort and filter come with its tracked set.
+                            store
+                                .set_registry(&url)
+                                .and_then(|()| store.load_prefs())
+                                .map(|p| {
+                                    emit(StoreEvent::Prefs(url, p));
+                                })
                         }
+                        StoreOp::Pulse { now, minutes } => store.pulse(now, minutes).map(|p| {
+                            emit(StoreEvent::Pulse(p));
+                        }),
+                        StoreOp::SavePrefs(url, p) => store.save_prefs(&url, &p),
                         StoreOp::SetPackage(log, name) => {
                             store.set_package(&log, &name).map(|_| ())
                         }

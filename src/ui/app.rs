@@ -3,7 +3,6 @@
 
 use super::form::on_form_key;
 use super::form::{FileDigest, Form, Step};
-use super::keymap;
 use super::prompt::{after_edit, input_buffer, on_line_key};
 use super::table::{needs_rebuild, on_table_key};
 use crate::ids::{ContentDigest, LogId, PackageName};
@@ -132,6 +131,12 @@ pub struct State {
     /// The events pane: the latest state changes (newest first) and its scroll.
     pub events: Vec<crate::tracker::store::StateEvent>,
     pub events_scroll: usize,
+    /// Where the table's rows were last drawn (for mouse clicks; set by the view).
+    pub table_body: std::cell::Cell<Option<super::mouse::TableBody>>,
+    /// The pulse strip (`P`) and its figures.
+    pub pulse: super::pulse::PulseView,
+    /// The sort and filter last saved (or loaded) and the registry they belong to.
+    pub(super) prefs: super::prefs::PrefsState,
     pub now: i64,
     pub dirty: bool,
     pub quit: bool,
@@ -140,6 +145,8 @@ pub struct State {
 #[derive(Debug, Clone)]
 pub enum Action {
     Key(KeyEvent),
+    /// A click or the wheel (when the mouse is captured).
+    Mouse(crossterm::event::MouseEvent),
     Paste(String),
     Tick(i64),
     StoreLoaded(Vec<Tracked>),
@@ -173,6 +180,10 @@ pub enum Action {
     Events(Vec<crate::tracker::store::StateEvent>),
     /// A package log for the browser.
     PackageLog(Box<Result<super::logview::LogView, String>>),
+    /// The pulse strip's figures.
+    Pulse(crate::tracker::pulse::Pulse),
+    /// The sort and filter saved for a registry (a URL), when the store is scoped to it.
+    Prefs(String, Option<crate::tracker::prefs::TablePrefs>),
     Quit,
 }
 
@@ -183,6 +194,8 @@ impl From<crate::tracker::store_thread::StoreEvent> for Action {
             StoreEvent::Loaded(list) => Self::StoreLoaded(list),
             StoreEvent::History(r, h) => Self::History(r, h),
             StoreEvent::Events(e) => Self::Events(e),
+            StoreEvent::Pulse(p) => Self::Pulse(p),
+            StoreEvent::Prefs(r, p) => Self::Prefs(r, p),
             StoreEvent::Error(e) => Self::StoreError(e),
         }
     }
@@ -232,6 +245,10 @@ pub enum Effect {
     LoadEvents,
     /// Fetch, validate and prove this package log for the browser.
     LoadPackageLog(LogId, Option<String>),
+    /// Read the pulse strip's figures from the store.
+    LoadPulse,
+    /// Remember the table's sort and filter for this registry (a URL).
+    SavePrefs(String, crate::tracker::prefs::TablePrefs),
 }
 
 pub(super) fn state_rank(r: &Row) -> u8 {
@@ -252,6 +269,7 @@ impl State {
     }
 
     pub fn new(cfg: AppConfig, now: i64) -> Self {
+        let cfg_registry = cfg.registry.clone();
         Self {
             cfg,
             rows: Vec::new(),
@@ -292,6 +310,9 @@ impl State {
             logs: Default::default(),
             events: Vec::new(),
             events_scroll: 0,
+            table_body: Default::default(),
+            pulse: Default::default(),
+            prefs: super::prefs::PrefsState::new(&cfg_registry),
             now,
             dirty: true,
             quit: false,
@@ -364,6 +385,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
     let mut cmds = Vec::new();
     match action {
         Action::Key(k) => on_key(s, k, &mut cmds),
+        Action::Mouse(m) => super::mouse::on_mouse(s, m),
         Action::Paste(text) if matches!(s.mode, Mode::Filter | Mode::Command | Mode::Track) => {
             for c in text.trim_end_matches(['\n', '\r']).chars() {
                 super::prompt::edit(s, tui_input::InputRequest::InsertChar(c));
@@ -382,6 +404,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             if s.mode == Mode::Events {
                 cmds.push(Effect::LoadEvents);
             }
+            super::pulse::on_tick(s, &mut cmds);
             if s.flash.as_ref().is_some_and(|f| now - f.at > 5000) {
                 s.flash = None;
             }
@@ -549,6 +572,8 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.events = e;
             s.dirty = true;
         }
+        Action::Pulse(p) => super::pulse::loaded(s, p),
+        Action::Prefs(registry, p) => super::prefs::loaded(s, &registry, p),
         // Only the registry asked for last is used.
         Action::ClientReady(url, Ok(c)) if url == s.cfg.registry => {
             cmds.push(Effect::UseClient(url, Box::new(c)))
@@ -568,6 +593,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Quit => s.quit = true,
     }
     s.refresh_view();
+    super::prefs::save_if_changed(s, &mut cmds);
     cmds
 }
 
@@ -700,7 +726,7 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
                 s.mode = Mode::Table;
             }
         }
-        Mode::Detail => on_detail_key(s, k, cmds),
+        Mode::Detail => super::detail_keys::on_detail_key(s, k, cmds),
         Mode::ConfirmUntrack(keys) => {
             if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
                 let what = s.describe(&keys);
@@ -726,51 +752,5 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
             KeyCode::Char('g') | KeyCode::Home => s.events_scroll = 0,
             _ => {}
         },
-    }
-}
-
-/// Keys in the detail pane: j/k/PgDn scroll it, n/N (or ]/[) move between records; copying,
-/// refreshing and rebuilding work as in the table.
-fn on_detail_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
-    use keymap::DetailAction as D;
-    let Some(action) = keymap::detail_action(&k) else {
-        // Table keys the pane advertises act here too; other keys wait.
-        use keymap::TableAction as T;
-        if matches!(
-            keymap::table_action(&k, s.cfg.readonly),
-            Some(T::CopyRecord | T::CopyLog | T::Refresh | T::Rebuild)
-        ) {
-            on_table_key(s, k, cmds);
-        }
-        return;
-    };
-    let page = s.page.max(1);
-    let max = s.detail_max_scroll.get();
-    match action {
-        D::Close => {
-            s.mode = Mode::Table;
-            s.detail_scroll = 0;
-        }
-        D::Down => s.detail_scroll = (s.detail_scroll + 1).min(max),
-        D::Up => s.detail_scroll = s.detail_scroll.saturating_sub(1),
-        D::PageDown => s.detail_scroll = (s.detail_scroll + page).min(max),
-        D::PageUp => s.detail_scroll = s.detail_scroll.saturating_sub(page),
-        D::Top => s.detail_scroll = 0,
-        D::Bottom => s.detail_scroll = max,
-        D::Next | D::Prev => {
-            let pos = s.selected_pos().unwrap_or(0);
-            let to = if action == D::Next {
-                pos + 1
-            } else {
-                pos.saturating_sub(1)
-            };
-            s.select_pos(to);
-            s.detail_scroll = 0;
-            if let Some(key) = s.selected {
-                if s.detail_history.as_ref().is_none_or(|(k, _)| *k != key) {
-                    cmds.push(Effect::LoadHistory(key));
-                }
-            }
-        }
     }
 }

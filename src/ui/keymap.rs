@@ -30,6 +30,7 @@ pub enum TableAction {
     Alerts,
     Log,
     Events,
+    Pulse,
     Mark,
     ClearMarks,
 }
@@ -101,6 +102,11 @@ pub const BINDINGS: &[(&str, &str, TableAction)] = &[
         "events: state changes and alerts as they happen",
         TableAction::Events,
     ),
+    (
+        "P",
+        "pulse strip: published per minute, submit → published latency p50/p95",
+        TableAction::Pulse,
+    ),
     ("?", "this help", TableAction::Help),
     ("q Ctrl-C", "quit", TableAction::Quit),
 ];
@@ -158,6 +164,16 @@ pub const COMMANDS: &[(&str, &str)] = &[
     (":publish [NS:NAME]", "publish form"),
     (":registry URL", "switch registry"),
     (":q", "quit"),
+];
+
+/// The mouse (captured unless `--no-mouse`), shown in help.
+pub const MOUSE_HELP: &[(&str, &str)] = &[
+    ("click", "select the row under the pointer"),
+    ("wheel", "move 3 rows; in an overlay, scroll it"),
+    (
+        "--no-mouse",
+        "start without capture: the terminal's own selection works",
+    ),
 ];
 
 /// The filter language (`/`), shown in help.
@@ -261,6 +277,7 @@ pub fn table_action(k: &KeyEvent, readonly: bool) -> Option<TableAction> {
         KeyCode::Char('A') => T::Alerts,
         KeyCode::Char('L') => T::Log,
         KeyCode::Char('e') => T::Events,
+        KeyCode::Char('P') => T::Pulse,
         KeyCode::Char(' ') => T::Mark,
         KeyCode::Char('u') => T::ClearMarks,
         _ => return None,

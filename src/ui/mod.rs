@@ -3,11 +3,15 @@
 //! ([`terminal`]). [`run`] takes resolved options; it never sees the command line.
 
 pub mod app;
+mod detail_keys;
 pub mod filter;
 pub mod form;
 pub mod keymap;
 pub mod logview;
+pub mod mouse;
+mod prefs;
 mod prompt;
+pub mod pulse;
 pub mod row;
 pub mod runtime;
 pub mod table;
@@ -49,6 +53,8 @@ pub struct DashOptions {
     pub readonly: bool,
     /// Run on the sandbox registry (whatever registry is configured) and publish sample records.
     pub demo: bool,
+    /// Capture the mouse (click selects, wheel scrolls); `--no-mouse` leaves it to the terminal.
+    pub mouse: bool,
 }
 
 /// Runs the dashboard until `q`, Ctrl-C, SIGTERM or SIGHUP.
@@ -140,7 +146,7 @@ pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
         });
     }
 
-    let guard = terminal::TerminalGuard::enter()?;
+    let guard = terminal::TerminalGuard::enter(opts.mouse)?;
     let mut term =
         ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
             .wrap_err("initialising the terminal")?;

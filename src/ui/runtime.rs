@@ -13,7 +13,7 @@ use crate::tracker::store::{now_ms, Store};
 use crate::tracker::store_thread::{self, StoreHandle, StoreOp};
 use crate::tracker::watcher;
 use color_eyre::eyre::{Result, WrapErr};
-use crossterm::event::{Event, KeyEventKind};
+use crossterm::event::{Event, KeyEventKind, MouseEventKind};
 use futures::{Stream, StreamExt};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -126,6 +126,11 @@ impl Dashboard {
         opts: RuntimeOptions,
     ) -> Result<Self> {
         let initial = store.list().wrap_err("reading the tracked set")?;
+        // The sort and filter this registry was last shown with (a failure only costs them).
+        let prefs = store.load_prefs().map_err(|e| {
+            tracing::warn!("{e:#}");
+            format!("{e:#}")
+        });
         let (actions_tx, actions) = mpsc::channel::<Action>(4096);
         let store =
             store_thread::spawn(store, actions_tx.clone()).wrap_err("starting the store thread")?;
@@ -141,7 +146,12 @@ impl Dashboard {
             ));
         }
         tokio::spawn(watcher::watch_checkpoint(client_rx, actions_tx.clone()));
+        let registry = cfg.registry.clone();
         let mut state = State::new(cfg, now_ms());
+        match prefs {
+            Ok(p) => drop(app::update(&mut state, Action::Prefs(registry, p))),
+            Err(e) => drop(app::update(&mut state, Action::Flash(e))),
+        }
         let after_first_frame = app::update(&mut state, Action::StoreLoaded(initial));
         app::update(&mut state, Action::KeysLoaded(load_keys(&keys)));
         Ok(Self {
@@ -210,6 +220,11 @@ impl Dashboard {
             Effect::Untrack(key) => drop(self.store.send(StoreOp::Remove(key))),
             Effect::LoadHistory(key) => drop(self.store.send(StoreOp::History(key))),
             Effect::LoadEvents => drop(self.store.send(StoreOp::Events(500))),
+            Effect::LoadPulse => drop(self.store.send(StoreOp::Pulse {
+                now: now_ms(),
+                minutes: super::pulse::MINUTES,
+            })),
+            Effect::SavePrefs(url, p) => drop(self.store.send(StoreOp::SavePrefs(url, p))),
             Effect::HashFile(path) => {
                 if let Some((_, old)) = self.hashing.take() {
                     old.abort();
@@ -368,7 +383,7 @@ impl Dashboard {
         let size = terminal
             .size()
             .map_err(|e| color_eyre::eyre::eyre!("reading the terminal size: {e}"))?;
-        self.state.page = view::page_size(size.height);
+        self.state.page = super::pulse::page_size(&self.state, size.height);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let frame_gap = Duration::from_millis(33);
@@ -417,8 +432,13 @@ impl Dashboard {
                         batch.push(Action::Key(k));
                     }
                     Some(Ok(Event::Paste(p))) => batch.push(Action::Paste(p)),
+                    // Clicks and the wheel; moves and drags (a flood while captured) are dropped here.
+                    Some(Ok(Event::Mouse(m))) if matches!(
+                        m.kind,
+                        MouseEventKind::Down(_) | MouseEventKind::ScrollDown | MouseEventKind::ScrollUp
+                    ) => batch.push(Action::Mouse(m)),
                     Some(Ok(Event::Resize(_, h))) => {
-                        self.state.page = view::page_size(h);
+                        self.state.page = super::pulse::page_size(&self.state, h);
                         self.state.dirty = true;
                     }
                     Some(Ok(_)) => {}

@@ -393,16 +393,26 @@ pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
         }
         T::CopyRecord | T::CopyLog => {
             if let Some(r) = s.selected_row() {
-                let (what, id) = if action == T::CopyRecord {
-                    ("record ID", r.tracked.record_id.to_string())
+                // Which ID was copied: `copied record ID sha256:1a2b3c4d… (demo:hello)`.
+                let (what, id, short) = if action == T::CopyRecord {
+                    let id = &r.tracked.record_id;
+                    ("record ID", id.to_string(), id.short(8))
                 } else {
-                    ("log ID", r.tracked.log_id.to_string())
+                    let id = &r.tracked.log_id;
+                    ("log ID", id.to_string(), id.short(8))
                 };
+                let algo = id.split(':').next().unwrap_or("sha256");
+                let package = r.tracked.package.as_deref().unwrap_or("package unknown");
+                let msg = format!(
+                    "copied {what} {algo}:{short}… ({})",
+                    crate::text::clean(package)
+                );
                 cmds.push(Effect::Copy(id));
-                s.flash(format!("copied {what}"));
+                s.flash(msg);
             }
         }
         T::Publish => open_form(s, cmds),
+        T::Pulse => super::pulse::toggle(s, cmds),
         T::Rebuild => rebuild(s, cmds),
         T::ClearFilter => {
             if !s.filter.is_empty() {

@@ -34,8 +34,10 @@ pub fn take_worker_panic() -> Option<String> {
 }
 
 impl TerminalGuard {
-    /// Enters raw mode and the alternate screen, with bracketed paste.
-    pub fn enter() -> Result<Self> {
+    /// Enters raw mode and the alternate screen, with bracketed paste, and captures the mouse
+    /// when `mouse` (clicks and the wheel reach the dashboard; the terminal's own selection
+    /// then needs Shift in most terminals — hence `--no-mouse`).
+    pub fn enter(mouse: bool) -> Result<Self> {
         install_panic_hook();
         crossterm::terminal::enable_raw_mode().wrap_err("switching the terminal to raw mode")?;
         UI_ACTIVE.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -46,6 +48,10 @@ impl TerminalGuard {
             crossterm::event::EnableBracketedPaste
         )
         .wrap_err("entering the alternate screen")?;
+        if mouse {
+            crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)
+                .wrap_err("capturing the mouse")?;
+        }
         Ok(guard)
     }
 }

@@ -3,6 +3,49 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+/// The STATE column: (state, glyph, meaning). The help legend and README are written from it.
+pub const STATES: &[(&str, &str, &str)] = &[
+    (
+        "sourcing",
+        "◌",
+        "the registry waits for content to be uploaded",
+    ),
+    ("processing", "◐", "the registry is checking the record"),
+    ("published", "✓", "in the log (IDX is its registry index)"),
+    ("rejected", "✗", "refused; DETAIL says why"),
+    (
+        "error",
+        "!",
+        "not polled successfully yet; DETAIL has the last failure",
+    ),
+    ("unknown", "?", "not polled yet"),
+];
+
+/// The other glyphs on screen: (glyph, where, meaning). Shown in the help legend.
+pub const GLYPHS: &[(&str, &str)] = &[
+    ("⟳", "a poll of this record is in flight (left of PACKAGE)"),
+    ("*", "marked with Space (d untracks the marked rows)"),
+    ("+", "just submitted from here (for a few seconds)"),
+    ("▲ ▼", "sort column and direction (▲ smallest first)"),
+    ("● up / ● DOWN", "registry health (header)"),
+    ("○", "not verified yet, or connecting (header)"),
+    ("◌", "verifying or loading"),
+    (
+        "✔",
+        "verified checkpoint, or record proven in the verified log",
+    ),
+    (
+        "✗",
+        "rejected, not in the verified log, package log not proven, or an error",
+    ),
+    (
+        "⚠",
+        "a trust alert, a warning, or a registry outage on a row (dimmed)",
+    ),
+    ("❄", "frozen table (f): results wait, polling continues"),
+    ("…", "text cut to fit (the detail pane has it whole)"),
+];
+
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
     pub color: bool,
@@ -17,15 +60,21 @@ impl Theme {
         }
     }
 
+    /// A state's glyph (from [`STATES`], which the help legend shows) and style.
     pub fn state(&self, name: &str) -> (&'static str, Style) {
-        match name {
-            "published" => ("✓", self.fg(Color::Green)),
-            "rejected" => ("✗", self.fg(Color::Red).add_modifier(Modifier::BOLD)),
-            "sourcing" => ("◌", self.fg(Color::Magenta)),
-            "processing" => ("◐", self.fg(Color::Yellow)),
-            "error" => ("!", self.fg(Color::Red)),
-            _ => ("?", self.fg(Color::DarkGray)),
-        }
+        let glyph = STATES
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map_or("?", |(_, g, _)| *g);
+        let style = match name {
+            "published" => self.fg(Color::Green),
+            "rejected" => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            "sourcing" => self.fg(Color::Magenta),
+            "processing" => self.fg(Color::Yellow),
+            "error" => self.fg(Color::Red),
+            _ => self.fg(Color::DarkGray),
+        };
+        (glyph, style)
     }
 
     pub fn selected(&self) -> Style {

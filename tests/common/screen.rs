@@ -6,9 +6,10 @@ use ratatui::Terminal;
 use wargdash::ui::app::State;
 use wargdash::ui::view;
 
-/// Draws the real view of `s` on a `w`×`h` test terminal (the page size set as the runtime does).
+/// Draws the real view of `s` on a `w`×`h` test terminal (the page size set as the runtime does,
+/// the pulse strip taken into account).
 pub fn render(s: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
-    s.page = view::page_size(h);
+    s.page = wargdash::ui::pulse::page_size(s, h);
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
     t.draw(|f| view::draw(s, f)).expect("draw");
     t

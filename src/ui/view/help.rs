@@ -17,6 +17,7 @@ pub(super) fn draw_help(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     for (title, list) in [
         ("Commands (:)", keymap::COMMANDS),
         ("Filter (/)", keymap::FILTER_HELP),
+        ("Mouse", keymap::MOUSE_HELP),
     ] {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled(title, t.bold())));
@@ -26,6 +27,21 @@ pub(super) fn draw_help(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 Span::raw(*d),
             ]));
         }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Glyphs", t.bold())));
+    for (name, glyph, meaning) in crate::ui::theme::STATES {
+        let (_, style) = t.state(name);
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>16}  ", format!("{glyph} {name}")), style),
+            Span::raw(*meaning),
+        ]));
+    }
+    for (glyph, meaning) in crate::ui::theme::GLYPHS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{glyph:>16}  "), t.bold()),
+            Span::raw(*meaning),
+        ]));
     }
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("Detail pane", t.bold())));

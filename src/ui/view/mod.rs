@@ -20,6 +20,7 @@ mod form;
 mod header;
 mod help;
 mod log;
+mod pulse;
 mod table;
 
 use alerts::draw_alerts;
@@ -48,13 +49,24 @@ pub fn fmt_time(ms: i64) -> String {
 pub fn draw(s: &State, f: &mut Frame) {
     let t = Theme { color: s.cfg.color };
     let area = f.area();
-    let [header, table, footer] = Layout::vertical([
+    let strip = if s.pulse.shown {
+        crate::ui::pulse::LINES
+    } else {
+        0
+    };
+    let [header, table, strip, footer] = Layout::vertical([
         Constraint::Length(HEADER_LINES),
         Constraint::Min(1),
+        Constraint::Length(strip),
         Constraint::Length(1),
     ])
     .areas(area);
     draw_header(s, &t, f, header);
+    // Set again by the table when it draws rows (mouse clicks map through it).
+    s.table_body.set(None);
+    if s.pulse.shown {
+        pulse::draw_pulse(s, &t, f, strip);
+    }
     if s.rows.is_empty() {
         draw_splash(s, &t, f, table);
     } else {

@@ -322,6 +322,14 @@ pub(super) fn draw_table(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             offset = p + 1 - page;
         }
     }
+    let body = Rect::new(
+        area.x,
+        area.y + 1,
+        area.width,
+        area.height.saturating_sub(1),
+    );
+    s.table_body
+        .set(Some(crate::ui::mouse::TableBody { area: body, offset }));
     let end = (offset + page).min(s.view.len());
     let shown = &s.view[offset..end];
     let longest = shown

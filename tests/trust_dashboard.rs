@@ -150,13 +150,15 @@ async fn lie_on_screen(lie: lies::Lie) {
             .any(|k| header.contains(&format!("⚠ ALERT {k}"))),
         "{lie:?}: {screen}"
     );
+    // Sorted, duplicates kept: each alert is handed over exactly once.
     let read = || {
-        lies::set(
-            std::fs::read_to_string(&out)
-                .unwrap_or_default()
-                .lines()
-                .map(str::to_string),
-        )
+        let mut v: Vec<String> = std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
     };
     run.until_true("--on-alert", || read() == want).await;
     run.dash.apply(Action::Key(KeyEvent::new(
@@ -210,6 +212,7 @@ lies_on_screen! {
     screen_checkpoint_key_without_commit => KeyWithoutCommit,
     screen_emptied_map_bundle => EmptiedMapBundle,
     screen_altered_map_bundle => AlteredMapBundle,
+    screen_emptied_map_bundle_for_a_package_head => PackageHeadBundle,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,6 +352,7 @@ async fn age_counts_from_the_records_own_timestamp() {
         }
         screen = run.until("✔ proven · init").await;
     }
+    assert_eq!(screen.matches("✔ proven · init").count(), 2, "{screen}");
     let line = |pkg: &str| {
         screen
             .lines()
@@ -356,12 +360,13 @@ async fn age_counts_from_the_records_own_timestamp() {
             .unwrap_or_else(|| panic!("{pkg} not in {screen}"))
             .to_string()
     };
+    // `42s` or `1m05s`, in seconds.
     let age = |l: &str| -> u64 {
         let cells: Vec<&str> = l.split_whitespace().collect();
-        let a = cells[cells.len() - 2];
-        a.trim_end_matches('s')
-            .parse()
-            .unwrap_or_else(|_| panic!("age {a:?} in {l}"))
+        let a = cells[cells.len() - 2].trim_end_matches('s');
+        let (m, sec) = a.split_once('m').unwrap_or(("0", a));
+        let n = |t: &str| -> u64 { t.parse().unwrap_or_else(|_| panic!("age {a:?} in {l}")) };
+        n(m) * 60 + n(sec)
     };
     let (o, n) = (line("demo:older"), line("demo:newer"));
     assert!(age(&o) >= age(&n) + 2, "older {o}\nnewer {n}\n{screen}");

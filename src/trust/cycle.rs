@@ -679,6 +679,22 @@ pub fn not_included_alert(leaf: &ProvedLeaf, err: &str, cp: &Checkpoint) -> Aler
     )
 }
 
+/// Why a head is not proven: the proof failed (an alert), or it could not be asked for (the
+/// registry is unreachable or failing: try again later, no alert).
+#[derive(Debug, Clone)]
+pub enum HeadProofError {
+    Failed(String),
+    Unreachable(String),
+}
+
+impl std::fmt::Display for HeadProofError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Failed(e) | Self::Unreachable(e) => f.write_str(e),
+        }
+    }
+}
+
 /// Proves that each leaf (a log's head at the checkpoint) is in the signed log and map, with
 /// the strict checks of [`verify_inclusion`]. One request for all; on failure, one per leaf to
 /// tell which fail.
@@ -687,16 +703,37 @@ pub async fn prove_heads(
     checkpoint: &Checkpoint,
     leaves: &[ProvedLeaf],
 ) -> Vec<Result<(), String>> {
+    prove_heads_checked(client, checkpoint, leaves)
+        .await
+        .into_iter()
+        .map(|r| r.map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// [`prove_heads`], telling a proof that failed from a registry that could not be asked.
+pub async fn prove_heads_checked(
+    client: &RegistryClient,
+    checkpoint: &Checkpoint,
+    leaves: &[ProvedLeaf],
+) -> Vec<Result<(), HeadProofError>> {
     async fn one(
         client: &RegistryClient,
         cp: &Checkpoint,
         leaves: &[ProvedLeaf],
-    ) -> Result<(), String> {
+    ) -> Result<(), HeadProofError> {
         let idx: Vec<u64> = leaves.iter().map(|l| l.index).collect();
         let answer = client
             .proof_inclusion(cp.log_length, &idx)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match e {
+                ApiError::Unreachable { .. }
+                | ApiError::Timeout { .. }
+                | ApiError::Network { .. } => HeadProofError::Unreachable(e.to_string()),
+                ApiError::Status { status, .. } if status >= 500 => {
+                    HeadProofError::Unreachable(e.to_string())
+                }
+                e => HeadProofError::Failed(e.to_string()),
+            })?;
         verify_inclusion(
             &answer.log,
             &answer.map,
@@ -705,13 +742,16 @@ pub async fn prove_heads(
             &cp.map_root,
             leaves,
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| HeadProofError::Failed(e.to_string()))
     }
     if leaves.is_empty() {
         return Vec::new();
     }
-    if one(client, checkpoint, leaves).await.is_ok() {
-        return vec![Ok(()); leaves.len()];
+    match one(client, checkpoint, leaves).await {
+        Ok(()) => return vec![Ok(()); leaves.len()],
+        // Asking again leaf by leaf would not help.
+        Err(e @ HeadProofError::Unreachable(_)) => return vec![Err(e); leaves.len()],
+        Err(HeadProofError::Failed(_)) => {}
     }
     let mut out = Vec::with_capacity(leaves.len());
     for l in leaves {

@@ -359,8 +359,9 @@ impl TrustDb {
         let mut st = self
             .conn
             .prepare_cached(
-                // `+idx` keeps SQLite on the (registry, log_id, record_id) index (see find_record).
-                "SELECT idx, record_id FROM trust_ledger WHERE registry = ?1 AND log_id = ?2 AND +idx < ?3 ORDER BY idx",
+                // `+idx` (in the filter and the order) keeps SQLite on the (registry, log_id,
+                // record_id) index instead of scanning the registry's whole ledger by idx.
+                "SELECT idx, record_id FROM trust_ledger WHERE registry = ?1 AND log_id = ?2 AND +idx < ?3 ORDER BY +idx",
             )
             .map_err(db_err)?;
         let rows = st

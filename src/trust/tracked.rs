@@ -12,7 +12,7 @@
 
 use super::alerts::{Alert, AlertKind};
 use super::checkpoint::Checkpoint;
-use super::cycle::{not_included_alert, prove_heads};
+use super::cycle::{not_included_alert, prove_heads_checked, HeadProofError};
 use super::db::TrustDb;
 use super::package::{
     fetch_package_log, invalid_log_alert, validate_package_log, PackageLogRecord,
@@ -71,10 +71,13 @@ impl PackagesReport {
     }
 }
 
-fn store_err(e: TrustError) -> ApiError {
-    ApiError::Invalid {
-        status: 0,
-        message: e.to_string(),
+/// A registry that could not be asked (down, timing out, failing with 5xx): try again next
+/// cycle, no alert. Anything else it answers about a log it must hold is a fault of that log.
+fn unreachable(e: &ApiError) -> bool {
+    match e {
+        ApiError::Unreachable { .. } | ApiError::Timeout { .. } | ApiError::Network { .. } => true,
+        ApiError::Status { status, .. } => *status >= 500,
+        _ => false,
     }
 }
 
@@ -103,126 +106,49 @@ fn against_ledger(
 }
 
 /// Checks the package logs `logs` (log id and package name, when known) against the verified
-/// state of `client`'s registry (`db` is `&mut` so that the future is `Send`). Logs with no record below the verified length are skipped (not
-/// published yet); logs whose ledger head has not moved since the last check reuse its outcome.
+/// state of `client`'s registry. Logs with no record below the verified length are not
+/// published yet: nothing to check. A log whose head in the verified ledger has not moved since
+/// its last check keeps that outcome (a proven chain stays proven; a failed one keeps alerting).
+/// A log the registry could not be asked about this time is skipped and asked again next time.
+/// The error is the store's (`db` is `&mut` so that the future is `Send`).
 pub async fn check_packages(
     client: &RegistryClient,
     db: &mut TrustDb,
     logs: &[(LogId, Option<String>)],
     cache: &mut PackageCache,
-) -> Result<PackagesReport, ApiError> {
+) -> Result<PackagesReport, TrustError> {
     let registry = client.base().to_string();
     let mut report = PackagesReport::default();
-    let Some(state) = db.load_state(&registry).map_err(store_err)? else {
-        return Ok(report);
-    };
-    let (verified, Some(vc)) = (state.ledger_len, state.checkpoint) else {
-        return Ok(report);
-    };
-    if verified == 0 {
-        return Ok(report);
-    }
-    let cp = Checkpoint::parse(&vc.envelope).map_err(store_err)?;
+    // Only the logs asked about are remembered.
+    let asked: std::collections::HashSet<LogId> = logs.iter().map(|(l, _)| *l).collect();
+    cache.logs.retain(|l, _| asked.contains(l));
 
-    // Which logs need a fetch: those whose verified head moved (or never checked).
-    // (log, package name, its verified ledger entries)
-    type Todo = (LogId, Option<String>, Vec<(u64, RecordId)>);
-    let mut todo: Vec<Todo> = Vec::new();
-    for (log, name) in logs {
-        let ledger = db
-            .log_entries(&registry, log, verified)
-            .map_err(store_err)?;
-        let Some(&(head_idx, head)) = ledger.last() else {
-            cache.logs.remove(log);
-            continue;
-        };
-        match cache.logs.get(log) {
-            Some((i, h, _)) if *i == head_idx && *h == head => {}
-            _ => todo.push((*log, name.clone(), ledger)),
+    let verified = db.load_state(&registry)?.and_then(|s| {
+        let cp = s.checkpoint?;
+        (s.ledger_len > 0).then_some((s.ledger_len, cp))
+    });
+    match verified {
+        Some((verified, vc)) => {
+            let cp = Checkpoint::parse(&vc.envelope)?;
+            check_moved(
+                client,
+                db,
+                &registry,
+                logs,
+                cache,
+                verified,
+                &cp,
+                &mut report,
+            )
+            .await?;
         }
-    }
-
-    let mut proven: Vec<(LogId, u64, RecordId, Vec<PackageLogRecord>)> = Vec::new();
-    // Fetched FETCH_CONCURRENCY at a time (a first cycle over many tracked packages), checked
-    // one by one.
-    let mut fetched = futures::stream::iter(todo)
-        .map(|(log, name, ledger)| async move {
-            let got = fetch_package_log(client, verified, &log).await;
-            (log, name, ledger, got)
-        })
-        .buffer_unordered(FETCH_CONCURRENCY);
-    while let Some((log, name, ledger, got)) = fetched.next().await {
-        let Some(&(head_idx, head)) = ledger.last() else {
-            continue;
-        };
-        let envelopes = match got {
-            Ok(v) => v,
-            Err(ApiError::NotFound { what, .. }) if what == "log" => {
-                let a = Alert::new(
-                    AlertKind::PackageLogInvalid,
-                    format!(
-                        "package log {log}{}: fetch/logs says it does not exist, but the verified ledger holds {} of its records (head {head} at index {head_idx})",
-                        name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default(),
-                        ledger.len()
-                    ),
-                    json!({"logId": log, "package": name, "ledger": ledger.iter().map(|(i, r)| json!({"index": i, "recordId": r})).collect::<Vec<_>>()}),
-                );
-                report.checked += 1;
-                report.new_alerts.push(a.clone());
-                cache.logs.insert(log, (head_idx, head, Outcome::Failed(a)));
-                continue;
-            }
-            Err(ApiError::NotFound { what, .. }) if what == "logLength" => {
-                // The verified checkpoint is gone (a restarted registry): the cycle says so.
+        None => {
+            for (log, _) in logs {
                 report
                     .skipped
-                    .push((log, format!("checkpoint {verified} is no longer served")));
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!("package log {log}: {e}");
-                report.skipped.push((log, e.to_string()));
-                continue;
-            }
-        };
-        report.checked += 1;
-        let checked = validate_package_log(&log, &envelopes).and_then(|pl| {
-            against_ledger(&log, &pl.records, &ledger)
-                .map(|()| pl.records)
-                .map_err(TrustError)
-        });
-        match checked {
-            Ok(records) => proven.push((log, head_idx, head, records)),
-            Err(e) => {
-                let a = invalid_log_alert(&log, name.as_deref(), &e, &envelopes);
-                report.new_alerts.push(a.clone());
-                cache.logs.insert(log, (head_idx, head, Outcome::Failed(a)));
+                    .push((*log, "no verified ledger for this registry yet".into()));
             }
         }
-    }
-
-    // The heads of the chains that matched the ledger, proven in the map (one request).
-    let leaves: Vec<super::map::ProvedLeaf> = proven
-        .iter()
-        .map(|(log, idx, head, _)| super::map::ProvedLeaf {
-            index: *idx,
-            log_id: *log,
-            record_id: *head,
-        })
-        .collect();
-    let results = prove_heads(client, &cp, &leaves).await;
-    for ((log, idx, head, records), (leaf, result)) in
-        proven.into_iter().zip(leaves.iter().zip(results))
-    {
-        let outcome = match result {
-            Ok(()) => Outcome::Proven(records),
-            Err(e) => {
-                let a = not_included_alert(leaf, &e, &cp);
-                report.new_alerts.push(a.clone());
-                Outcome::Failed(a)
-            }
-        };
-        cache.logs.insert(log, (idx, head, outcome));
     }
 
     // Everything in force for the logs asked about.
@@ -241,6 +167,151 @@ pub async fn check_packages(
         }
     }
     Ok(report)
+}
+
+/// Fetches, validates and proves the logs whose head in the verified ledger (of length
+/// `verified`, signed by `cp`) moved since they were last checked.
+#[allow(clippy::too_many_arguments)]
+async fn check_moved(
+    client: &RegistryClient,
+    db: &mut TrustDb,
+    registry: &str,
+    logs: &[(LogId, Option<String>)],
+    cache: &mut PackageCache,
+    verified: u64,
+    cp: &Checkpoint,
+    report: &mut PackagesReport,
+) -> Result<(), TrustError> {
+    // (log, package name, its verified ledger entries)
+    type Todo = (LogId, Option<String>, Vec<(u64, RecordId)>);
+    let mut todo: Vec<Todo> = Vec::new();
+    for (log, name) in logs {
+        let ledger = db.log_entries(registry, log, verified)?;
+        let Some(&(head_idx, head)) = ledger.last() else {
+            cache.logs.remove(log);
+            continue;
+        };
+        match cache.logs.get(log) {
+            Some((i, h, _)) if *i == head_idx && *h == head => {}
+            _ => todo.push((*log, name.clone(), ledger)),
+        }
+    }
+
+    // A log's outcome, remembered under its head (a failure is also a new alert).
+    let mut fail_or_prove =
+        |log: LogId, head_idx: u64, head: RecordId, r: Result<Vec<PackageLogRecord>, Alert>| {
+            let outcome = match r {
+                Ok(records) => Outcome::Proven(records),
+                Err(a) => {
+                    report.new_alerts.push(a.clone());
+                    Outcome::Failed(a)
+                }
+            };
+            cache.logs.insert(log, (head_idx, head, outcome));
+        };
+    let mut fail = |log, head_idx, head, a| fail_or_prove(log, head_idx, head, Err(a));
+    let named = |log: &LogId, name: &Option<String>| {
+        format!(
+            "package log {log}{}",
+            name.as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        )
+    };
+    let mut proven: Vec<(LogId, u64, RecordId, Vec<PackageLogRecord>)> = Vec::new();
+    let mut skipped: Vec<(LogId, String)> = Vec::new();
+    // Fetched FETCH_CONCURRENCY at a time (a first cycle over many tracked packages), checked
+    // one by one.
+    let mut fetched = futures::stream::iter(todo)
+        .map(|(log, name, ledger)| async move {
+            let got = fetch_package_log(client, verified, &log).await;
+            (log, name, ledger, got)
+        })
+        .buffer_unordered(FETCH_CONCURRENCY);
+    while let Some((log, name, ledger, got)) = fetched.next().await {
+        let Some(&(head_idx, head)) = ledger.last() else {
+            continue;
+        };
+        let evidence = || json!({"logId": log, "package": name, "ledger": ledger.iter().map(|(i, r)| json!({"index": i, "recordId": r})).collect::<Vec<_>>()});
+        let envelopes = match got {
+            Ok(v) => v,
+            Err(ApiError::NotFound { what, .. }) if what == "logLength" => {
+                // The verified checkpoint is gone (a restarted registry): the cycle says so.
+                skipped.push((log, format!("checkpoint {verified} is no longer served")));
+                continue;
+            }
+            Err(e) if unreachable(&e) => {
+                tracing::warn!("package log {log}: {e}");
+                skipped.push((log, e.to_string()));
+                continue;
+            }
+            Err(ApiError::NotFound { what, .. }) if what == "log" => {
+                report.checked += 1;
+                let a = Alert::new(
+                    AlertKind::PackageLogInvalid,
+                    format!(
+                        "{}: fetch/logs says it does not exist, but the verified ledger holds {} of its records (head {head} at index {head_idx})",
+                        named(&log, &name),
+                        ledger.len()
+                    ),
+                    evidence(),
+                );
+                fail(log, head_idx, head, a);
+                continue;
+            }
+            Err(e) => {
+                // A log the verified ledger holds, served as garbage (or refused).
+                report.checked += 1;
+                let a = Alert::new(
+                    AlertKind::PackageLogInvalid,
+                    format!("{}: fetch/logs cannot be read: {e}", named(&log, &name)),
+                    evidence(),
+                );
+                fail(log, head_idx, head, a);
+                continue;
+            }
+        };
+        report.checked += 1;
+        let checked = validate_package_log(&log, &envelopes).and_then(|pl| {
+            against_ledger(&log, &pl.records, &ledger)
+                .map(|()| pl.records)
+                .map_err(TrustError)
+        });
+        match checked {
+            Ok(records) => proven.push((log, head_idx, head, records)),
+            Err(e) => fail(
+                log,
+                head_idx,
+                head,
+                invalid_log_alert(&log, name.as_deref(), &e, &envelopes),
+            ),
+        }
+    }
+    drop(fetched);
+
+    // The heads of the chains that matched the ledger, proven in the map (one request).
+    let leaves: Vec<super::map::ProvedLeaf> = proven
+        .iter()
+        .map(|(log, idx, head, _)| super::map::ProvedLeaf {
+            index: *idx,
+            log_id: *log,
+            record_id: *head,
+        })
+        .collect();
+    let results = prove_heads_checked(client, cp, &leaves).await;
+    for ((log, idx, head, records), (leaf, result)) in
+        proven.into_iter().zip(leaves.iter().zip(results))
+    {
+        match result {
+            Ok(()) => fail_or_prove(log, idx, head, Ok(records)),
+            Err(HeadProofError::Unreachable(e)) => skipped.push((log, e)),
+            Err(HeadProofError::Failed(e)) => {
+                fail_or_prove(log, idx, head, Err(not_included_alert(leaf, &e, cp)))
+            }
+        }
+    }
+    report.skipped.extend(skipped);
+    Ok(())
 }
 
 /// The distinct logs of tracked records, with a package name when one is known.

@@ -98,6 +98,20 @@ fn proofs(
     Ok((out, alerts))
 }
 
+/// What an alert is about, so that `--on-alert` hears of it once while it lasts: the record or
+/// package log it names (from its evidence), or, for the registry-wide kinds, the kind alone —
+/// their detail changes with every checkpoint re-signed during one attack.
+fn about(a: &Alert) -> (AlertKind, String) {
+    let ev = |k: &str| a.evidence.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let what = match a.kind {
+        AlertKind::RecordNotIncluded | AlertKind::PackageLogInvalid => {
+            format!("{} {}", ev("logId"), ev("recordId"))
+        }
+        _ => String::new(),
+    };
+    (a.kind, what.trim().to_string())
+}
+
 /// Runs until `events` closes or the client channel is dropped.
 pub async fn run<T>(
     mut client: watch::Receiver<RegistryClient>,
@@ -110,6 +124,7 @@ pub async fn run<T>(
         let events = events.clone();
         async move { events.send(T::from(e)).await.is_ok() }
     };
+    // What `--on-alert` was handed, by what the alert is about (see `about`).
     let mut handed: HashSet<(AlertKind, String)> = HashSet::new();
     let mut last_key: Option<(String, u64, i64, usize)> = None;
     // The connections are kept from cycle to cycle, and opened again for another registry.
@@ -156,6 +171,10 @@ pub async fn run<T>(
         let mut new_alerts = Vec::new();
         match cycle::run_cycle(&c, db, &opts, now_secs()).await {
             Ok(report) => {
+                if report.alerts.is_empty() {
+                    // The registry is clean again: a later attack is news.
+                    handed.retain(|(_, what)| !what.is_empty());
+                }
                 new_alerts.extend(report.alerts.iter().cloned());
                 if !send(TrustEvent::Cycle(Box::new(report))).await {
                     return;
@@ -172,16 +191,22 @@ pub async fn run<T>(
         let version = store.data_version().unwrap_or(0);
         let count = store.count().unwrap_or(0);
         let key = (registry.clone(), verified, version, count);
-        let changed = last_key.as_ref() != Some(&key);
-        if changed {
-            last_key = Some(key);
-            let list = match store.list() {
-                Ok(l) => l,
+        let mut changed = last_key.as_ref() != Some(&key);
+        // A store that cannot be read now keeps what was shown (and is read again next cycle).
+        let list = if changed {
+            match store.list() {
+                Ok(l) => Some(l),
                 Err(e) => {
                     tracing::warn!("listing tracked records: {e:#}");
-                    Vec::new()
+                    changed = false;
+                    None
                 }
-            };
+            }
+        } else {
+            None
+        };
+        if let Some(list) = list {
+            last_key = Some(key);
             logs = tracked_logs(&list);
             match proofs(db, &registry, &list) {
                 Ok((p, alerts)) => {
@@ -203,7 +228,7 @@ pub async fn run<T>(
                     let _ = db.add_alert(&registry, a, now_ms());
                 }
                 new_alerts.extend(report.new_alerts.iter().cloned());
-                let news = changed || report.checked > 0 || !report.skipped.is_empty();
+                let news = changed || report.checked > 0;
                 if news && !send(TrustEvent::Packages(Box::new(report))).await {
                     return;
                 }
@@ -217,7 +242,7 @@ pub async fn run<T>(
         }
         if let Some(cmd) = &cfg.on_alert {
             for a in new_alerts {
-                if handed.insert((a.kind, a.detail.clone())) {
+                if handed.insert(about(&a)) {
                     super::notify::run_on_alert(cmd, &registry, &a).await;
                 }
             }

@@ -576,6 +576,8 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Prefs(registry, p) => super::prefs::loaded(s, &registry, p),
         // Only the registry asked for last is used.
         Action::ClientReady(url, Ok(c)) if url == s.cfg.registry => {
+            // What was proven about the other registry says nothing about this one.
+            s.trust = super::trust::TrustView::default();
             cmds.push(Effect::UseClient(url, Box::new(c)))
         }
         Action::ClientReady(_, Ok(_)) => {}

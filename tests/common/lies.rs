@@ -49,6 +49,9 @@ pub enum Lie {
     EmptiedMapBundle,
     /// Inclusion proofs with one map peer altered.
     AlteredMapBundle,
+    /// After a clean baseline, the map bundle emptied only in proofs of package heads (the
+    /// operator log's head, at index 0, is still proven): the package check must catch it.
+    PackageHeadBundle,
 }
 
 pub struct Case {
@@ -75,6 +78,7 @@ pub fn case(lie: Lie) -> Case {
         OperatorChain => (&["OPERATOR_LOG_INVALID"], true),
         KeyWithoutCommit => (&["CHECKPOINT_SIGNATURE"], false),
         EmptiedMapBundle | AlteredMapBundle => (&["RECORD_NOT_INCLUDED"], false),
+        PackageHeadBundle => (&["RECORD_NOT_INCLUDED"], true),
     };
     Case {
         lie,
@@ -254,6 +258,15 @@ impl Scene {
                 let n = map.len();
                 map[n - 1] ^= 1;
                 v["map"] = B64.encode(map).into();
+            }),
+            PackageHeadBundle => on_inclusion(|v| {
+                use prost::Message;
+                let log = B64.decode(v["log"].as_str().unwrap()).unwrap();
+                let b =
+                    warg_protobuf::transparency::LogProofBundle::decode(log.as_slice()).unwrap();
+                if b.included_indices.iter().any(|i| *i != 0) {
+                    v["map"] = "".into();
+                }
             }),
             KeyWithoutCommit => {
                 let k = self.op.clone();

@@ -55,18 +55,24 @@ fn kinds(r: &CycleReport) -> Vec<AlertKind> {
 /// Publishes an init record for `name` and waits until a checkpoint includes it.
 async fn publish_init(c: &RegistryClient, name: &str) -> ProvedLeaf {
     let k = key();
+    let init = vec![Entry::Init {
+        public_key: k.public_key(),
+    }];
+    publish_with(c, &k, name, init).await
+}
+
+/// Publishes a record of `entries` signed by `k` on the head of `name`'s log and waits for it.
+async fn publish_with(
+    c: &RegistryClient,
+    k: &SigningKey,
+    name: &str,
+    entries: Vec<Entry>,
+) -> ProvedLeaf {
     let pkg: PackageName = name.parse().unwrap();
-    let p = publish::prepare(
-        c,
-        &pkg,
-        vec![Entry::Init {
-            public_key: k.public_key(),
-        }],
-        BuildOptions::default(),
-    )
-    .await
-    .unwrap();
-    let signed = p.content.sign(&k);
+    let p = publish::prepare(c, &pkg, entries, BuildOptions::default())
+        .await
+        .unwrap();
+    let signed = p.content.sign(k);
     publish::submit(c, &pkg, &signed, &Default::default(), false, |_| {})
         .await
         .unwrap();
@@ -501,4 +507,79 @@ impl ParseKey for zeroize::Zeroizing<String> {
     fn parse_key(&self) -> SigningKey {
         SigningKey::decode(self).unwrap()
     }
+}
+
+/// The package check after each cycle looks only at what moved: a quiet registry costs no
+/// fetch; a new record in a tracked package is fetched, validated and its time learned; a
+/// record in a package nobody tracks fetches nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn package_checks_follow_only_the_logs_that_moved() {
+    use wargdash::trust::tracked::{check_packages, PackageCache};
+    let reg = TestRegistry::start_with_operator_key(&key(), TICK);
+    let c = client(&reg.url);
+    let owner = key();
+    let init = vec![Entry::Init {
+        public_key: owner.public_key(),
+    }];
+    let first = publish_with(&c, &owner, "demo:moving", init).await;
+    let mut db = TrustDb::in_memory().unwrap();
+    let mut cache = PackageCache::default();
+    let logs = vec![(first.log_id, Some("demo:moving".to_string()))];
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+    let p = check_packages(&c, &mut db, &logs, &mut cache)
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.checked, p.did.len(), p.proven_logs()),
+        (1, 1, 1),
+        "{p:#?}"
+    );
+
+    // Nothing moved: nothing fetched, the outcome stays.
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+    let p = check_packages(&c, &mut db, &logs, &mut cache)
+        .await
+        .unwrap();
+    assert_eq!((p.checked, p.did.len()), (0, 1), "{p:#?}");
+
+    // Another package moved: still nothing fetched for this one.
+    publish_init(&c, "demo:elsewhere").await;
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(
+        r.alerts.is_empty() && r.ledger_len > first.index + 1,
+        "{r:#?}"
+    );
+    let p = check_packages(&c, &mut db, &logs, &mut cache)
+        .await
+        .unwrap();
+    assert_eq!((p.checked, p.did.len()), (0, 1), "{p:#?}");
+
+    // This package moved: fetched again, both records known, the new one's own time.
+    let friend = key();
+    let grant = vec![Entry::Grant {
+        public_key: friend.public_key(),
+        permissions: vec![wargdash::record::Permission::Release],
+    }];
+    let second = publish_with(&c, &owner, "demo:moving", grant).await;
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+    let p = check_packages(&c, &mut db, &logs, &mut cache)
+        .await
+        .unwrap();
+    assert_eq!((p.checked, p.did.len()), (1, 2), "{p:#?}");
+    let rec = p
+        .did
+        .iter()
+        .find(|(k, _)| k.record == second.record_id)
+        .map(|(_, r)| r.clone())
+        .expect("the new record");
+    assert_eq!(rec.registry_index, second.index);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - rec.time_secs).abs() < 120, "{rec:?}");
+    assert!(p.active.is_empty() && p.skipped.is_empty(), "{p:#?}");
 }

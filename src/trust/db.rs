@@ -372,6 +372,30 @@ impl TrustDb {
         rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
     }
 
+    /// The logs with a ledger entry at an index in `from..to`.
+    pub fn logs_between(
+        &self,
+        registry: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<std::collections::HashSet<LogId>, TrustError> {
+        if from >= to {
+            return Ok(Default::default());
+        }
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT log_id FROM trust_ledger WHERE registry = ?1 AND idx >= ?2 AND idx < ?3",
+            )
+            .map_err(db_err)?;
+        let rows = st
+            .query_map(params![registry, from as i64, to as i64], |r| {
+                Ok(LogId(blob32(r.get(0)?)?))
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
     /// [`Self::find_record`] for many records at once. When the batch is large next to the
     /// ledger (a cold sweep), one scan of the ledger below `below` into memory beats one
     /// indexed query per record; otherwise it is one query each.

@@ -14,6 +14,7 @@ use super::alerts::{Alert, AlertKind};
 use super::checkpoint::Checkpoint;
 use super::cycle::{not_included_alert, prove_heads_checked, HeadProofError};
 use super::db::TrustDb;
+use super::ledger::LedgerEntry;
 use super::package::{
     fetch_package_log, invalid_log_alert, validate_package_log, PackageLogRecord,
 };
@@ -41,6 +42,13 @@ enum Outcome {
 #[derive(Debug, Default)]
 pub struct PackageCache {
     logs: HashMap<LogId, (u64, RecordId, Outcome)>,
+    /// The verified length and the logs asked about at the last pass: while they stay the
+    /// same, only logs with entries in the newly verified range (and those skipped last time)
+    /// are looked at — an idle dashboard makes no queries.
+    /// (with the entry at the last verified index then: a ledger re-synced from scratch after a
+    /// trust reset differs there, and gets a full pass).
+    seen: Option<(u64, Option<LedgerEntry>, std::collections::BTreeSet<LogId>)>,
+    retry: std::collections::HashSet<LogId>,
 }
 
 /// The result of [`check_packages`].
@@ -185,7 +193,27 @@ async fn check_moved(
     // (log, package name, its verified ledger entries)
     type Todo = (LogId, Option<String>, Vec<(u64, RecordId)>);
     let mut todo: Vec<Todo> = Vec::new();
+    let asked: std::collections::BTreeSet<LogId> = logs.iter().map(|(l, _)| *l).collect();
+    // Which logs can have moved: all of them on a first pass (or another tracked set, or a
+    // verified ledger that shrank); else those with entries newly verified, and the retries.
+    let last_of = |db: &TrustDb, len: u64| match len {
+        0 => Ok(None),
+        n => db.ledger_entry(registry, n - 1),
+    };
+    let candidates: Option<std::collections::HashSet<LogId>> = match &cache.seen {
+        Some((v0, e0, set)) if *set == asked && *v0 <= verified && last_of(db, *v0)? == *e0 => {
+            let mut c = db.logs_between(registry, *v0, verified)?;
+            c.extend(cache.retry.iter().copied());
+            Some(c)
+        }
+        _ => None,
+    };
+    cache.seen = Some((verified, last_of(db, verified)?, asked));
+    cache.retry.clear();
     for (log, name) in logs {
+        if candidates.as_ref().is_some_and(|c| !c.contains(log)) {
+            continue;
+        }
         let ledger = db.log_entries(registry, log, verified)?;
         let Some(&(head_idx, head)) = ledger.last() else {
             cache.logs.remove(log);
@@ -310,6 +338,7 @@ async fn check_moved(
             }
         }
     }
+    cache.retry.extend(skipped.iter().map(|(l, _)| *l));
     report.skipped.extend(skipped);
     Ok(())
 }

@@ -406,6 +406,21 @@ impl Store {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
+    /// What the tracked set of this registry looks like, cheaply: (rows, highest rowid, sum of
+    /// poll times, total package-name length). Another connection's commit that leaves it
+    /// unchanged (the trust tables, another registry) changes nothing shown.
+    pub fn change_mark(&self) -> Result<(i64, i64, i64, i64)> {
+        self.conn
+            .query_row(
+                "SELECT count(*), coalesce(max(rowid), 0), coalesce(sum(polled_at), 0),
+                        coalesce(sum(length(package)), 0)
+                 FROM tracked WHERE registry = ?1",
+                params![self.registry],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .wrap_err_with(|| format!("reading {}", self.path.display()))
+    }
+
     /// Changes whenever another connection commits; cheap to poll.
     pub fn data_version(&self) -> Result<i64> {
         self.conn

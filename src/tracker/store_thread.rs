@@ -117,6 +117,7 @@ where
         .name("wargdash-store".into())
         .spawn(move || {
             let mut version = store.data_version().unwrap_or(0);
+            let mut mark = store.change_mark().ok();
             loop {
                 let first = match rx.recv_timeout(Duration::from_millis(500)) {
                     Ok(op) => Some(op),
@@ -127,6 +128,7 @@ where
                 while let Ok(op) = rx.try_recv() {
                     ops.push(op);
                 }
+                let own_writes = !ops.is_empty();
                 let mut polls = Vec::new();
                 let mut reload = false;
                 for op in ops {
@@ -177,14 +179,21 @@ where
                     tracing::error!("store: {e:#}");
                     emit(StoreEvent::Error(format!("{e:#}")));
                 }
+                // Another connection committed: reloaded if the tracked set changed (the
+                // verifier's trust tables share the file and commit every cycle; they leave the
+                // mark alone). Own writes move the mark too, so with both in one pass, reload.
                 match store.data_version() {
                     Ok(v) if v != version => {
                         version = v;
-                        reload = true;
+                        if own_writes || store.change_mark().ok() != mark {
+                            reload = true;
+                        }
                     }
+                    _ if own_writes => mark = store.change_mark().ok(),
                     _ => {}
                 }
                 if reload {
+                    mark = store.change_mark().ok();
                     match store.list() {
                         Ok(list) => {
                             if !emit(StoreEvent::Loaded(list)) {

@@ -126,7 +126,11 @@ pub async fn run<T>(
     };
     // What `--on-alert` was handed, by what the alert is about (see `about`).
     let mut handed: HashSet<(AlertKind, String)> = HashSet::new();
-    let mut last_key: Option<(String, u64, i64, usize)> = None;
+    // The tracked records found not included at the last check (see `about`).
+    let mut not_included: HashSet<(AlertKind, String)> = HashSet::new();
+    // What the proofs depend on: the registry, the verified length, the tracked set's mark.
+    type ProofKey = (String, u64, (i64, i64, i64, i64));
+    let mut last_key: Option<ProofKey> = None;
     // The connections are kept from cycle to cycle, and opened again for another registry.
     let mut conns: Option<(String, TrustDb, Store)> = None;
     // Package logs already checked (per registry: cleared on a switch).
@@ -148,6 +152,7 @@ pub async fn run<T>(
                 Ok((db, store)) => {
                     conns = Some((registry.clone(), db, store));
                     packages = PackageCache::default();
+                    not_included.clear();
                 }
                 Err(e) => {
                     if !send(TrustEvent::Failed(e)).await {
@@ -188,9 +193,9 @@ pub async fn run<T>(
         }
         // Proofs only when something they depend on changed.
         let verified = records::verified_len(db, &registry).unwrap_or(0);
-        let version = store.data_version().unwrap_or(0);
-        let count = store.count().unwrap_or(0);
-        let key = (registry.clone(), verified, version, count);
+        // Not `data_version`: this task's own trust writes would change it every cycle.
+        let mark = store.change_mark().unwrap_or_default();
+        let key = (registry.clone(), verified, mark);
         let mut changed = last_key.as_ref() != Some(&key);
         // A store that cannot be read now keeps what was shown (and is read again next cycle).
         let list = if changed {
@@ -210,10 +215,16 @@ pub async fn run<T>(
             logs = tracked_logs(&list);
             match proofs(db, &registry, &list) {
                 Ok((p, alerts)) => {
-                    for a in &alerts {
-                        let _ = db.add_alert(&registry, a, now_ms());
+                    // Stored once per record while it lasts (proofs are re-checked whenever the
+                    // ledger grows).
+                    let now: HashSet<(AlertKind, String)> = alerts.iter().map(about).collect();
+                    for a in alerts {
+                        if !not_included.contains(&about(&a)) {
+                            let _ = db.add_alert(&registry, &a, now_ms());
+                            new_alerts.push(a);
+                        }
                     }
-                    new_alerts.extend(alerts);
+                    not_included = now;
                     if !send(TrustEvent::Proofs(p)).await {
                         return;
                     }

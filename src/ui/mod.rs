@@ -5,6 +5,8 @@
 pub mod app;
 pub mod filter;
 pub mod form;
+mod form_keys;
+pub mod form_path;
 pub mod keymap;
 pub mod logview;
 mod prompt;

@@ -258,7 +258,8 @@ fn tab_completes_the_content_path() {
     std::fs::write(dir.path().join("alpaca.wasm"), b"b").expect("write");
     std::fs::create_dir(dir.path().join("alpine")).expect("mkdir");
     std::fs::write(dir.path().join("alpine/inner.wasm"), b"c").expect("write");
-    std::fs::write(dir.path().join(".alpha-hidden"), b"d").expect("write");
+    // Hidden entries are offered only for a name typed with a leading dot.
+    std::fs::write(dir.path().join("alpine/.secret"), b"d").expect("write");
     let env = PathEnv {
         home: Some(dir.path().to_path_buf()),
         cwd: Some(dir.path().to_path_buf()),
@@ -284,12 +285,21 @@ fn tab_completes_the_content_path() {
     assert_eq!(s.form.file, "alp");
     let out = screen(&mut s);
     assert!(out.contains("alpaca.wasm  alpha.wasm  alpine/"), "{out}");
-    assert!(!out.contains("hidden"), "{out}");
     typed(&mut s, "i");
     tab(&mut s);
     assert_eq!(s.form.file, "alpine/", "a directory gets a trailing /");
     tab(&mut s);
-    assert_eq!(s.form.file, "alpine/inner.wasm");
+    assert_eq!(s.form.file, "alpine/inner.wasm", "the hidden .secret is not offered");
+    for _ in 0.."inner.wasm".len() {
+        key(&mut s, KeyCode::Backspace);
+    }
+    typed(&mut s, ".");
+    tab(&mut s);
+    assert_eq!(s.form.file, "alpine/.secret");
+    for _ in 0..".secret".len() {
+        key(&mut s, KeyCode::Backspace);
+    }
+    typed(&mut s, "inner.wasm");
     // `~/` completes under the home directory.
     for _ in 0.."alpine/inner.wasm".len() {
         key(&mut s, KeyCode::Backspace);

@@ -1,7 +1,7 @@
 //! The dashboard's state and its one reducer. No IO here: key presses and worker results arrive
 //! as [`Action`]s; `update` changes [`State`] and returns [`Effect`]s for the runtime.
 
-use super::form::{Completion, FileDigest, Form, PathEnv, Step};
+use super::form::{Completion, Form, PathEnv, Step};
 use super::form_keys::on_form_key;
 use super::keymap;
 use super::prompt::{after_edit, input_buffer, on_line_key};
@@ -509,20 +509,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.form.signer = s.keys.len() - 1;
         }
         Action::KeyGenerated(Err(e)) => s.form.error = Some(e),
-        Action::FileHashed { path, result } => {
-            // A result for a path the field no longer holds is stale: drop it.
-            if s.form.file_path().map(|p| p.display().to_string()).as_ref() != Ok(&path) {
-                return cmds;
-            }
-            s.form.file_digest = Some((
-                path,
-                match result {
-                    Ok((digest, size)) => FileDigest::Ready { digest, size },
-                    Err(e) => FileDigest::Failed(e),
-                },
-            ));
-            s.dirty = true;
-        }
+        Action::FileHashed { path, result } => super::form_keys::file_hashed(s, path, result),
         Action::Prepared(Ok(mut p)) => {
             if matches!(s.form.step, Step::Preparing) {
                 p.warnings.extend(s.form.log_warnings(&p, s.signer()));
@@ -544,28 +531,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             }
             s.dirty = true;
         }
-        Action::Submitted(Ok(key)) => {
-            let package = crate::text::clean(s.form.package.trim()).into_owned();
-            let rebuilt = s.form.rebuilds.take().map_or(String::new(), |(r, _)| {
-                format!(" (rebuilds rejected record {}…)", r.record.short(12))
-            });
-            s.form = Form {
-                package: s.form.package.clone(),
-                signer: s.form.signer,
-                paths: s.form.paths.clone(),
-                ..Form::default()
-            };
-            s.mode = Mode::Table;
-            // The new row is selected (when it arrives from the store) and marked a moment.
-            s.selected = Some(key);
-            s.awaiting = Some(key);
-            s.fresh = Some((key, s.now + 5000));
-            s.mark_view();
-            s.flash(format!(
-                "submitted {package} record {}…{rebuilt}",
-                key.record.short(12)
-            ));
-        }
+        Action::Submitted(Ok(key)) => super::form_keys::submitted(s, key),
         Action::Flash(m) => s.warn(m),
         Action::Trust(e) => super::trust::apply(s, e),
         Action::PackageLog(r) => super::logview::loaded(s, *r),

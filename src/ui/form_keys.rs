@@ -317,3 +317,47 @@ pub(super) fn no_log_yet(s: &mut State, package: PackageName) {
     s.form.error = Some(crate::text::clean(&msg).into_owned());
     s.dirty = true;
 }
+
+/// A content file's digest came back: applied only if the field still names that file.
+pub(super) fn file_hashed(
+    s: &mut State,
+    path: String,
+    result: Result<(crate::ids::ContentDigest, u64), String>,
+) {
+    if s.form.file_path().map(|p| p.display().to_string()).as_ref() != Ok(&path) {
+        return;
+    }
+    s.form.file_digest = Some((
+        path,
+        match result {
+            Ok((digest, size)) => FileDigest::Ready { digest, size },
+            Err(e) => FileDigest::Failed(e),
+        },
+    ));
+    s.dirty = true;
+}
+
+/// The record was submitted: a fresh form (same package and key, not a draft any more), the
+/// new row selected and marked a moment, and a message naming the rebuilt original if any.
+pub(super) fn submitted(s: &mut State, key: crate::ids::RecordRef) {
+    let package = crate::text::clean(s.form.package.trim()).into_owned();
+    let rebuilt = s.form.rebuilds.take().map_or(String::new(), |(r, _)| {
+        format!(" (rebuilds rejected record {}…)", r.record.short(12))
+    });
+    s.form = Form {
+        package: s.form.package.clone(),
+        prefilled: true,
+        signer: s.form.signer,
+        paths: s.form.paths.clone(),
+        ..Form::default()
+    };
+    s.mode = Mode::Table;
+    s.selected = Some(key);
+    s.awaiting = Some(key);
+    s.fresh = Some((key, s.now + 5000));
+    s.mark_view();
+    s.flash(format!(
+        "submitted {package} record {}…{rebuilt}",
+        key.record.short(12)
+    ));
+}

@@ -289,7 +289,10 @@ fn tab_completes_the_content_path() {
     tab(&mut s);
     assert_eq!(s.form.file, "alpine/", "a directory gets a trailing /");
     tab(&mut s);
-    assert_eq!(s.form.file, "alpine/inner.wasm", "the hidden .secret is not offered");
+    assert_eq!(
+        s.form.file, "alpine/inner.wasm",
+        "the hidden .secret is not offered"
+    );
     for _ in 0.."inner.wasm".len() {
         key(&mut s, KeyCode::Backspace);
     }
@@ -707,6 +710,8 @@ fn a_rebuilt_record_is_linked_to_the_rejected_original() {
         s.form.rebuilds.is_none(),
         "the next record is not a rebuild"
     );
+    // What was submitted is not a draft: Ctrl-C quits without asking.
+    assert!(!s.form.has_draft());
 
     // With a draft open, b asks first; n keeps the draft.
     let mut s = state();

@@ -258,6 +258,8 @@ fn tab_completes_the_content_path() {
     std::fs::write(dir.path().join("alpaca.wasm"), b"b").expect("write");
     std::fs::create_dir(dir.path().join("alpine")).expect("mkdir");
     std::fs::write(dir.path().join("alpine/inner.wasm"), b"c").expect("write");
+    // A name with control characters is never offered (nor drawn).
+    std::fs::write(dir.path().join("al\x1b[31mevil.wasm"), b"e").expect("write");
     // Hidden entries are offered only for a name typed with a leading dot.
     std::fs::write(dir.path().join("alpine/.secret"), b"d").expect("write");
     let env = PathEnv {
@@ -378,6 +380,16 @@ fn the_package_is_prefilled_from_the_selected_row() {
     assert_eq!(s.form.package, "demo:world");
     typed(&mut s, "demo:new");
     assert_eq!(s.form.package, "demo:new");
+    // `:publish NAME` names the package: typed, not a prefill.
+    s.form.package.clear();
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "publish demo:named");
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.mode, Mode::Form);
+    assert_eq!(s.form.package, "demo:named");
+    typed(&mut s, "-x");
+    assert_eq!(s.form.package, "demo:named-x");
 }
 
 /// Permissions are picked (←/→ or Space), not typed.

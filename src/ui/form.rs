@@ -329,7 +329,6 @@ impl Form {
                 self.check(f, keys).map_err(|e| (f, e))?;
             }
         }
-        let perms = || -> Result<Vec<Permission>, (Field, String)> { Ok(self.permissions.list()) };
         Ok(match self.kind {
             EntryKind::Init => {
                 let k = keys
@@ -368,7 +367,7 @@ impl Form {
             EntryKind::Grant => (
                 Entry::Grant {
                     public_key: self.public_key.trim().to_string(),
-                    permissions: perms()?,
+                    permissions: self.permissions.list(),
                 },
                 None,
             ),
@@ -377,7 +376,7 @@ impl Form {
                     key_id: resolve_key(&self.key_id, keys)
                         .map_err(|e| (Field::KeyId, e))?
                         .0,
-                    permissions: perms()?,
+                    permissions: self.permissions.list(),
                 },
                 None,
             ),
@@ -405,7 +404,7 @@ impl Form {
             || !matches!(self.step, Step::Edit)
     }
 
-    /// The permission for which key; the facts' warnings for what is under review.
+    /// What the package log says against the record under review, signed by `signer`.
     pub fn log_warnings(&self, p: &Prepared, signer: Option<&KeyInfo>) -> Vec<String> {
         match (&self.log, signer) {
             (Some((pkg, Ok(facts))), Some(k)) if *pkg == p.package => {

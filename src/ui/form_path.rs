@@ -108,7 +108,11 @@ pub fn complete(input: &str, env: &PathEnv) -> Completion {
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
-            if !name.starts_with(prefix) || (name.starts_with('.') && !prefix.starts_with('.')) {
+            // A name with control characters could not be typed, and is never drawn.
+            if name.chars().any(char::is_control)
+                || !name.starts_with(prefix)
+                || (name.starts_with('.') && !prefix.starts_with('.'))
+            {
                 return None;
             }
             // Follows symlinks: a link to a directory completes as one.

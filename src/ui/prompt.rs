@@ -119,6 +119,7 @@ pub(super) fn run_line(s: &mut State, cmds: &mut Vec<Effect>) -> Result<(), Stri
                     open_form(s, cmds);
                     if !rest.is_empty() {
                         s.form.package = rest.to_string();
+                        s.form.prefilled = false;
                     }
                     return Ok(());
                 }

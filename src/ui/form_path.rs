@@ -52,7 +52,7 @@ pub fn resolve(text: &str, env: &PathEnv) -> Result<PathBuf, String> {
 /// At most this many directory entries are read for one completion.
 const MAX_ENTRIES: usize = 10_000;
 /// At most this many candidates are kept to show.
-pub const MAX_CANDIDATES: usize = 50;
+pub const MAX_CANDIDATES: usize = 12;
 
 /// What a Tab in the content-file field produced.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -403,6 +403,32 @@ pub async fn sign_track_submit<T: Tracking>(
     }
 }
 
+/// Why a package has no log yet when this app submitted its `init` and it is still pending:
+/// among tracked records `(package, entries, state, record)`, the newest init of `package` not
+/// yet published or rejected, as the message to show instead of "no log yet".
+pub fn pending_init_message<'a>(
+    package: &PackageName,
+    tracked: impl IntoIterator<Item = (&'a str, Option<&'a [Entry]>, &'a str, RecordId)>,
+) -> Option<String> {
+    let (state, record) = tracked
+        .into_iter()
+        .filter(|(p, entries, state, _)| {
+            *p == package.as_str()
+                && matches!(entries, Some([Entry::Init { .. }, ..]))
+                && !matches!(*state, "published" | "rejected")
+        })
+        .map(|(_, _, state, r)| (state, r))
+        .last()?;
+    let state = match state {
+        "unknown" | "" => "not polled yet",
+        "error" => "its last poll failed",
+        other => other,
+    };
+    Some(format!(
+        "the init record {record} of `{package}` is still pending ({state}); wait for it to publish, then submit this record"
+    ))
+}
+
 /// What a package log says about the checks the registry makes on a new record: versions
 /// released (and yanked), and which key holds which permission. Replayed from a validated log,
 /// so the form can warn before signing a record the registry would reject.

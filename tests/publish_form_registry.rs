@@ -216,3 +216,38 @@ async fn a_release_right_after_an_init_says_the_init_is_pending() {
     assert!(screen.contains("of `demo:pending`"), "{screen}");
     assert!(!screen.contains("no log"), "{screen}");
 }
+
+/// The same on the command line: `publish … release` right after `publish … init` (not
+/// waited for, still processing) says the init is pending, not that there is no log.
+#[test]
+fn the_cli_release_right_after_an_init_says_the_init_is_pending() {
+    let reg = TestRegistry::start_with_interval(Duration::from_secs(60));
+    let wd = Wd::new(Some(&reg.url));
+    wd.ok(&["key", "new"], 0);
+    let file = wd.home.path().join("c.wasm");
+    std::fs::write(&file, b"\0asm\x0d\x00\x01\x00").expect("write");
+    let init = wd.json(&["--json", "publish", "demo:clipending", "init"], 0);
+    let rid = init["recordId"].as_str().expect("record id");
+    let path = file.display().to_string();
+    let args = [
+        "publish",
+        "demo:clipending",
+        "release",
+        "1.0.0",
+        path.as_str(),
+    ];
+    let r = wd.ok(&args, 2);
+    assert!(
+        r.stderr.contains(&format!(
+            "the init record {rid} of `demo:clipending` is still pending (processing); wait for it to publish"
+        )),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("no log"), "{r:?}");
+    // A package this app never initialized still has no log.
+    let r = wd.ok(&["publish", "demo:never", "release", "1.0.0", &path], 2);
+    assert!(
+        r.stderr.contains("has no log on this registry yet"),
+        "{r:?}"
+    );
+}

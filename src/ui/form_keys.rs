@@ -293,26 +293,16 @@ pub(super) fn completed(s: &mut State, c: Completion, cmds: &mut Vec<Effect>) {
 /// The registry has no log for the package: if this app submitted its `init` and it is still
 /// pending, that is the reason, not a missing log.
 pub(super) fn no_log_yet(s: &mut State, package: PackageName) {
-    let pending = s.rows.iter().find(|r| {
-        r.tracked.package.as_deref() == Some(package.as_str())
-            && matches!(
-                r.tracked.entries.as_deref(),
-                Some([crate::record::Entry::Init { .. }, ..])
-            )
-            && !matches!(r.state_name(), "published" | "rejected")
-    });
-    let msg = match pending {
-        Some(r) => format!(
-            "the init record {} of `{package}` is still pending ({}); wait for it to publish, then submit this record",
+    let tracked = s.rows.iter().map(|r| {
+        (
+            r.tracked.package.as_deref().unwrap_or(""),
+            r.tracked.entries.as_deref(),
+            r.state_name(),
             r.tracked.record_id,
-            match r.state_name() {
-                "unknown" => "not polled yet",
-                "error" => "its last poll failed",
-                other => other,
-            }
-        ),
-        None => crate::publish::PublishError::NoLog(package).to_string(),
-    };
+        )
+    });
+    let msg = crate::publish::pending_init_message(&package, tracked)
+        .unwrap_or_else(|| crate::publish::PublishError::NoLog(package).to_string());
     s.form.step = Step::Edit;
     s.form.error = Some(crate::text::clean(&msg).into_owned());
     s.dirty = true;

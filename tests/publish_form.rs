@@ -597,6 +597,44 @@ fn the_review_warns_of_a_released_version_and_a_missing_permission() {
         }],
     );
     assert!(out.contains("⚠ version 2.0.0 is not released"), "{out}");
+    // Granting what it does not hold; yanking twice in one record; releasing twice in one.
+    let (_, out) = review(
+        1,
+        vec![
+            Entry::Grant {
+                public_key: owner.public_key.clone(),
+                permissions: vec![Permission::Release],
+            },
+            Entry::Yank {
+                version: "1.0.0".into(),
+            },
+            Entry::Yank {
+                version: "1.0.0".into(),
+            },
+        ],
+    );
+    assert!(
+        out.contains("lacks the release permission on this package, needed to grant it"),
+        "{out}"
+    );
+    assert!(out.contains("⚠ version 1.0.0 is already yanked"), "{out}");
+    let (_, out) = review(
+        0,
+        vec![
+            Entry::Release {
+                version: "3.0.0".into(),
+                digest,
+            },
+            Entry::Release {
+                version: "3.0.0".into(),
+                digest,
+            },
+        ],
+    );
+    assert!(
+        out.contains("⚠ version 3.0.0 is already released (earlier in this record)"),
+        "{out}"
+    );
     // A log that could not be read is said, not silently skipped.
     let mut s = state();
     update(&mut s, Action::KeysLoaded(vec![owner.clone()]));

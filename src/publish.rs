@@ -2,9 +2,9 @@
 //! build the record (prev = head, time = now), sign, submit without ever re-POSTing blindly,
 //! upload missing content.
 
-use crate::ids::{ContentDigest, LogId, PackageName, RecordId, RecordRef};
+use crate::ids::{ContentDigest, KeyId, LogId, PackageName, RecordId, RecordRef};
 use crate::keys::SigningKey;
-use crate::record::{Entry, RecordContent, RecordTime, SignedRecord};
+use crate::record::{Entry, Permission, RecordContent, RecordTime, SignedRecord};
 use crate::registry::{ApiError, PackageRecord, RecordState, RegistryClient};
 use crate::tracker::poll::Polled;
 use crate::tracker::store::{NewTracked, Origin, PollOutcome, Store};
@@ -31,6 +31,8 @@ pub enum PublishError {
     Api(ApiError),
     /// A problem found before anything was sent.
     Refused(String),
+    /// The package has no log on the registry and the record does not start with `init`.
+    NoLog(PackageName),
     /// The submit was sent but no answer came back, and the registry does not know the record
     /// (yet). It may still be committed, so it is not sent again on its own.
     OutcomeUnknown {
@@ -45,6 +47,10 @@ impl fmt::Display for PublishError {
         match self {
             Self::Api(e) => e.fmt(f),
             Self::Refused(m) => f.write_str(m),
+            Self::NoLog(package) => write!(
+                f,
+                "package `{package}` has no log on this registry yet: its first record must start with `init` (add an init entry; on the command line, --init puts init and this entry in one record)"
+            ),
             Self::OutcomeUnknown {
                 package,
                 record,
@@ -70,7 +76,7 @@ impl PublishError {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Api(e) => e.exit_code(),
-            Self::Refused(_) => crate::exit::USAGE,
+            Self::Refused(_) | Self::NoLog(_) => crate::exit::USAGE,
             Self::OutcomeUnknown { .. } => crate::exit::OUTCOME_UNKNOWN,
         }
     }
@@ -118,18 +124,19 @@ pub async fn prepare(
     let starts_with_init = matches!(entries.first(), Some(Entry::Init { .. }));
     match (&head, starts_with_init) {
         (None, false) => match opts.auto_init {
-            Some(key) => entries.insert(0, Entry::Init { public_key: key.public_key() }),
-            None => {
-                return Err(PublishError::Refused(format!(
-                    "package `{package}` has no log on this registry yet: its first record must start with `init` (add an init entry; on the command line, --init puts init and this entry in one record)"
-                )))
-            }
+            Some(key) => entries.insert(
+                0,
+                Entry::Init {
+                    public_key: key.public_key(),
+                },
+            ),
+            None => return Err(PublishError::NoLog(package.clone())),
         },
         (Some(h), true) => {
             return Err(PublishError::Refused(format!(
-                "package `{package}` is already initialized (head {}); a second init would be rejected",
-                h.record_id
-            )))
+            "package `{package}` is already initialized (head {}); a second init would be rejected",
+            h.record_id
+        )))
         }
         _ => {}
     }
@@ -394,6 +401,180 @@ pub async fn sign_track_submit<T: Tracking>(
             Err(e)
         }
     }
+}
+
+/// Why a package has no log yet when this app submitted its `init` and it is still pending:
+/// among tracked records `(package, entries, state, record)`, the newest init of `package` not
+/// yet published or rejected, as the message to show instead of "no log yet".
+pub fn pending_init_message<'a>(
+    package: &PackageName,
+    tracked: impl IntoIterator<Item = (&'a str, Option<&'a [Entry]>, &'a str, RecordId)>,
+) -> Option<String> {
+    let (state, record) = tracked
+        .into_iter()
+        .filter(|(p, entries, state, _)| {
+            *p == package.as_str()
+                && matches!(entries, Some([Entry::Init { .. }, ..]))
+                && !matches!(*state, "published" | "rejected")
+        })
+        .map(|(_, _, state, r)| (state, r))
+        .last()?;
+    let state = match state {
+        "unknown" | "" => "not polled yet",
+        "error" => "its last poll failed",
+        other => other,
+    };
+    Some(format!(
+        "the init record {record} of `{package}` is still pending ({state}); wait for it to publish, then submit this record"
+    ))
+}
+
+/// What a package log says about the checks the registry makes on a new record: versions
+/// released (and yanked), and which key holds which permission. Replayed from a validated log,
+/// so the form can warn before signing a record the registry would reject.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogFacts {
+    /// Version (semver text) → the record that released it (`None`: the record being checked).
+    pub released: BTreeMap<String, Option<RecordId>>,
+    pub yanked: std::collections::BTreeSet<String>,
+    pub permissions: BTreeMap<KeyId, std::collections::BTreeSet<Permission>>,
+}
+
+/// A version's canonical text, so `1.0.0` and `1.0.0 ` compare equal (semver equality).
+fn version_key(v: &str) -> String {
+    semver::Version::parse(v.trim())
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| v.trim().to_string())
+}
+
+impl LogFacts {
+    /// Replays a validated package log's records.
+    pub fn from_records(records: &[crate::trust::package::PackageLogRecord]) -> Self {
+        let mut f = Self::default();
+        for r in records {
+            for e in &r.entries {
+                f.apply(e, Some(r.record_id));
+            }
+        }
+        f
+    }
+
+    fn apply(&mut self, e: &Entry, record: Option<RecordId>) {
+        match e {
+            Entry::Init { public_key } => {
+                self.permissions.insert(
+                    KeyId::for_public_key(public_key),
+                    [Permission::Release, Permission::Yank].into(),
+                );
+            }
+            Entry::Grant {
+                public_key,
+                permissions,
+            } => self
+                .permissions
+                .entry(KeyId::for_public_key(public_key))
+                .or_default()
+                .extend(permissions.iter().copied()),
+            Entry::Revoke {
+                key_id,
+                permissions,
+            } => {
+                if let Some(held) = self.permissions.get_mut(key_id) {
+                    for p in permissions {
+                        held.remove(p);
+                    }
+                }
+            }
+            Entry::Release { version, .. } => {
+                self.released.entry(version_key(version)).or_insert(record);
+            }
+            Entry::Yank { version } => {
+                self.yanked.insert(version_key(version));
+            }
+        }
+    }
+
+    fn holds(&self, key: &KeyId, p: Permission) -> bool {
+        self.permissions.get(key).is_some_and(|s| s.contains(&p))
+    }
+
+    /// Why the registry would reject `entries` signed by `signer` (named `signer_name`), entry by
+    /// entry, as its validation would find it (earlier entries of the record count).
+    pub fn warnings(&self, entries: &[Entry], signer: &KeyId, signer_name: &str) -> Vec<String> {
+        let mut state = self.clone();
+        let mut out = Vec::new();
+        let lacks = |p: Permission, what: &str| {
+            format!(
+                "the signing key `{signer_name}` ({signer}) lacks the {p} permission on this package, needed to {what}: the registry will reject this record"
+            )
+        };
+        for e in entries {
+            match e {
+                Entry::Init { .. } => {}
+                Entry::Release { version, .. } => {
+                    if let Some(r) = state.released.get(&version_key(version)) {
+                        let by = match r {
+                            Some(r) => format!("by record {r}"),
+                            None => "earlier in this record".to_string(),
+                        };
+                        out.push(format!(
+                            "version {version} is already released ({by}{}): the registry will reject this record",
+                            if state.yanked.contains(&version_key(version)) { ", since yanked" } else { "" }
+                        ));
+                    }
+                    if !state.holds(signer, Permission::Release) {
+                        out.push(lacks(Permission::Release, &format!("release {version}")));
+                    }
+                }
+                Entry::Yank { version } => {
+                    if !state.released.contains_key(&version_key(version)) {
+                        out.push(format!(
+                            "version {version} is not released: the registry will reject yanking it"
+                        ));
+                    } else if state.yanked.contains(&version_key(version)) {
+                        out.push(format!(
+                            "version {version} is already yanked: the registry will reject this record"
+                        ));
+                    }
+                    if !state.holds(signer, Permission::Yank) {
+                        out.push(lacks(Permission::Yank, &format!("yank {version}")));
+                    }
+                }
+                Entry::Grant { permissions, .. } | Entry::Revoke { permissions, .. } => {
+                    for p in permissions {
+                        if !state.holds(signer, *p) {
+                            out.push(lacks(*p, &format!("{} it", e.kind())));
+                        }
+                    }
+                }
+            }
+            state.apply(e, None);
+        }
+        out
+    }
+}
+
+/// The facts of `log`'s package log at the registry's current checkpoint: fetched whole and
+/// validated. A log the registry does not know has no facts (empty).
+pub async fn log_facts(client: &RegistryClient, log: &LogId) -> Result<LogFacts, String> {
+    let checkpoint = client
+        .checkpoint()
+        .await
+        .map_err(|e| format!("fetching the checkpoint: {e}"))?;
+    let envelopes =
+        match crate::trust::package::fetch_package_log(client, checkpoint.contents.log_length, log)
+            .await
+        {
+            Ok(e) => e,
+            Err(ApiError::NotFound { what, .. }) if what == "log" => return Ok(LogFacts::default()),
+            Err(e) => return Err(format!("fetching the package log: {e}")),
+        };
+    if envelopes.is_empty() {
+        return Ok(LogFacts::default());
+    }
+    let validated = crate::trust::package::validate_package_log(log, &envelopes)
+        .map_err(|e| format!("the package log does not validate: {e}"))?;
+    Ok(LogFacts::from_records(&validated.records))
 }
 
 #[cfg(test)]

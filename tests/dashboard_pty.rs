@@ -93,6 +93,26 @@ fn ctrl_c_restores_the_terminal() {
     t.assert_exited_cleanly(0);
 }
 
+/// Ctrl-C in the publish form with a draft asks first; `n` returns to the draft, `y` quits
+/// and restores the terminal.
+#[test]
+fn ctrl_c_in_the_form_asks_before_discarding_the_draft() {
+    let (_reg, _wd, t) = quick_dashboard("");
+    t.keys(&["p"]);
+    t.wait_for("Publish a package record", 5);
+    t.type_text("demo:draftq");
+    t.keys(&["C-c"]);
+    t.wait_for("quit and discard the draft? y/n", 5);
+    t.keys(&["n"]);
+    t.wait_gone("quit and discard the draft?", 5);
+    let screen = t.wait_for("demo:draftq", 5);
+    assert!(screen.contains("Publish a package record"), "{screen}");
+    t.keys(&["C-c"]);
+    t.wait_for("quit and discard the draft? y/n", 5);
+    t.keys(&["y"]);
+    t.assert_exited_cleanly(0);
+}
+
 #[test]
 fn sigterm_restores_the_terminal() {
     let (_reg, _wd, t) = quick_dashboard("");

@@ -266,7 +266,10 @@ fn a_publish_through_the_dashboard_form_leaks_the_key_nowhere() {
     t.keys(&["Tab", "Left"]); // entry kind: release → init
     screens.push(t.wait_for("◂ init ▸", 5));
     // Generate a second key in the form and sign with it.
+    // Ctrl-G asks for the name, suggesting a free one.
     t.keys(&["C-g"]);
+    screens.push(t.wait_for("New key name: key-2", 5));
+    t.keys(&["Enter"]);
     screens.push(t.wait_for("generated key `key-2`", 5));
     t.keys(&["C-s"]);
     screens.push(t.wait_for("Review: exactly what will be signed", 10));

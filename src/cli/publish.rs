@@ -111,9 +111,32 @@ pub async fn publish_cmd(env: &Env<'_>, args: PublishArgs) -> CmdResult {
             now: None,
             allow_clock_skew: args.allow_clock_skew,
         };
-        let mut prepared = publish::prepare(&client, &package, entries.clone(), opts)
-            .await
-            .map_err(publish_fail)?;
+        let mut prepared = match publish::prepare(&client, &package, entries.clone(), opts).await {
+            // An init this command submitted that is still pending is the reason, not a
+            // missing log.
+            Err(PublishError::NoLog(p)) => {
+                let tracked = store.list().unwrap_or_else(|e| {
+                    tracing::warn!("listing tracked records for a pending init: {e:#}");
+                    Vec::new()
+                });
+                let pending = publish::pending_init_message(
+                    &p,
+                    tracked.iter().map(|t| {
+                        (
+                            t.package.as_deref().unwrap_or(""),
+                            t.entries.as_deref(),
+                            t.state.as_deref().unwrap_or("unknown"),
+                            t.record_id,
+                        )
+                    }),
+                );
+                return Err(match pending {
+                    Some(msg) => fail(exit::USAGE, eyre!(msg)),
+                    None => publish_fail(PublishError::NoLog(p)),
+                });
+            }
+            r => r.map_err(publish_fail)?,
+        };
         // After a head-moved rejection, the new head is visible once the registry's next
         // checkpoint includes it.
         let deadline = Instant::now() + Duration::from_secs(60);

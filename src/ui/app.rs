@@ -1,8 +1,8 @@
 //! The dashboard's state and its one reducer. No IO here: key presses and worker results arrive
 //! as [`Action`]s; `update` changes [`State`] and returns [`Effect`]s for the runtime.
 
-use super::form::on_form_key;
-use super::form::{FileDigest, Form, Step};
+use super::form::{Completion, Form, PathEnv, Step};
+use super::form_keys::on_form_key;
 use super::prompt::{after_edit, input_buffer, on_line_key};
 use super::table::{needs_rebuild, on_table_key};
 use crate::ids::{ContentDigest, LogId, PackageName};
@@ -168,6 +168,12 @@ pub enum Action {
         result: Result<(ContentDigest, u64), String>,
     },
     Prepared(Result<Prepared, String>),
+    /// The package log's facts, fetched with the head (sent before `Prepared`).
+    FormLog(PackageName, Result<crate::publish::LogFacts, String>),
+    /// The package has no log on the registry (and the record does not start with `init`).
+    NoLogYet(PackageName),
+    /// A Tab completion of the content-file path.
+    PathCompleted(Completion),
     SubmitProgress(String),
     Submitted(Result<RecordRef, String>),
     Flash(String),
@@ -224,7 +230,13 @@ pub enum Effect {
     Untrack(RecordRef),
     LoadHistory(RecordRef),
     HashFile(String),
-    GenerateKey,
+    /// Complete the content-file path (reads a directory).
+    CompletePath {
+        input: String,
+        env: PathEnv,
+    },
+    /// Generate an ecdsa-p256 key and store it under this name.
+    GenerateKey(String),
     LoadKeys,
     /// Ask the registry for the package names of these logs.
     ResolveNames(Vec<LogId>),
@@ -393,6 +405,10 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             after_edit(s, &mut cmds);
         }
         Action::Paste(text) => {
+            if s.mode == Mode::Form && s.form.key_name.is_none() {
+                let f = s.form.focused();
+                super::form_keys::begin_edit(&mut s.form, f);
+            }
             if let Some(buf) = input_buffer(s) {
                 buf.push_str(text.trim_end_matches(['\n', '\r']));
                 after_edit(s, &mut cmds);
@@ -516,22 +532,10 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.form.signer = s.keys.len() - 1;
         }
         Action::KeyGenerated(Err(e)) => s.form.error = Some(e),
-        Action::FileHashed { path, result } => {
-            // A result for a path the field no longer holds is stale: drop it.
-            if path != s.form.file.trim() {
-                return cmds;
-            }
-            s.form.file_digest = Some((
-                path,
-                match result {
-                    Ok((digest, size)) => FileDigest::Ready { digest, size },
-                    Err(e) => FileDigest::Failed(e),
-                },
-            ));
-            s.dirty = true;
-        }
-        Action::Prepared(Ok(p)) => {
+        Action::FileHashed { path, result } => super::form_keys::file_hashed(s, path, result),
+        Action::Prepared(Ok(mut p)) => {
             if matches!(s.form.step, Step::Preparing) {
+                p.warnings.extend(s.form.log_warnings(&p, s.signer()));
                 s.form.step = Step::Review(Box::new(p));
                 s.dirty = true;
             }
@@ -541,30 +545,16 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.form.error = Some(crate::text::clean(&e).into_owned());
             s.dirty = true;
         }
+        Action::FormLog(package, facts) => s.form.log = Some((package, facts)),
+        Action::NoLogYet(package) => super::form_keys::no_log_yet(s, package),
+        Action::PathCompleted(c) => super::form_keys::completed(s, c, &mut cmds),
         Action::SubmitProgress(p) => {
             if let Step::Submitting(lines) = &mut s.form.step {
                 lines.push(crate::text::clean(&p).into_owned());
             }
             s.dirty = true;
         }
-        Action::Submitted(Ok(key)) => {
-            let package = crate::text::clean(s.form.package.trim()).into_owned();
-            s.form = Form {
-                package: s.form.package.clone(),
-                signer: s.form.signer,
-                ..Form::default()
-            };
-            s.mode = Mode::Table;
-            // The new row is selected (when it arrives from the store) and marked a moment.
-            s.selected = Some(key);
-            s.awaiting = Some(key);
-            s.fresh = Some((key, s.now + 5000));
-            s.mark_view();
-            s.flash(format!(
-                "submitted {package} record {}…",
-                key.record.short(12)
-            ));
-        }
+        Action::Submitted(Ok(key)) => super::form_keys::submitted(s, key),
         Action::Flash(m) => s.warn(m),
         Action::Trust(e) => super::trust::apply(s, e),
         Action::PackageLog(r) => super::logview::loaded(s, *r),
@@ -694,8 +684,7 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
     s.dirty = true;
     let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && k.code == KeyCode::Char('c') {
-        s.quit = true;
-        return;
+        return super::form_keys::on_ctrl_c(s);
     }
     match s.mode.clone() {
         Mode::Table => on_table_key(s, k, cmds),

@@ -1,8 +1,11 @@
-//! The publish form: fields, inline validation, staged entries.
+//! The publish form: fields, inline validation, staged entries. Its keys are in
+//! [`super::form_keys`], its paths in [`super::form_path`].
 
-use crate::ids::{ContentDigest, KeyId, PackageName};
+pub use super::form_keys::{next_key_name, resolve_key};
+pub use super::form_path::{Completion, PathEnv};
+use crate::ids::{ContentDigest, KeyId, PackageName, RecordRef};
 use crate::keys::KeyInfo;
-use crate::publish::Prepared;
+use crate::publish::{LogFacts, Prepared};
 use crate::record::{validate_public_key, Entry, Permission};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -42,6 +45,37 @@ impl EntryKind {
     }
 }
 
+/// The permissions a grant or revoke names: picked from these, not typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Perms {
+    #[default]
+    Release,
+    Yank,
+    Both,
+}
+
+impl Perms {
+    pub const ALL: [Perms; 3] = [Self::Release, Self::Yank, Self::Both];
+    pub fn list(self) -> Vec<Permission> {
+        match self {
+            Self::Release => vec![Permission::Release],
+            Self::Yank => vec![Permission::Yank],
+            Self::Both => vec![Permission::Release, Permission::Yank],
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Release => "release",
+            Self::Yank => "yank",
+            Self::Both => "release,yank",
+        }
+    }
+    fn step(self, d: i32) -> Self {
+        let i = Self::ALL.iter().position(|k| *k == self).unwrap_or(0) as i32;
+        Self::ALL[(i + d).rem_euclid(Self::ALL.len() as i32) as usize]
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Package,
@@ -62,13 +96,13 @@ impl Field {
             Self::Version => "Version",
             Self::File => "Content file",
             Self::PublicKey => "Public key",
-            Self::KeyId => "Key ID",
+            Self::KeyId => "Key",
             Self::Permissions => "Permissions",
             Self::Signer => "Signing key",
         }
     }
     pub fn is_text(self) -> bool {
-        !matches!(self, Self::Kind | Self::Signer)
+        !matches!(self, Self::Kind | Self::Signer | Self::Permissions)
     }
 }
 
@@ -99,9 +133,26 @@ pub struct Form {
     pub file: String,
     pub file_digest: Option<(String, FileDigest)>,
     pub public_key: String,
+    /// The key to revoke: a key ID, a key name from the key store, or a public key.
     pub key_id: String,
-    pub permissions: String,
+    pub permissions: Perms,
     pub signer: usize,
+    /// The package came from the selected row and was not edited: typing replaces it.
+    pub prefilled: bool,
+    /// Ctrl-C with a draft: "quit and discard the draft? y/n" is showing.
+    pub confirm_quit: bool,
+    /// `b` on a rejected record while a draft is open: "replace the draft?" is showing.
+    pub confirm_rebuild: Option<RecordRef>,
+    /// Ctrl-G: the new key's name being typed.
+    pub key_name: Option<String>,
+    /// Where `~` and relative content paths point.
+    pub paths: PathEnv,
+    /// The last Tab completion's candidates (several matches) or why there was none.
+    pub completion: Option<Completion>,
+    /// The package log's facts fetched with the head, for the review's warnings.
+    pub log: Option<(PackageName, Result<LogFacts, String>)>,
+    /// This record rebuilds a rejected one: its reference and the rejection reason.
+    pub rebuilds: Option<(RecordRef, String)>,
     /// Entries added with Ctrl-N, signed together with the current one.
     pub staged: Vec<Entry>,
     pub files: BTreeMap<ContentDigest, PathBuf>,
@@ -121,8 +172,16 @@ impl Default for Form {
             file_digest: None,
             public_key: String::new(),
             key_id: String::new(),
-            permissions: "release".into(),
+            permissions: Perms::default(),
             signer: 0,
+            prefilled: false,
+            confirm_quit: false,
+            confirm_rebuild: None,
+            key_name: None,
+            paths: PathEnv::from_process(),
+            completion: None,
+            log: None,
+            rebuilds: None,
             staged: Vec::new(),
             files: BTreeMap::new(),
             step: Step::Edit,
@@ -158,8 +217,7 @@ impl Form {
             Field::File => Some(&mut self.file),
             Field::PublicKey => Some(&mut self.public_key),
             Field::KeyId => Some(&mut self.key_id),
-            Field::Permissions => Some(&mut self.permissions),
-            Field::Kind | Field::Signer => None,
+            Field::Kind | Field::Signer | Field::Permissions => None,
         }
     }
 
@@ -170,7 +228,7 @@ impl Form {
             Field::File => &self.file,
             Field::PublicKey => &self.public_key,
             Field::KeyId => &self.key_id,
-            Field::Permissions => &self.permissions,
+            Field::Permissions => self.permissions.name(),
             Field::Kind | Field::Signer => "",
         }
     }
@@ -184,6 +242,7 @@ impl Form {
             Field::Signer if keys > 0 => {
                 self.signer = (self.signer as i32 + d).rem_euclid(keys as i32) as usize
             }
+            Field::Permissions => self.permissions = self.permissions.step(d),
             _ => {}
         }
     }
@@ -218,16 +277,26 @@ impl Form {
                         format!("not semver: {e}")
                     }
                 }),
-            Field::File => match &self.file_digest {
-                _ if self.file.trim().is_empty() => {
-                    Err("required: path to the content (.wasm)".into())
+            Field::File => {
+                if self.file.trim().is_empty() {
+                    return Err("required: path to the content (.wasm); Tab completes".into());
                 }
-                Some((p, FileDigest::Ready { digest, size })) if *p == self.file.trim() => {
-                    Ok(format!("{digest} ({size} bytes)"))
+                let abs = self.file_path()?;
+                // A relative or `~` path shows what it resolves to.
+                let shown = if abs.as_os_str() == self.file.trim() {
+                    String::new()
+                } else {
+                    format!("→ {} · ", abs.display())
+                };
+                let key = abs.display().to_string();
+                match &self.file_digest {
+                    Some((p, FileDigest::Ready { digest, size })) if *p == key => {
+                        Ok(format!("{shown}{digest} ({size} bytes)"))
+                    }
+                    Some((p, FileDigest::Failed(e))) if *p == key => Err(format!("{shown}{e}")),
+                    _ => Ok(format!("{shown}hashing…")),
                 }
-                Some((p, FileDigest::Failed(e))) if *p == self.file.trim() => Err(e.clone()),
-                _ => Ok("hashing…".into()),
-            },
+            }
             Field::PublicKey => validate_public_key(self.public_key.trim())
                 .map(|_| format!("key ID {}", KeyId::for_public_key(self.public_key.trim())))
                 .map_err(|e| {
@@ -237,15 +306,11 @@ impl Form {
                         e.to_string()
                     }
                 }),
-            Field::KeyId => self
-                .key_id
-                .trim()
-                .parse::<KeyId>()
-                .map(|_| String::new())
-                .map_err(|e| e.to_string()),
-            Field::Permissions => Permission::parse_list(&self.permissions)
-                .map(|_| String::new())
-                .map_err(|e| e.to_string()),
+            Field::KeyId => resolve_key(&self.key_id, keys).map(|(id, how)| match how {
+                Some(how) => format!("key ID {id} ({how})"),
+                None => String::new(),
+            }),
+            Field::Permissions => Ok("←/→ picks: release / yank / release,yank".into()),
             Field::Signer => match keys.get(self.signer) {
                 None => Err("no signing key: Ctrl-G generates one".into()),
                 Some(k) if k.algorithm == crate::keys::Algorithm::Ed25519 => Ok(format!(
@@ -264,10 +329,6 @@ impl Form {
                 self.check(f, keys).map_err(|e| (f, e))?;
             }
         }
-        let perms = || {
-            Permission::parse_list(&self.permissions)
-                .map_err(|e| (Field::Permissions, e.to_string()))
-        };
         Ok(match self.kind {
             EntryKind::Init => {
                 let k = keys
@@ -280,16 +341,23 @@ impl Form {
                     None,
                 )
             }
-            EntryKind::Release => match &self.file_digest {
-                Some((p, FileDigest::Ready { digest, .. })) if *p == self.file.trim() => (
-                    Entry::Release {
-                        version: self.version.trim().to_string(),
-                        digest: *digest,
-                    },
-                    Some((*digest, PathBuf::from(self.file.trim()))),
-                ),
-                _ => return Err((Field::File, "still hashing the file".into())),
-            },
+            EntryKind::Release => {
+                let path = self.file_path().map_err(|e| (Field::File, e))?;
+                match &self.file_digest {
+                    Some((p, FileDigest::Ready { digest, .. }))
+                        if *p == path.display().to_string() =>
+                    {
+                        (
+                            Entry::Release {
+                                version: self.version.trim().to_string(),
+                                digest: *digest,
+                            },
+                            Some((*digest, path)),
+                        )
+                    }
+                    _ => return Err((Field::File, "still hashing the file".into())),
+                }
+            }
             EntryKind::Yank => (
                 Entry::Yank {
                     version: self.version.trim().to_string(),
@@ -299,18 +367,16 @@ impl Form {
             EntryKind::Grant => (
                 Entry::Grant {
                     public_key: self.public_key.trim().to_string(),
-                    permissions: perms()?,
+                    permissions: self.permissions.list(),
                 },
                 None,
             ),
             EntryKind::Revoke => (
                 Entry::Revoke {
-                    key_id: self
-                        .key_id
-                        .trim()
-                        .parse()
-                        .map_err(|e: crate::ids::IdError| (Field::KeyId, e.to_string()))?,
-                    permissions: perms()?,
+                    key_id: resolve_key(&self.key_id, keys)
+                        .map_err(|e| (Field::KeyId, e))?
+                        .0,
+                    permissions: self.permissions.list(),
                 },
                 None,
             ),
@@ -318,126 +384,36 @@ impl Form {
     }
 }
 
-// The form's keys and submit, dispatched from the reducer.
+impl Form {
+    /// The content file's absolute path (`~` expanded, a relative path under the working
+    /// directory).
+    pub fn file_path(&self) -> Result<PathBuf, String> {
+        super::form_path::resolve(&self.file, &self.paths)
+    }
 
-use super::app::{Effect, Mode, State};
-use super::prompt::after_edit;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    /// Whether there is anything the operator would lose: typed fields, staged entries, a
+    /// rebuild, or a record under review or being submitted. A package only prefilled from the
+    /// selected row is not a draft.
+    pub fn has_draft(&self) -> bool {
+        (!self.package.trim().is_empty() && !self.prefilled)
+            || [&self.version, &self.file, &self.public_key, &self.key_id]
+                .iter()
+                .any(|t| !t.trim().is_empty())
+            || !self.staged.is_empty()
+            || self.rebuilds.is_some()
+            || !matches!(self.step, Step::Edit)
+    }
 
-pub(super) fn on_form_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
-    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-    match &s.form.step {
-        Step::Preparing | Step::Submitting(_) => {
-            if k.code == KeyCode::Esc && matches!(s.form.step, Step::Preparing) {
-                s.form.step = Step::Edit;
+    /// What the package log says against the record under review, signed by `signer`.
+    pub fn log_warnings(&self, p: &Prepared, signer: Option<&KeyInfo>) -> Vec<String> {
+        match (&self.log, signer) {
+            (Some((pkg, Ok(facts))), Some(k)) if *pkg == p.package => {
+                facts.warnings(&p.content.entries, &k.key_id, &k.name)
             }
-            return;
+            (Some((pkg, Err(e))), _) if *pkg == p.package => vec![format!(
+                "not checked against the package log (versions, permissions): {e}"
+            )],
+            _ => Vec::new(),
         }
-        Step::Review(p) => {
-            match k.code {
-                KeyCode::Esc => s.form.step = Step::Edit,
-                KeyCode::Enter | KeyCode::Char('y') => {
-                    let Some(signer) = s.signer().map(|k| k.name.clone()) else {
-                        s.form.error = Some("no signing key".into());
-                        s.form.step = Step::Edit;
-                        return;
-                    };
-                    cmds.push(Effect::Submit {
-                        prepared: p.clone(),
-                        key_name: signer,
-                        files: s.form.files.clone(),
-                    });
-                    s.form.step = Step::Submitting(Vec::new());
-                }
-                _ => {}
-            }
-            return;
-        }
-        Step::Edit => {}
     }
-    let field = s.form.focused();
-    let nfields = s.form.fields().len();
-    match k.code {
-        KeyCode::Esc => s.mode = Mode::Table,
-        KeyCode::Tab | KeyCode::Down => s.form.focus = (s.form.focus + 1) % nfields,
-        KeyCode::BackTab | KeyCode::Up => s.form.focus = (s.form.focus + nfields - 1) % nfields,
-        KeyCode::Left | KeyCode::Right if !field.is_text() => {
-            s.form.cycle(
-                field,
-                if k.code == KeyCode::Left { -1 } else { 1 },
-                s.keys.len(),
-            );
-        }
-        KeyCode::Char('n') if ctrl => match s.form.current_entry(&s.keys) {
-            Ok((entry, file)) => {
-                s.form.staged.push(entry);
-                if let Some((d, p)) = file {
-                    s.form.files.insert(d, p);
-                }
-                s.form.version.clear();
-                s.form.file.clear();
-                s.form.file_digest = None;
-                s.form.error = None;
-            }
-            Err((f, e)) => focus_error(s, f, e),
-        },
-        KeyCode::Char('g') if ctrl => cmds.push(Effect::GenerateKey),
-        KeyCode::Char('u') if ctrl => {
-            s.form.staged.pop();
-        }
-        KeyCode::Enter | KeyCode::Char('s') if k.code == KeyCode::Enter || ctrl => {
-            if k.code == KeyCode::Enter && s.form.focus + 1 < nfields {
-                s.form.focus += 1;
-                return;
-            }
-            submit_form(s, cmds);
-        }
-        KeyCode::Backspace => {
-            if let Some(t) = s.form.text_mut(field) {
-                t.pop();
-                after_edit(s, cmds);
-            }
-        }
-        KeyCode::Char(c) if !ctrl => {
-            if let Some(t) = s.form.text_mut(field) {
-                t.push(c);
-                after_edit(s, cmds);
-            }
-        }
-        _ => {}
-    }
-}
-
-pub(super) fn focus_error(s: &mut State, f: Field, e: String) {
-    if let Some(pos) = s.form.fields().iter().position(|x| *x == f) {
-        s.form.focus = pos;
-    }
-    s.form.error = Some(format!("{}: {e}", f.label()));
-}
-
-pub(super) fn submit_form(s: &mut State, cmds: &mut Vec<Effect>) {
-    let package = match s.form.package.parse::<PackageName>() {
-        Ok(p) => p,
-        Err(e) => return focus_error(s, Field::Package, e),
-    };
-    if s.signer().is_none() {
-        return focus_error(
-            s,
-            Field::Signer,
-            "no signing key: Ctrl-G generates one".into(),
-        );
-    }
-    let mut entries = s.form.staged.clone();
-    match s.form.current_entry(&s.keys) {
-        Ok((entry, file)) => {
-            entries.push(entry);
-            if let Some((d, p)) = file {
-                s.form.files.insert(d, p);
-            }
-        }
-        Err((f, e)) => return focus_error(s, f, e),
-    }
-    s.form.error = None;
-    s.form.step = Step::Preparing;
-    cmds.push(Effect::Prepare { package, entries });
 }

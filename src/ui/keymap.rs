@@ -237,15 +237,17 @@ pub fn detail_action(k: &KeyEvent) -> Option<DetailAction> {
 /// Form keys, shown in help and the form footer.
 pub const FORM_BINDINGS: &[(&str, &str)] = &[
     ("Tab ↓ / S-Tab ↑", "next / previous field"),
-    ("← →", "change entry kind or signing key"),
+    ("Tab (file)", "complete the content file's path"),
+    ("← → Space", "pick entry kind, permissions, signing key"),
     (
         "Ctrl-N",
         "stage this entry and add another to the same record",
     ),
     ("Ctrl-U", "drop the last staged entry"),
-    ("Ctrl-G", "generate a new ecdsa-p256 signing key"),
+    ("Ctrl-G", "new ecdsa-p256 signing key (asks its name)"),
     ("Enter / Ctrl-S", "next field / review what will be signed"),
-    ("Esc", "back (never quits)"),
+    ("Ctrl-C", "quit (asks first if a draft would be lost)"),
+    ("Esc", "back (never quits); the draft is kept"),
 ];
 
 pub fn table_action(k: &KeyEvent, readonly: bool) -> Option<TableAction> {

@@ -6,6 +6,8 @@ pub mod app;
 mod detail_keys;
 pub mod filter;
 pub mod form;
+mod form_keys;
+pub mod form_path;
 pub mod keymap;
 pub mod logview;
 pub mod mouse;

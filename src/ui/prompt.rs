@@ -10,6 +10,12 @@ pub(super) fn input_buffer(s: &mut State) -> Option<&mut String> {
     match s.mode {
         Mode::Filter | Mode::Command | Mode::Track => Some(&mut s.input),
         Mode::Form if matches!(s.form.step, Step::Edit) => {
+            if s.form.confirm_quit || s.form.confirm_rebuild.is_some() {
+                return None;
+            }
+            if s.form.key_name.is_some() {
+                return s.form.key_name.as_mut();
+            }
             let f = s.form.focused();
             s.form.text_mut(f)
         }
@@ -30,11 +36,16 @@ pub(super) fn after_edit(s: &mut State, cmds: &mut Vec<Effect>) {
         }
         Mode::Form => {
             s.form.error = None;
-            if s.form.focused() == Field::File {
-                let path = s.form.file.trim().to_string();
-                if !path.is_empty() {
+            if s.form.focused() == Field::File && s.form.key_name.is_none() {
+                s.form.completion = None;
+                // Hashed by its absolute path (`~` expanded, relative under the working
+                // directory): the path the hint shows is the one read.
+                if let Ok(path) = s.form.file_path() {
+                    let path = path.display().to_string();
                     s.form.file_digest = Some((path.clone(), FileDigest::Pending));
                     cmds.push(Effect::HashFile(path));
+                } else {
+                    s.form.file_digest = None;
                 }
             }
         }
@@ -108,6 +119,7 @@ pub(super) fn run_line(s: &mut State, cmds: &mut Vec<Effect>) -> Result<(), Stri
                     open_form(s, cmds);
                     if !rest.is_empty() {
                         s.form.package = rest.to_string();
+                        s.form.prefilled = false;
                     }
                     return Ok(());
                 }

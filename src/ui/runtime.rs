@@ -64,16 +64,6 @@ fn load_keys(keys: &KeyStore) -> Vec<KeyInfo> {
     })
 }
 
-fn next_key_name(existing: &[KeyInfo]) -> String {
-    if !existing.iter().any(|k| k.name == "default") {
-        return "default".into();
-    }
-    (2..)
-        .map(|i| format!("key-{i}"))
-        .find(|n| !existing.iter().any(|k| &k.name == n))
-        .unwrap_or_else(|| "key".into())
-}
-
 /// Hashes a content file for the form (bounded: at most 1 GiB).
 fn hash_file(path: &str) -> Result<(ContentDigest, u64), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
@@ -257,10 +247,9 @@ impl Dashboard {
                     let _ = actions.blocking_send(Action::KeysLoaded(load_keys(&keys)));
                 });
             }
-            Effect::GenerateKey => {
+            Effect::GenerateKey(name) => {
                 let keys = self.keys.clone();
                 tokio::task::spawn_blocking(move || {
-                    let name = next_key_name(&load_keys(&keys));
                     let res = SigningKey::generate(Algorithm::EcdsaP256)
                         .and_then(|k| keys.save(&name, &k).map(|_| KeyInfo::of(&name, &k)))
                         .map_err(|e| format!("{e:#}"));
@@ -270,10 +259,25 @@ impl Dashboard {
             Effect::Prepare { package, entries } => {
                 let client = self.client.clone();
                 tokio::spawn(async move {
-                    let res = publish::prepare(&client, &package, entries, Default::default())
+                    let res = match publish::prepare(&client, &package, entries, Default::default())
                         .await
-                        .map_err(|e| e.to_string());
-                    let _ = actions.send(Action::Prepared(res)).await;
+                    {
+                        Ok(p) => {
+                            // The log's facts first, so the review can warn before signing.
+                            let facts = publish::log_facts(&client, &p.log_id).await;
+                            let _ = actions.send(Action::FormLog(package, facts)).await;
+                            Action::Prepared(Ok(p))
+                        }
+                        Err(PublishError::NoLog(p)) => Action::NoLogYet(p),
+                        Err(e) => Action::Prepared(Err(e.to_string())),
+                    };
+                    let _ = actions.send(res).await;
+                });
+            }
+            Effect::CompletePath { input, env } => {
+                tokio::task::spawn_blocking(move || {
+                    let c = super::form_path::complete(&input, &env);
+                    let _ = actions.blocking_send(Action::PathCompleted(c));
                 });
             }
             Effect::Submit {

@@ -432,6 +432,17 @@ pub(super) fn open_form(s: &mut State, cmds: &mut Vec<Effect>) {
     s.mode = Mode::Form;
     s.form.step = Step::Edit;
     s.form.error = None;
+    // The package of the selected row, unless the draft has one the operator typed.
+    if s.form.package.trim().is_empty() || s.form.prefilled {
+        if let Some(p) = s
+            .selected_row()
+            .and_then(|r| r.tracked.package.clone())
+            .filter(|p| p.parse::<PackageName>().is_ok())
+        {
+            s.form.package = p;
+            s.form.prefilled = true;
+        }
+    }
 }
 
 /// Whether a row is a record this app signed that was rejected because the head moved.
@@ -442,15 +453,34 @@ pub fn needs_rebuild(r: &Row) -> bool {
 }
 
 /// Rebuilds the selected rejected record's entries on the log's new head: straight to review.
+/// A publish draft open for something else is not replaced unasked.
 pub(super) fn rebuild(s: &mut State, cmds: &mut Vec<Effect>) {
     let Some(r) = s.selected_row() else { return };
     if !needs_rebuild(r) {
         s.warn("b rebuilds records this app signed that were rejected because the head moved");
         return;
     }
+    let key = r.key();
+    if s.form.has_draft() && s.form.rebuilds.as_ref().is_none_or(|(k, _)| *k != key) {
+        open_form(s, cmds);
+        if s.mode == Mode::Form {
+            s.form.confirm_rebuild = Some(key);
+        }
+        return;
+    }
+    rebuild_record(s, key, cmds);
+}
+
+/// Replaces the form with a rebuild of `key` (rejected because the head moved), linked to it.
+pub(super) fn rebuild_record(s: &mut State, key: RecordRef, cmds: &mut Vec<Effect>) {
+    let Some(r) = s.row(&key) else { return };
     let (Some(entries), Some(package)) = (r.tracked.entries.clone(), r.tracked.package.clone())
     else {
         return;
+    };
+    let reason = match &r.state {
+        Some(RecordState::Rejected { reason }) => crate::text::clean(reason).into_owned(),
+        _ => String::new(),
     };
     let Ok(pkg) = package.parse::<PackageName>() else {
         return;
@@ -464,6 +494,8 @@ pub(super) fn rebuild(s: &mut State, cmds: &mut Vec<Effect>) {
         signer: s.form.signer,
         staged: entries.clone(),
         step: Step::Preparing,
+        paths: s.form.paths.clone(),
+        rebuilds: Some((key, reason)),
         ..Form::default()
     };
     cmds.push(Effect::Prepare {

@@ -6,7 +6,7 @@ use super::*;
 pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let form = &s.form;
     match &form.step {
-        Step::Review(p) => {
+        Step::Review(p) if !form.confirm_quit => {
             let inner = overlay(f, area, "Review: exactly what will be signed", 90, 80);
             let kv = |k: &str, v: String| {
                 Line::from(vec![
@@ -14,7 +14,11 @@ pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                     Span::raw(v),
                 ])
             };
-            let mut lines = vec![
+            let mut lines = Vec::new();
+            if let Some(l) = rebuild_line(form, t) {
+                lines.push(l);
+            }
+            lines.extend([
                 kv("package", p.package.to_string()),
                 kv("log ID", p.log_id.to_string()),
                 kv(
@@ -39,7 +43,7 @@ pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                         .unwrap_or_else(|| "none".into()),
                 ),
                 Line::from(Span::styled("entries:", t.bold())),
-            ];
+            ]);
             for (i, e) in p.content.entries.iter().enumerate() {
                 lines.push(Line::from(format!("  {}. {e}", i + 1)));
             }
@@ -56,17 +60,20 @@ pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
             return;
         }
-        Step::Submitting(progress) => {
+        Step::Submitting(progress) if !form.confirm_quit => {
             let inner = overlay(f, area, "Submitting", 80, 50);
             let mut lines: Vec<Line> = progress.iter().map(|p| Line::from(p.clone())).collect();
             lines.push(Line::from(Span::styled("…", t.dim())));
             f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
             return;
         }
-        Step::Edit | Step::Preparing => {}
+        _ => {}
     }
     let inner = overlay(f, area, "Publish a package record", 90, 90);
     let mut lines = Vec::new();
+    if let Some(l) = rebuild_line(form, t) {
+        lines.push(l);
+    }
     let focused = form.focused();
     for field in form.fields() {
         let is_focus = field == focused;
@@ -81,6 +88,7 @@ pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 Some(k) => format!("◂ {} ({}) ▸", k.name, k.algorithm),
                 None => "none — Ctrl-G generates an ecdsa-p256 key".into(),
             },
+            Field::Permissions => format!("◂ {} ▸", form.permissions.name()),
             other => format!("{}{}", form.text(other), if is_focus { "▏" } else { "" }),
         };
         let value_style = if is_focus {
@@ -94,6 +102,12 @@ pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             Span::styled(value, value_style),
         ]));
         let hint = form.check(field, &s.keys);
+        if field == Field::Package && form.prefilled {
+            lines.push(Line::from(Span::styled(
+                "               from the selected row: type to replace",
+                t.dim(),
+            )));
+        }
         let show_err = !form.text(field).is_empty() || !field.is_text() || form.error.is_some();
         match hint {
             Ok(h) if !h.is_empty() => lines.push(Line::from(Span::styled(
@@ -105,6 +119,26 @@ pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 t.error(),
             ))),
             _ => {}
+        }
+        if let (Field::File, Some(c)) = (field, &form.completion) {
+            let text = match &c.error {
+                Some(e) => format!("               ✗ {e}"),
+                None => format!(
+                    "               {}{}",
+                    c.candidates.join("  "),
+                    if c.more > 0 {
+                        format!("  (+{} more)", c.more)
+                    } else {
+                        String::new()
+                    }
+                ),
+            };
+            let style = if c.error.is_some() {
+                t.error()
+            } else {
+                t.dim()
+            };
+            lines.push(Line::from(Span::styled(text, style)));
         }
     }
     if !form.staged.is_empty() {
@@ -124,12 +158,42 @@ pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             t.accent(),
         )));
     }
+    if let Some(name) = &form.key_name {
+        lines.push(Line::from(vec![
+            Span::styled("New key name: ", t.bold()),
+            Span::styled(format!("{name}▏"), t.selected()),
+            Span::styled("  Enter generates an ecdsa-p256 key · Esc cancels", t.dim()),
+        ]));
+    }
     if let Some(e) = &form.error {
         lines.push(Line::from(Span::styled(format!("✗ {e}"), t.error())));
+    }
+    if form.confirm_quit {
+        lines.push(Line::from(Span::styled(
+            "quit and discard the draft? y/n",
+            t.error(),
+        )));
+    } else if let Some(r) = form.confirm_rebuild {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "replace this draft with a rebuild of record {}…? y/n",
+                r.record.short(12)
+            ),
+            t.error(),
+        )));
     }
     lines.push(Line::from(Span::styled(
         "Tab/↓ next · ←/→ change · Ctrl-N add entry · Ctrl-G new key · Ctrl-S review · Esc back",
         t.dim(),
     )));
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// "rebuilds sha256:… (rejected: reason)" for a record rebuilt from a rejected one.
+fn rebuild_line(form: &super::super::form::Form, t: &Theme) -> Option<Line<'static>> {
+    let (r, reason) = form.rebuilds.as_ref()?;
+    Some(Line::from(Span::styled(
+        format!("rebuilds {} (rejected: {reason})", r.record),
+        t.accent(),
+    )))
 }

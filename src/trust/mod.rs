@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod checkpoint;
 pub mod cycle;
 pub mod db;
+pub mod full;
 pub mod ledger;
 pub mod map;
 pub mod notify;

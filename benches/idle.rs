@@ -32,9 +32,11 @@ fn run(n: usize, registry: &str, window: Duration) -> Figures {
     // Let start-up settle (first checkpoint fetch, store thread's first pass).
     std::thread::sleep(Duration::from_secs(2));
     let c0 = support::cpu_time(pid);
+    let threads0 = support::thread_cpu(pid);
     let t0 = Instant::now();
     std::thread::sleep(window);
     let c1 = support::cpu_time(pid);
+    let threads1 = support::thread_cpu(pid);
     let elapsed = t0.elapsed();
     let f = Figures {
         n,
@@ -53,6 +55,19 @@ fn run(n: usize, registry: &str, window: Duration) -> Figures {
         f.hwm_kb as f64 / 1024.0,
         f.rss_kb as f64 / 1024.0
     );
+    // Where the window's CPU went, by thread name (tokio workers summed).
+    let mut by_name: std::collections::BTreeMap<String, f64> = Default::default();
+    for (tid, (name, t1)) in &threads1 {
+        let t0 = threads0.get(tid).map(|(_, t)| *t).unwrap_or_default();
+        *by_name.entry(name.clone()).or_default() += t1.saturating_sub(t0).as_secs_f64();
+    }
+    let mut by_name: Vec<(String, f64)> = by_name.into_iter().filter(|(_, s)| *s > 0.0).collect();
+    by_name.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let parts: Vec<String> = by_name
+        .iter()
+        .map(|(n, s)| format!("{n} {s:.2} s"))
+        .collect();
+    println!("      by thread: {}", parts.join(", "));
     f
 }
 

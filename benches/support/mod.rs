@@ -329,6 +329,35 @@ pub fn cpu_time(pid: u32) -> Duration {
     Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
 }
 
+/// CPU time (utime + stime) of each thread of `pid`, by thread id, with its name.
+pub fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, (String, Duration)> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in dir.flatten() {
+        let tid = t.file_name().to_string_lossy().into_owned();
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        let f: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+            + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        out.insert(
+            tid,
+            (
+                name,
+                Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64),
+            ),
+        );
+    }
+    out
+}
+
 /// USER_HZ (`getconf CLK_TCK`; 100 on Linux).
 fn clock_ticks() -> u64 {
     Command::new("getconf")

@@ -250,6 +250,22 @@ CREATE TABLE IF NOT EXISTS history (
     detail    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_record ON history (registry, log_id, record_id);
+CREATE TABLE IF NOT EXISTS tracked_rev (
+    registry TEXT PRIMARY KEY,
+    rev      INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS tracked_rev_insert AFTER INSERT ON tracked BEGIN
+    INSERT INTO tracked_rev (registry, rev) VALUES (NEW.registry, 1)
+        ON CONFLICT (registry) DO UPDATE SET rev = rev + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS tracked_rev_update AFTER UPDATE ON tracked BEGIN
+    INSERT INTO tracked_rev (registry, rev) VALUES (NEW.registry, 1)
+        ON CONFLICT (registry) DO UPDATE SET rev = rev + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS tracked_rev_delete AFTER DELETE ON tracked BEGIN
+    INSERT INTO tracked_rev (registry, rev) VALUES (OLD.registry, 1)
+        ON CONFLICT (registry) DO UPDATE SET rev = rev + 1;
+END;
 ";
 
 /// Stores from before the tracked set was per registry: move their rows into the new shape
@@ -406,17 +422,15 @@ impl Store {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// What the tracked set of this registry looks like, cheaply: (rows, highest rowid, sum of
-    /// poll times, total package-name length). Another connection's commit that leaves it
-    /// unchanged (the trust tables, another registry) changes nothing shown.
-    pub fn change_mark(&self) -> Result<(i64, i64, i64, i64)> {
+    /// A revision of this registry's tracked set, moved by every insert, update and delete of
+    /// its rows (triggers), by any connection. Another connection's commit that leaves it alone
+    /// (the trust tables, another registry) changes nothing shown. One indexed read.
+    pub fn change_mark(&self) -> Result<i64> {
         self.conn
             .query_row(
-                "SELECT count(*), coalesce(max(rowid), 0), coalesce(sum(polled_at), 0),
-                        coalesce(sum(length(package)), 0)
-                 FROM tracked WHERE registry = ?1",
+                "SELECT coalesce((SELECT rev FROM tracked_rev WHERE registry = ?1), 0)",
                 params![self.registry],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| r.get(0),
             )
             .wrap_err_with(|| format!("reading {}", self.path.display()))
     }

@@ -183,3 +183,45 @@ fn corrupt_store_is_reported_and_kept() {
         b"this is not a database, it is a note from the operator"
     );
 }
+
+/// The change mark moves with every change to this registry's tracked rows, from any
+/// connection, and not with the trust tables' writes or another registry's rows (the store
+/// thread and the verifier rely on it to stay idle).
+#[test]
+fn the_change_mark_follows_this_registrys_tracked_rows_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut a = Store::open(&path, "http://a").unwrap();
+    let mut b = Store::open(&path, "http://b").unwrap();
+    let (l, r) = ids(3);
+    let m0 = a.change_mark().unwrap();
+    a.add(&[NewTracked::by_hand(l, r, None)]).unwrap();
+    let m1 = a.change_mark().unwrap();
+    assert_ne!(m0, m1);
+    a.record_polls(&[PollOutcome {
+        log_id: l,
+        record_id: r,
+        at: 5,
+        result: Err("down".into()),
+    }])
+    .unwrap();
+    let m2 = a.change_mark().unwrap();
+    assert_ne!(m1, m2);
+    // Another registry's rows and the trust tables leave it alone.
+    b.add(&[NewTracked::by_hand(l, r, None)]).unwrap();
+    let mut trust = crate::trust::db::TrustDb::open(&path).unwrap();
+    let alert = crate::trust::alerts::Alert::new(
+        crate::trust::alerts::AlertKind::Fork,
+        "x",
+        serde_json::json!({}),
+    );
+    trust.add_alert("http://a/", &alert, 1).unwrap();
+    assert_eq!(a.change_mark().unwrap(), m2);
+    // A change from another connection to this registry's rows moves it.
+    let mut a2 = Store::open(&path, "http://a").unwrap();
+    a2.set_package(&l, "demo:named").unwrap();
+    let m3 = a.change_mark().unwrap();
+    assert_ne!(m2, m3);
+    a.remove(&l, &r).unwrap();
+    assert_ne!(a.change_mark().unwrap(), m3);
+}

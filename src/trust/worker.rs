@@ -129,7 +129,7 @@ pub async fn run<T>(
     // The tracked records found not included at the last check (see `about`).
     let mut not_included: HashSet<(AlertKind, String)> = HashSet::new();
     // What the proofs depend on: the registry, the verified length, the tracked set's mark.
-    type ProofKey = (String, u64, (i64, i64, i64, i64));
+    type ProofKey = (String, u64, i64);
     let mut last_key: Option<ProofKey> = None;
     // The connections are kept from cycle to cycle, and opened again for another registry.
     let mut conns: Option<(String, TrustDb, Store)> = None;

@@ -47,7 +47,8 @@ pub struct PackageCache {
     /// are looked at — an idle dashboard makes no queries.
     /// (with the entry at the last verified index then: a ledger re-synced from scratch after a
     /// trust reset differs there, and gets a full pass).
-    seen: Option<(u64, Option<LedgerEntry>, std::collections::BTreeSet<LogId>)>,
+    /// (The set is kept as a digest of its sorted log IDs.)
+    seen: Option<(u64, Option<LedgerEntry>, crate::ids::Sha256Hash)>,
     retry: std::collections::HashSet<LogId>,
 }
 
@@ -193,7 +194,9 @@ async fn check_moved(
     // (log, package name, its verified ledger entries)
     type Todo = (LogId, Option<String>, Vec<(u64, RecordId)>);
     let mut todo: Vec<Todo> = Vec::new();
-    let asked: std::collections::BTreeSet<LogId> = logs.iter().map(|(l, _)| *l).collect();
+    let mut sorted: Vec<&[u8]> = logs.iter().map(|(l, _)| &l.0 .0[..]).collect();
+    sorted.sort_unstable();
+    let asked = crate::ids::Sha256Hash::of(&sorted);
     // Which logs can have moved: all of them on a first pass (or another tracked set, or a
     // verified ledger that shrank); else those with entries newly verified, and the retries.
     let last_of = |db: &TrustDb, len: u64| match len {

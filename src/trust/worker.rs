@@ -93,7 +93,10 @@ fn proofs(
                 .unwrap_or_default();
             alerts.push(records::not_included(r, detail, &raw));
         }
-        out.push((r, proof));
+        // Unproven is what the dashboard assumes of a record it has no proof for.
+        if proof != Proof::Unproven {
+            out.push((r, proof));
+        }
     }
     Ok((out, alerts))
 }

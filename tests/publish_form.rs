@@ -746,8 +746,32 @@ fn a_rebuilt_record_is_linked_to_the_rejected_original() {
     let out = text(&render(&mut s, 220, 30));
     assert!(out.contains("Review: exactly what will be signed"), "{out}");
     assert!(out.contains(&link), "{out}");
-    key(&mut s, KeyCode::Enter);
+    // The submit carries the link (the runtime stores it with the new record).
+    let fx = key(&mut s, KeyCode::Enter);
+    let carried = fx.iter().find_map(|e| match e {
+        Effect::Submit { rebuilds, .. } => Some(rebuilds.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        carried
+            .flatten()
+            .map(|(r, why)| (r, why.contains("previous record hash"))),
+        Some((original, true)),
+        "{fx:?}"
+    );
     update(&mut s, Action::Submitted(Ok(ids(6))));
+    // The new record's detail pane names the rejected original once the store says.
+    update(
+        &mut s,
+        Action::RebuildLink(
+            ids(6),
+            Some(wargdash::tracker::links::RebuildLink {
+                original: original.record,
+                reason: "previous record hash does not match".into(),
+            }),
+        ),
+    );
+    assert_eq!(s.detail_link.as_ref().map(|(k, _)| *k), Some(ids(6)));
     let out = text(&render(&mut s, 220, 30));
     assert!(
         out.contains(&format!(

@@ -166,6 +166,31 @@ async fn a_head_that_moved_is_explained_and_rebuilt() {
         .unwrap();
     assert_eq!(head.record_id.to_string(), v["recordId"].as_str().unwrap());
     assert_eq!(head.content.prev, Some(three.record_id));
+    // The rebuilt record names the rejected one it replaces (`track list --json`).
+    let out = run(&wd2, vec!["--json".into(), "track".into(), "list".into()])
+        .await
+        .unwrap();
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rebuilt = rows
+        .iter()
+        .find(|r| r["recordId"] == v["recordId"])
+        .expect("the rebuilt record is tracked");
+    let original = rebuilt["rebuilds"]["recordId"].as_str().unwrap_or_default();
+    let rejected = rows
+        .iter()
+        .find(|r| r["recordId"] == original)
+        .unwrap_or_else(|| panic!("the original is tracked: {rows:?}"));
+    assert_eq!(rejected["state"], "rejected", "{rows:?}");
+    assert!(
+        rebuilt["rebuilds"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("previous record hash does not match"),
+        "{rebuilt}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

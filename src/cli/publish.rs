@@ -105,6 +105,8 @@ pub async fn publish_cmd(env: &Env<'_>, args: PublishArgs) -> CmdResult {
     let wait = args.wait || args.rebuild;
     let mut rebuilds_left = if args.rebuild { 3 } else { 0 };
     let mut stale_head: Option<Option<RecordId>> = None;
+    // The rejected record the next submit rebuilds, and why it was rejected.
+    let mut rebuilding: Option<(RecordId, String)> = None;
     loop {
         let opts = publish::BuildOptions {
             auto_init: args.init.then_some(&signer),
@@ -162,6 +164,12 @@ pub async fn publish_cmd(env: &Env<'_>, args: PublishArgs) -> CmdResult {
         )
         .await
         .map_err(publish_fail)?;
+        if let Some((original, reason)) = rebuilding.take() {
+            let link = wargdash::tracker::links::RebuildLink { original, reason };
+            if let Err(e) = store.set_rebuilds(&r, &link) {
+                tracing::warn!("remembering the rebuild link: {e:#}");
+            }
+        }
         let last = if wait && !answer.state.is_terminal() {
             match wait_terminal(&client, &mut store, r, answer, args.timeout).await? {
                 Ok(rec) => rec,
@@ -179,6 +187,7 @@ pub async fn publish_cmd(env: &Env<'_>, args: PublishArgs) -> CmdResult {
                 if rebuilds_left > 0 {
                     rebuilds_left -= 1;
                     stale_head = Some(prepared.head);
+                    rebuilding = Some((r.record, reason.clone()));
                     eprintln!("rebuilding on the new head");
                     continue;
                 }

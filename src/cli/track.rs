@@ -118,8 +118,28 @@ pub async fn track(env: &Env<'_>, cmd: TrackCmd) -> CmdResult {
         TrackCmd::List => {
             let list = listed.unwrap_or_default();
             if env.json {
+                // A rebuilt record names the rejected one it replaces.
+                let links = match ctx
+                    .store()
+                    .and_then(|s| s.rebuild_links().map_err(|e| fail(exit::STORE, e)))
+                {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!("reading rebuild links: {e:?}");
+                        Default::default()
+                    }
+                };
                 for t in &list {
-                    print_json(t)?;
+                    let key = wargdash::ids::RecordRef::new(t.log_id, t.record_id);
+                    match links.get(&key) {
+                        Some(l) => {
+                            let mut v = serde_json::to_value(t)?;
+                            v["rebuilds"] =
+                                serde_json::json!({"recordId": l.original, "reason": l.reason});
+                            print_json(&v)?;
+                        }
+                        None => print_json(t)?,
+                    }
                 }
             } else if list.is_empty() {
                 outln!("no tracked records (add one with `wargdash track add LOG_ID RECORD_ID`)")?;

@@ -27,6 +27,8 @@ pub enum StoreOp {
     },
     /// Remember the table's sort and filter for this registry (a URL).
     SavePrefs(String, crate::tracker::prefs::TablePrefs),
+    /// Remember that a submitted record rebuilds a rejected one.
+    SetRebuilds(RecordRef, crate::tracker::links::RebuildLink),
 }
 
 /// What the store thread reports.
@@ -36,6 +38,8 @@ pub enum StoreEvent {
     Loaded(Vec<Tracked>),
     /// The state history of one record, as asked by [`StoreOp::History`].
     History(RecordRef, Vec<HistoryEntry>),
+    /// The rejected record it rebuilds, if any (sent with its history).
+    Rebuild(RecordRef, Option<crate::tracker::links::RebuildLink>),
     /// The latest state changes, newest first, as asked by [`StoreOp::Events`].
     Events(Vec<crate::tracker::store::StateEvent>),
     /// The pulse strip's figures, as asked by [`StoreOp::Pulse`].
@@ -168,7 +172,14 @@ where
                         }
                         StoreOp::History(r) => store.history(&r.log, &r.record).map(|h| {
                             emit(StoreEvent::History(r, h));
+                            match store.rebuilds(&r) {
+                                Ok(link) => {
+                                    emit(StoreEvent::Rebuild(r, link));
+                                }
+                                Err(e) => tracing::warn!("reading the rebuild link: {e:#}"),
+                            }
                         }),
+                        StoreOp::SetRebuilds(r, link) => store.set_rebuilds(&r, &link),
                     };
                     if let Err(e) = res {
                         tracing::error!("store: {e:#}");

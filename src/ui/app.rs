@@ -115,6 +115,8 @@ pub struct State {
     pub keys: Vec<KeyInfo>,
     pub form: Form,
     pub detail_history: Option<(RecordRef, Vec<HistoryEntry>)>,
+    /// The rejected record the detail pane's record rebuilds, once the store said.
+    pub detail_link: Option<(RecordRef, crate::tracker::links::RebuildLink)>,
     /// Logs whose package name was already asked of the registry.
     pub(super) names_asked: std::collections::HashSet<LogId>,
     pub flash: Option<Flash>,
@@ -161,6 +163,8 @@ pub enum Action {
     },
     Checkpoint(Result<(u64, u64), ApiError>),
     History(RecordRef, Vec<HistoryEntry>),
+    /// The rejected record a tracked one rebuilds (for the detail pane).
+    RebuildLink(RecordRef, Option<crate::tracker::links::RebuildLink>),
     KeysLoaded(Vec<KeyInfo>),
     KeyGenerated(Result<KeyInfo, String>),
     FileHashed {
@@ -199,6 +203,7 @@ impl From<crate::tracker::store_thread::StoreEvent> for Action {
         match e {
             StoreEvent::Loaded(list) => Self::StoreLoaded(list),
             StoreEvent::History(r, h) => Self::History(r, h),
+            StoreEvent::Rebuild(r, link) => Self::RebuildLink(r, link),
             StoreEvent::Events(e) => Self::Events(e),
             StoreEvent::Pulse(p) => Self::Pulse(p),
             StoreEvent::Prefs(r, p) => Self::Prefs(r, p),
@@ -248,6 +253,8 @@ pub enum Effect {
         prepared: Box<Prepared>,
         key_name: String,
         files: BTreeMap<ContentDigest, PathBuf>,
+        /// The rejected record this one rebuilds, and why it was rejected.
+        rebuilds: Option<(RecordRef, String)>,
     },
     Copy(String),
     SetRegistry(String),
@@ -313,6 +320,7 @@ impl State {
             keys: Vec::new(),
             form: Form::default(),
             detail_history: None,
+            detail_link: None,
             names_asked: Default::default(),
             flash: None,
             help_scroll: 0,
@@ -519,6 +527,10 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::History(key, h) => {
             s.detail_history = Some((key, h));
+            s.dirty = true;
+        }
+        Action::RebuildLink(key, link) => {
+            s.detail_link = link.map(|l| (key, l));
             s.dirty = true;
         }
         Action::KeysLoaded(keys) => {

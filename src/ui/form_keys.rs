@@ -95,6 +95,7 @@ pub(super) fn on_form_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
                         prepared: p.clone(),
                         key_name: signer,
                         files: s.form.files.clone(),
+                        rebuilds: s.form.rebuilds.clone(),
                     });
                     s.form.step = Step::Submitting(Vec::new());
                 }

@@ -284,6 +284,7 @@ impl Dashboard {
                 prepared,
                 key_name,
                 files,
+                rebuilds,
             } => {
                 let client = self.client.clone();
                 let mut store = self.store.clone();
@@ -329,6 +330,16 @@ impl Dashboard {
                         })
                     }
                     .await;
+                    // A rebuild remembers the rejected record it replaces.
+                    if let (Ok(r), Some((original, reason))) = (&res, rebuilds) {
+                        store.send(StoreOp::SetRebuilds(
+                            *r,
+                            crate::tracker::links::RebuildLink {
+                                original: original.record,
+                                reason,
+                            },
+                        ));
+                    }
                     let _ = actions.send(Action::Submitted(res)).await;
                 });
             }

@@ -88,6 +88,12 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     if let Some(e) = &r.error {
         lines.push(kv("last error", e.clone()));
     }
+    if let Some((_, link)) = s.detail_link.as_ref().filter(|(k, _)| *k == r.key()) {
+        lines.push(kv(
+            "rebuilds",
+            format!("{} (rejected: {})", link.original, link.reason),
+        ));
+    }
     if let Some(rec) = s.trust.did.get(&r.key()) {
         lines.push(kv("signer", rec.signer.to_string()));
         lines.push(kv("log index", rec.index.to_string()));

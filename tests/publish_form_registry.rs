@@ -3,100 +3,39 @@
 //! fetches, and a release right after an init still processing says the init is pending.
 
 mod common;
+#[path = "common/dash.rs"]
+mod dash;
 #[path = "common/screen.rs"]
 mod screen;
 
 use common::{TestRegistry, Wd};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
+use dash::DashRun;
 use std::time::Duration;
-use wargdash::keys::KeyStore;
-use wargdash::registry::{ClientOptions, RegistryClient};
-use wargdash::tracker::scheduler::SchedulerConfig;
-use wargdash::tracker::store::Store;
-use wargdash::ui::app::{Action, AppConfig};
 use wargdash::ui::form::Field;
-use wargdash::ui::runtime::{Dashboard, RuntimeOptions};
 
 const W: u16 = 220;
 const H: u16 = 50;
 
-struct Run {
-    dash: Dashboard,
-    term: ratatui::Terminal<ratatui::backend::TestBackend>,
+/// The dashboard (no verifier) with the form's own moves.
+struct Run(DashRun);
+
+impl std::ops::Deref for Run {
+    type Target = DashRun;
+    fn deref(&self) -> &DashRun {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Run {
+    fn deref_mut(&mut self) -> &mut DashRun {
+        &mut self.0
+    }
 }
 
 impl Run {
     fn start(url: &str, home: &std::path::Path) -> Self {
-        let store = Store::open(&home.join("data").join("wargdash.db"), url).expect("store");
-        let dash = Dashboard::start(
-            AppConfig {
-                registry: url.to_string(),
-                sandbox: false,
-                readonly: false,
-                interval: Duration::from_millis(300),
-                color: false,
-            },
-            RegistryClient::new(url, ClientOptions::default()).expect("client"),
-            store,
-            KeyStore::new(home.join("data").join("keys")),
-            RuntimeOptions {
-                scheduler: SchedulerConfig {
-                    interval: Duration::from_millis(300),
-                    ..SchedulerConfig::default()
-                },
-                client: ClientOptions::default(),
-                verifier: None,
-            },
-        )
-        .expect("dashboard");
-        Self {
-            dash,
-            term: ratatui::Terminal::new(ratatui::backend::TestBackend::new(W, H))
-                .expect("terminal"),
-        }
-    }
-
-    /// Runs the runtime's loop until the screen contains `text` (bounded).
-    async fn until(&mut self, text: &str) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let until = tokio::time::Instant::now() + Duration::from_millis(150);
-            self.dash
-                .run_loop(
-                    &mut self.term,
-                    futures::stream::pending(),
-                    Some(until),
-                    |_| {},
-                )
-                .await
-                .expect("loop");
-            let screen = screen::text(&screen::render(&mut self.dash.state, W, H));
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {text:?}:\n{screen}"
-            );
-        }
-    }
-
-    fn key(&mut self, code: KeyCode) {
-        self.dash
-            .apply(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-    }
-
-    fn ctrl(&mut self, c: char) {
-        self.dash.apply(Action::Key(KeyEvent::new(
-            KeyCode::Char(c),
-            KeyModifiers::CONTROL,
-        )));
-    }
-
-    fn typed(&mut self, text: &str) {
-        for c in text.chars() {
-            self.key(KeyCode::Char(c));
-        }
+        Self(DashRun::start(url, home, W, H, None))
     }
 
     fn focus(&mut self, f: Field) {

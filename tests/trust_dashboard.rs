@@ -4,6 +4,8 @@
 //! alert with what it means, and `--on-alert` gets each alert once.
 
 mod common;
+#[path = "common/dash.rs"]
+mod dash;
 #[path = "common/lies.rs"]
 mod lies;
 #[path = "common/screen.rs"]
@@ -13,101 +15,13 @@ mod tamper;
 
 use common::{TestRegistry, Wd};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use dash::DashRun;
 use std::time::Duration;
-use wargdash::keys::KeyStore;
-use wargdash::registry::{ClientOptions, RegistryClient};
-use wargdash::tracker::scheduler::SchedulerConfig;
-use wargdash::tracker::store::Store;
-use wargdash::trust::worker::VerifierConfig;
-use wargdash::ui::app::{Action, AppConfig};
-use wargdash::ui::runtime::{Dashboard, RuntimeOptions};
+use wargdash::ui::app::Action;
 
-struct Run {
-    dash: Dashboard,
-    term: ratatui::Terminal<ratatui::backend::TestBackend>,
-}
-
-impl Run {
-    fn start(url: &str, home: &std::path::Path, on_alert: Option<String>) -> Self {
-        let store_path = home.join("data").join("wargdash.db");
-        let store = Store::open(&store_path, url).unwrap();
-        let dash = Dashboard::start(
-            AppConfig {
-                registry: url.to_string(),
-                sandbox: false,
-                readonly: false,
-                interval: Duration::from_millis(300),
-                color: false,
-            },
-            RegistryClient::new(url, ClientOptions::default()).unwrap(),
-            store,
-            KeyStore::new(home.join("keys")),
-            RuntimeOptions {
-                scheduler: SchedulerConfig {
-                    interval: Duration::from_millis(300),
-                    ..SchedulerConfig::default()
-                },
-                client: ClientOptions::default(),
-                verifier: Some(VerifierConfig {
-                    store: store_path,
-                    options: std::sync::Arc::new(|_| Default::default()),
-                    on_alert,
-                    period: Duration::from_millis(400),
-                }),
-            },
-        )
-        .unwrap();
-        Self {
-            dash,
-            term: ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 24)).unwrap(),
-        }
-    }
-
-    /// Runs the runtime's loop until `done` holds (bounded).
-    async fn until_true(&mut self, what: &str, mut done: impl FnMut() -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while !done() {
-            let until = tokio::time::Instant::now() + Duration::from_millis(200);
-            self.dash
-                .run_loop(
-                    &mut self.term,
-                    futures::stream::pending(),
-                    Some(until),
-                    |_| {},
-                )
-                .await
-                .unwrap();
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}"
-            );
-        }
-    }
-
-    /// Runs the runtime's loop until the screen contains `text` (bounded).
-    async fn until(&mut self, text: &str) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let until = tokio::time::Instant::now() + Duration::from_millis(200);
-            self.dash
-                .run_loop(
-                    &mut self.term,
-                    futures::stream::pending(),
-                    Some(until),
-                    |_| {},
-                )
-                .await
-                .unwrap();
-            let screen = screen::text(&screen::render(&mut self.dash.state, 160, 24));
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {text:?}:\n{screen}"
-            );
-        }
-    }
+/// The dashboard of `home` on `url` with its verifier, drawn 160×24.
+fn start(url: &str, home: &std::path::Path, on_alert: Option<String>) -> DashRun {
+    DashRun::start(url, home, 160, 24, Some(dash::verifier(home, on_alert)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,7 +36,7 @@ async fn a_clean_registry_shows_verified_and_proven_rows() {
     let wd = Wd::new(Some(&reg.url));
     let rid = v["recordId"].as_str().unwrap();
     wd.ok(&["track", "add", "--package", "demo:shown", rid], 0);
-    let mut run = Run::start(&reg.url, wd.home.path(), None);
+    let mut run = start(&reg.url, wd.home.path(), None);
     let screen = run.until("✔ proven").await;
     let header = screen.lines().next().unwrap();
     assert!(header.contains("✔ verified L="), "{screen}");
@@ -142,7 +56,7 @@ async fn lie_on_screen(lie: lies::Lie) {
     let home = scene.wd.home.path();
     let out = home.join("handed.txt");
     let cmd = format!("echo \"$WARGDASH_ALERT_KIND\" >> {}", out.display());
-    let mut run = Run::start(&scene.proxy.url, home, Some(cmd));
+    let mut run = start(&scene.proxy.url, home, Some(cmd));
     let screen = run.until("⚠ ALERT ").await;
     let header = screen.lines().next().unwrap_or_default().to_string();
     assert!(
@@ -231,7 +145,7 @@ async fn a_tampered_checkpoint_shows_the_alert_and_hands_it_to_on_alert_once() {
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("handed.txt");
     let cmd = format!("echo \"$WARGDASH_ALERT_KIND\" >> {}", out.display());
-    let mut run = Run::start(&proxy.url, home.path(), Some(cmd));
+    let mut run = start(&proxy.url, home.path(), Some(cmd));
     let screen = run.until("⚠ ALERT CHECKPOINT_SIGNATURE").await;
     assert!(!screen.contains("✔ verified"), "{screen}");
     // Several cycles later, the alert is still shown and was handed over once.
@@ -286,7 +200,7 @@ async fn the_log_browser_shows_what_each_record_did_and_tracks_one() {
         ],
         0,
     );
-    let mut run = Run::start(&reg.url, wd.home.path(), None);
+    let mut run = start(&reg.url, wd.home.path(), None);
     run.until("✔ proven").await;
     let key = |c: KeyCode| Action::Key(KeyEvent::new(c, KeyModifiers::NONE));
     run.dash.apply(key(KeyCode::Char('L')));
@@ -315,7 +229,7 @@ async fn the_events_pane_lists_state_changes_and_survives_a_restart() {
     let key = |c: KeyCode| Action::Key(KeyEvent::new(c, KeyModifiers::NONE));
     for _ in 0..2 {
         // The second round is a restart of the dashboard on the same store.
-        let mut run = Run::start(&reg.url, wd.home.path(), None);
+        let mut run = start(&reg.url, wd.home.path(), None);
         run.until("✔ proven").await;
         run.dash.apply(key(KeyCode::Char('e')));
         let pane = run.until("→ ✓ published").await;
@@ -344,7 +258,7 @@ async fn age_counts_from_the_records_own_timestamp() {
         wd.ok(&["track", "add", "--package", pkg, rid], 0);
         std::thread::sleep(Duration::from_millis(1100));
     }
-    let mut run = Run::start(&reg.url, wd.home.path(), None);
+    let mut run = start(&reg.url, wd.home.path(), None);
     let mut screen = run.until("✔ proven · init").await;
     for _ in 0..100 {
         if screen.matches("✔ proven · init").count() == 2 {

@@ -2,97 +2,26 @@
 //! results, drawn into ratatui's TestBackend; the runtime's own workers (path completion,
 //! the package log) are the functions it calls.
 
+#[path = "common/reducer.rs"]
+mod reducer;
 #[path = "common/screen.rs"]
 mod screen;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
+use reducer::{ctrl, ids, key, polled, tracked, typed, NOW};
 use screen::{render, text};
 use std::path::PathBuf;
-use std::time::Duration;
-use wargdash::ids::{ContentDigest, KeyId, LogId, PackageName, RecordId, RecordRef, Sha256Hash};
+use wargdash::ids::{ContentDigest, KeyId, PackageName, RecordRef};
 use wargdash::keys::{KeyInfo, SigningKey};
 use wargdash::publish::{LogFacts, Prepared};
 use wargdash::record::{Entry, Permission, RecordContent, RecordTime};
-use wargdash::registry::PackageRecord;
 use wargdash::tracker::store::{Origin, Tracked};
 use wargdash::trust::package::PackageLogRecord;
-use wargdash::ui::app::{update, Action, AppConfig, Effect, Mode, State};
+use wargdash::ui::app::{update, Action, Effect, Mode, State};
 use wargdash::ui::form::{EntryKind, Field, PathEnv, Step};
 
-const NOW: i64 = 1_795_900_000_000;
-
 fn state() -> State {
-    State::new(
-        AppConfig {
-            registry: "http://127.0.0.1:8090".into(),
-            sandbox: false,
-            readonly: false,
-            interval: Duration::from_secs(2),
-            color: false,
-        },
-        NOW,
-    )
-}
-
-fn ids(n: u8) -> RecordRef {
-    RecordRef::new(
-        LogId(Sha256Hash([n; 32])),
-        RecordId(Sha256Hash([n.wrapping_mul(7).wrapping_add(3); 32])),
-    )
-}
-
-fn tracked(n: u8, package: &str) -> Tracked {
-    let RecordRef {
-        log: log_id,
-        record: record_id,
-    } = ids(n);
-    Tracked {
-        log_id,
-        record_id,
-        package: Some(package.into()),
-        origin: Origin::Tracked,
-        entries: None,
-        added_at: NOW - 95_000 + n as i64 * 1000,
-        state: None,
-        response: None,
-        missing: None,
-        polled_at: None,
-        error: None,
-    }
-}
-
-fn polled(s: &mut State, n: u8, body: serde_json::Value) {
-    let key = ids(n);
-    let mut body = body;
-    body["recordId"] = key.record.to_string().into();
-    let rec: PackageRecord = serde_json::from_value(body.clone()).expect("record JSON");
-    update(
-        s,
-        Action::Polled {
-            key,
-            result: Ok((rec, body)),
-            at: NOW - 3000,
-            latency: Duration::from_micros(1200),
-            hold: None,
-        },
-    );
-}
-
-fn key(s: &mut State, code: KeyCode) -> Vec<Effect> {
-    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn ctrl(s: &mut State, c: char) -> Vec<Effect> {
-    update(
-        s,
-        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
-    )
-}
-
-fn typed(s: &mut State, text: &str) -> Vec<Effect> {
-    text.chars()
-        .flat_map(|c| key(s, KeyCode::Char(c)))
-        .collect()
+    reducer::state_with(false)
 }
 
 fn focus(s: &mut State, f: Field) {

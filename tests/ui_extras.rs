@@ -3,39 +3,23 @@
 //! through the real reducer, drawn into ratatui's TestBackend, and (for the preferences) through
 //! the real runtime and store across a restart.
 
+#[path = "common/reducer.rs"]
+mod reducer;
 #[path = "common/screen.rs"]
 mod screen;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use reducer::{ids, key, typed, NOW, REGISTRY};
 use screen::{render, text};
 use std::time::Duration;
-use wargdash::ids::{LogId, RecordId, RecordRef, Sha256Hash};
+use wargdash::ids::RecordRef;
 use wargdash::tracker::prefs::TablePrefs;
 use wargdash::tracker::pulse::Pulse;
 use wargdash::tracker::store::{Origin, Tracked};
 use wargdash::ui::app::{update, Action, AppConfig, Effect, Mode, SortKey, State};
 
-const NOW: i64 = 1_795_900_000_000;
-const REGISTRY: &str = "http://127.0.0.1:8090";
-
 fn state() -> State {
-    State::new(
-        AppConfig {
-            registry: REGISTRY.into(),
-            sandbox: false,
-            readonly: false,
-            interval: Duration::from_secs(2),
-            color: false,
-        },
-        NOW,
-    )
-}
-
-fn ids(n: u8) -> RecordRef {
-    RecordRef::new(
-        LogId(Sha256Hash([n; 32])),
-        RecordId(Sha256Hash([n.wrapping_mul(7).wrapping_add(3); 32])),
-    )
+    reducer::state_with(false)
 }
 
 fn tracked(n: u8) -> Tracked {
@@ -61,16 +45,6 @@ fn rows(n: u8) -> State {
     update(&mut s, Action::StoreLoaded((1..=n).map(tracked).collect()));
     command(&mut s, "sort package asc");
     s
-}
-
-fn key(s: &mut State, code: KeyCode) -> Vec<Effect> {
-    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn typed(s: &mut State, text: &str) -> Vec<Effect> {
-    text.chars()
-        .flat_map(|c| key(s, KeyCode::Char(c)))
-        .collect()
 }
 
 fn command(s: &mut State, line: &str) -> Vec<Effect> {

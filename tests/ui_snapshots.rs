@@ -1,96 +1,23 @@
 //! The real dashboard state and view, driven by actions and drawn into ratatui's TestBackend.
 //! Times are fixed and IDs derived from fixed bytes, so snapshots are stable.
 
+#[path = "common/reducer.rs"]
+mod reducer;
 #[path = "common/screen.rs"]
 mod screen;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Color, Modifier};
+use reducer::{ctrl, ids, key, polled, state_with as state, tracked, typed, NOW};
 use screen::{render, text};
 use std::time::Duration;
 use wargdash::ids::{LogId, PackageName, RecordId, RecordRef, Sha256Hash};
 use wargdash::keys::{KeyInfo, SigningKey};
 use wargdash::publish::Prepared;
 use wargdash::record::{Entry, RecordContent, RecordTime};
-use wargdash::registry::{ApiError, PackageRecord};
+use wargdash::registry::ApiError;
 use wargdash::tracker::store::{Origin, Tracked};
-use wargdash::ui::app::{update, Action, AppConfig, Mode, State};
-
-const NOW: i64 = 1_795_900_000_000;
-
-fn state(color: bool) -> State {
-    State::new(
-        AppConfig {
-            registry: "http://127.0.0.1:8090".into(),
-            sandbox: false,
-            readonly: false,
-            interval: Duration::from_secs(2),
-            color,
-        },
-        NOW,
-    )
-}
-
-fn ids(n: u8) -> RecordRef {
-    RecordRef::new(
-        LogId(Sha256Hash([n; 32])),
-        RecordId(Sha256Hash([n.wrapping_mul(7).wrapping_add(3); 32])),
-    )
-}
-
-fn tracked(n: u8, package: &str) -> Tracked {
-    let RecordRef {
-        log: log_id,
-        record: record_id,
-    } = ids(n);
-    Tracked {
-        log_id,
-        record_id,
-        package: Some(package.into()),
-        origin: Origin::Tracked,
-        entries: None,
-        added_at: NOW - 95_000 + n as i64 * 1000,
-        state: None,
-        response: None,
-        missing: None,
-        polled_at: None,
-        error: None,
-    }
-}
-
-fn polled(s: &mut State, n: u8, body: serde_json::Value) {
-    let key = ids(n);
-    let mut body = body;
-    body["recordId"] = key.record.to_string().into();
-    let rec: PackageRecord = serde_json::from_value(body.clone()).unwrap();
-    update(
-        s,
-        Action::Polled {
-            key,
-            result: Ok((rec, body)),
-            at: NOW - 3000,
-            latency: Duration::from_micros(1200),
-            hold: None,
-        },
-    );
-}
-
-fn key(s: &mut State, code: KeyCode) {
-    update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-}
-
-fn ctrl(s: &mut State, c: char) {
-    update(
-        s,
-        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
-    );
-}
-
-fn typed(s: &mut State, text: &str) {
-    for c in text.chars() {
-        key(s, KeyCode::Char(c));
-    }
-}
+use wargdash::ui::app::{update, Action, Mode, State};
 
 /// One record in each live state, registry healthy.
 fn four_states(color: bool) -> State {

@@ -297,12 +297,12 @@ fn on_package_records(f: impl Fn(&mut Vec<Value>) + Send + Sync + 'static) -> ta
     })
 }
 
-#[test]
-fn a_tampered_package_log_is_an_alert_and_exit_30() {
+/// A real registry where `pkg` was initialised, released 1.0.0 and yanked it, through the
+/// binary of the returned home.
+fn init_release_yank(pkg: &str) -> (TestRegistry, Wd) {
     let reg = TestRegistry::start();
     let wd = Wd::new(Some(&reg.url));
     wd.ok(&["key", "new"], 0);
-    let pkg = "demo:tampered";
     wd.ok(&["publish", pkg, "init", "--wait"], 0);
     let hello = repo_path("assets/hello.wasm");
     wd.ok(
@@ -317,6 +317,13 @@ fn a_tampered_package_log_is_an_alert_and_exit_30() {
         0,
     );
     wd.ok(&["publish", pkg, "yank", "1.0.0", "--wait"], 0);
+    (reg, wd)
+}
+
+#[test]
+fn a_tampered_package_log_is_an_alert_and_exit_30() {
+    let (reg, wd) = init_release_yank("demo:tampered");
+    let pkg = "demo:tampered";
     wd.ok(&["log", pkg], 0);
 
     let proxy = TamperProxy::start(&reg.url);
@@ -447,24 +454,8 @@ fn a_tampered_package_log_is_an_alert_and_exit_30() {
 /// and so is an endless log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paging_refuses_pages_that_do_not_advance_and_endless_logs() {
-    let reg = TestRegistry::start();
-    let wd = Wd::new(Some(&reg.url));
-    wd.ok(&["key", "new"], 0);
+    let (reg, _wd) = init_release_yank("demo:paged");
     let pkg = "demo:paged";
-    wd.ok(&["publish", pkg, "init", "--wait"], 0);
-    let hello = repo_path("assets/hello.wasm");
-    wd.ok(
-        &[
-            "publish",
-            pkg,
-            "release",
-            "1.0.0",
-            hello.to_str().unwrap(),
-            "--wait",
-        ],
-        0,
-    );
-    wd.ok(&["publish", pkg, "yank", "1.0.0", "--wait"], 0);
     let log = pkg.parse::<PackageName>().unwrap().log_id();
     let proxy = TamperProxy::start(&reg.url);
     let c = RegistryClient::new(&proxy.url, ClientOptions::default()).unwrap();

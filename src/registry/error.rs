@@ -158,6 +158,16 @@ impl ApiError {
         }
     }
 
+    /// Whether the registry could not be asked (down, timing out, failing with 5xx): worth
+    /// asking again later. Anything else is an answer about what was asked.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } | Self::Timeout { .. } | Self::Network { .. } => true,
+            Self::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
     /// Whether this error says the registry as a whole is unhealthy (rather than one record).
     pub fn is_registry_wide(&self) -> bool {
         matches!(

@@ -654,14 +654,12 @@ pub async fn prove_heads_checked(
         let answer = client
             .proof_inclusion(cp.log_length, &idx)
             .await
-            .map_err(|e| match e {
-                ApiError::Unreachable { .. }
-                | ApiError::Timeout { .. }
-                | ApiError::Network { .. } => HeadProofError::Unreachable(e.to_string()),
-                ApiError::Status { status, .. } if status >= 500 => {
+            .map_err(|e| {
+                if e.is_unreachable() {
                     HeadProofError::Unreachable(e.to_string())
+                } else {
+                    HeadProofError::Failed(e.to_string())
                 }
-                e => HeadProofError::Failed(e.to_string()),
             })?;
         verify_inclusion(
             &answer.log,

@@ -80,16 +80,6 @@ impl PackagesReport {
     }
 }
 
-/// A registry that could not be asked (down, timing out, failing with 5xx): try again next
-/// cycle, no alert. Anything else it answers about a log it must hold is a fault of that log.
-fn unreachable(e: &ApiError) -> bool {
-    match e {
-        ApiError::Unreachable { .. } | ApiError::Timeout { .. } | ApiError::Network { .. } => true,
-        ApiError::Status { status, .. } => *status >= 500,
-        _ => false,
-    }
-}
-
 /// Compares a validated chain with the verified ledger's entries of its log.
 fn against_ledger(
     log: &LogId,
@@ -271,7 +261,7 @@ async fn check_moved(
                 skipped.push((log, format!("checkpoint {verified} is no longer served")));
                 continue;
             }
-            Err(e) if unreachable(&e) => {
+            Err(e) if e.is_unreachable() => {
                 tracing::warn!("package log {log}: {e}");
                 skipped.push((log, e.to_string()));
                 continue;

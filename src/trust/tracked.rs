@@ -42,12 +42,11 @@ enum Outcome {
 #[derive(Debug, Default)]
 pub struct PackageCache {
     logs: HashMap<LogId, (u64, RecordId, Outcome)>,
-    /// The verified length and the logs asked about at the last pass: while they stay the
-    /// same, only logs with entries in the newly verified range (and those skipped last time)
-    /// are looked at — an idle dashboard makes no queries.
-    /// (with the entry at the last verified index then: a ledger re-synced from scratch after a
-    /// trust reset differs there, and gets a full pass).
-    /// (The set is kept as a digest of its sorted log IDs.)
+    /// At the last pass: the verified length, the ledger entry at its last index, and a digest
+    /// of the sorted log IDs asked about. While the logs asked about stay the same, only logs
+    /// with entries in the newly verified range (and those skipped last time) are looked at, so
+    /// an idle dashboard makes no queries; a ledger re-synced from scratch after a trust reset
+    /// differs at that entry and gets a full pass.
     seen: Option<(u64, Option<LedgerEntry>, crate::ids::Sha256Hash)>,
     retry: std::collections::HashSet<LogId>,
 }
@@ -266,26 +265,19 @@ async fn check_moved(
                 skipped.push((log, e.to_string()));
                 continue;
             }
-            Err(ApiError::NotFound { what, .. }) if what == "log" => {
-                report.checked += 1;
-                let a = Alert::new(
-                    AlertKind::PackageLogInvalid,
-                    format!(
-                        "{}: fetch/logs says it does not exist, but the verified ledger holds {} of its records (head {head} at index {head_idx})",
-                        named(&log, &name),
+            Err(e) => {
+                // A log the verified ledger holds, denied or served as garbage.
+                let why = match &e {
+                    ApiError::NotFound { what, .. } if what == "log" => format!(
+                        "fetch/logs says it does not exist, but the verified ledger holds {} of its records (head {head} at index {head_idx})",
                         ledger.len()
                     ),
-                    evidence(),
-                );
-                fail(log, head_idx, head, a);
-                continue;
-            }
-            Err(e) => {
-                // A log the verified ledger holds, served as garbage (or refused).
+                    e => format!("fetch/logs cannot be read: {e}"),
+                };
                 report.checked += 1;
                 let a = Alert::new(
                     AlertKind::PackageLogInvalid,
-                    format!("{}: fetch/logs cannot be read: {e}", named(&log, &name)),
+                    format!("{}: {why}", named(&log, &name)),
                     evidence(),
                 );
                 fail(log, head_idx, head, a);

@@ -155,6 +155,55 @@ impl Ctx {
         })
     }
 
+    /// Every trust option that can be set is well-formed: the `--pin-operator-key` flag, each
+    /// registry's `operatorKeyId` in the config, and the checkpoint age limits (1 s to a
+    /// year). A command that runs a verification cycle calls this first: a malformed pin is a
+    /// usage error, never silently trust on first use.
+    pub fn check_trust_options(&self) -> std::result::Result<(), Fail> {
+        const MAX_AGE: std::ops::RangeInclusive<u64> = 1..=31_536_000;
+        if let Some(k) = &self.overrides.pin_operator_key {
+            k.parse::<crate::ids::KeyId>().map_err(|e| {
+                fail(
+                    exit::USAGE,
+                    eyre!("--pin-operator-key `{}`: {e}", crate::text::clean(k)),
+                )
+            })?;
+        }
+        let ages = std::iter::once(("maxCheckpointAge", self.config.max_checkpoint_age));
+        for (what, age) in ages {
+            if let Some(a) = age.filter(|a| !MAX_AGE.contains(a)) {
+                return Err(fail(
+                    exit::USAGE,
+                    eyre!("{what} {a} in the config is out of range: 1 to 31536000 seconds"),
+                ));
+            }
+        }
+        for (url, r) in &self.config.registries {
+            if let Some(k) = &r.operator_key_id {
+                k.parse::<crate::ids::KeyId>().map_err(|e| {
+                    fail(
+                        exit::USAGE,
+                        eyre!(
+                            "registries.\"{}\".operatorKeyId `{}` in the config: {e}",
+                            crate::text::clean(url),
+                            crate::text::clean(k)
+                        ),
+                    )
+                })?;
+            }
+            if let Some(a) = r.max_checkpoint_age.filter(|a| !MAX_AGE.contains(a)) {
+                return Err(fail(
+                    exit::USAGE,
+                    eyre!(
+                        "registries.\"{}\".maxCheckpointAge {a} in the config is out of range: 1 to 31536000 seconds",
+                        crate::text::clean(url)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The `--on-alert` command, if any.
     pub fn on_alert(&self) -> Option<String> {
         self.overrides

@@ -950,6 +950,9 @@ fn a_first_ledger_sync_shows_its_progress() {
                 synced_entries: 1_000_000,
                 ledger_available: true,
                 state_advanced: true,
+                verified: None,
+                ledger_pending: None,
+                incomplete: None,
             },
         ))),
     );

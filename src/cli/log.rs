@@ -1,7 +1,7 @@
 //! `log NS:NAME|LOG_ID`: a package log's records, each with what it did and whether it is
-//! proven in the registry's latest signed checkpoint (warg-trust.md §5 route (a): the chain
-//! validates and its head is proven in the log and map of a checkpoint whose signature verifies
-//! with an operator key holding `commit`).
+//! proven (warg-trust.md §5 route (a): the chain validates and its head is proven in the log
+//! and map of the checkpoint a full verification cycle verified in this run — pin, stored
+//! state, rewinds, forks and timestamps included).
 
 use super::output::{outln, parse_id, parse_package, print_json};
 use super::Env;
@@ -11,12 +11,8 @@ use wargdash::ids::LogId;
 use wargdash::registry::ApiError;
 use wargdash::text::clean;
 use wargdash::trust::alerts::Alert;
-use wargdash::trust::checkpoint::Checkpoint;
-use wargdash::trust::cycle::not_included_alert;
-use wargdash::trust::package::{
-    decode_unverified, describe, fetch_package_log, invalid_log_alert, prove_package,
-    validate_package_log, verify_checkpoint, PackageLogRecord,
-};
+use wargdash::trust::cycle::run_cycle;
+use wargdash::trust::package::{describe, load_proven, PackageLogRecord};
 use wargdash::ui::view::fmt_time;
 
 /// UTC `YYYY-MM-DD HH:MM:SSZ`.
@@ -41,16 +37,40 @@ pub async fn log(env: &Env<'_>, target: &str) -> CmdResult {
         (Some(name.to_string()), name.log_id())
     };
     let shown = package.clone().unwrap_or_else(|| log.to_string());
+    env.ctx.check_trust_options()?;
     let client = env.ctx.client()?;
+    let registry = client.base().to_string();
 
-    let (typed, _raw) = client.checkpoint_raw().await.map_err(api_fail)?;
-    let cp = Checkpoint::from_signed(typed).map_err(|e| {
-        fail(
-            exit::REGISTRY_FAULT,
-            eyre!("the checkpoint is malformed: {e}"),
-        )
-    })?;
-    let envelopes = match fetch_package_log(&client, cp.log_length, &log).await {
+    // The same cycle `verify` runs (pin, stored state, rewinds, forks, timestamps): "proven"
+    // stands on the checkpoint it verified, never on one checked on its own.
+    let opts = env.ctx.cycle_options(&registry, false)?;
+    let mut db = env.ctx.trust_db()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let report = run_cycle(&client, &mut db, &opts, now)
+        .await
+        .map_err(api_fail)?;
+    let mut alerts: Vec<Alert> = report.alerts.clone();
+    let why = if !report.alerts.is_empty() {
+        let kinds: Vec<&str> = report.alerts.iter().map(|a| a.kind.as_str()).collect();
+        format!("checkpoint not verified: {}", kinds.join(", "))
+    } else if let Some(e) = &report.incomplete {
+        format!("checkpoint not verified: {e}")
+    } else {
+        "checkpoint not verified: the ledger sync has not finished".to_string()
+    };
+    let loaded = match load_proven(
+        &client,
+        report.verified.as_ref(),
+        report.log_length,
+        &why,
+        &log,
+        package.as_deref(),
+    )
+    .await
+    {
         Ok(v) => v,
         Err(ApiError::NotFound { what, .. }) if what == "log" => {
             return Err(fail(
@@ -60,46 +80,25 @@ pub async fn log(env: &Env<'_>, target: &str) -> CmdResult {
         }
         Err(e) => return Err(api_fail(e)),
     };
-    if envelopes.is_empty() {
+    if loaded.records.is_empty() {
         return Err(fail(
             exit::LOG_NOT_FOUND,
             eyre!(
-                "package log {shown} has no records in the latest checkpoint (length {}): nothing is published yet",
-                cp.log_length
+                "package log {shown} has no records in the checkpoint of length {}: nothing is published yet",
+                loaded.length
             ),
         ));
     }
-
-    // The proof status in full (JSON) and in a few words (the table; the alert on stderr has
-    // the detail).
-    let mut alerts: Vec<Alert> = Vec::new();
-    let (records, proof): (Vec<PackageLogRecord>, String) =
-        match validate_package_log(&log, &envelopes) {
-            Err(e) => {
-                alerts.push(invalid_log_alert(&log, package.as_deref(), &e, &envelopes));
-                // What the registry served, marked unproven.
-                (decode_unverified(&envelopes), format!("chain invalid: {e}"))
-            }
-            Ok(pl) => {
-                let status = match verify_checkpoint(&client, &cp).await.map_err(api_fail)? {
-                    Err(a) => {
-                        let s = format!("checkpoint not verified: {}", a.detail);
-                        alerts.push(a);
-                        s
-                    }
-                    Ok(()) => match prove_package(&client, &cp, &pl).await {
-                        Ok(()) => "proven".to_string(),
-                        Err(e) => {
-                            if let Some(leaf) = pl.head_leaf() {
-                                alerts.push(not_included_alert(&leaf, &e, &cp));
-                            }
-                            format!("head proof failed: {e}")
-                        }
-                    },
-                };
-                (pl.records, status)
-            }
-        };
+    for a in &loaded.alerts {
+        let _ = db.add_alert(&registry, a, (now as i64).saturating_mul(1000));
+    }
+    alerts.extend(loaded.alerts.iter().cloned());
+    let records: Vec<PackageLogRecord> = loaded.records;
+    let proof = match &loaded.status {
+        Ok(()) => "proven".to_string(),
+        Err(e) => e.clone(),
+    };
+    let cp_length = loaded.length;
 
     let brief = match proof.split_once(':') {
         Some((why, _)) => format!("not proven: {why} (see alert)"),
@@ -126,7 +125,7 @@ pub async fn log(env: &Env<'_>, target: &str) -> CmdResult {
         outln!(
             "{} ({log}) at checkpoint length {}",
             clean(&shown),
-            cp.log_length
+            cp_length
         )?;
         outln!(
             "{:>5} {:>8} {:<14} {:<20} {:<18} {:<40} PROOF",
@@ -153,9 +152,11 @@ pub async fn log(env: &Env<'_>, target: &str) -> CmdResult {
     for a in &alerts {
         print_alert(a);
     }
-    Ok(if alerts.is_empty() {
-        exit::OK
-    } else {
+    Ok(if !alerts.is_empty() {
         exit::ALERT
+    } else if loaded.status.is_err() {
+        exit::UNREACHABLE
+    } else {
+        exit::OK
     })
 }

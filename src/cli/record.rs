@@ -43,41 +43,43 @@ fn severity(code: i32) -> u8 {
     }
 }
 
-/// One verification cycle so the verified ledger is current; `false` when the registry could
-/// not be verified (no ledger, unreachable: every record is then asked with a GET).
-async fn sync_ledger(
+/// One verification cycle so the verified ledger is current. `None` when it could not run
+/// (unreachable, no trust endpoints): trust is off for this run and every record is asked
+/// with a GET. Its alerts are printed on stderr.
+async fn run_cycle(
     env: &Env<'_>,
     client: &wargdash::registry::RegistryClient,
     db: &mut wargdash::trust::db::TrustDb,
-) -> bool {
+) -> Result<Option<wargdash::trust::cycle::CycleReport>, wargdash::exit::Fail> {
     let registry = client.base().to_string();
-    let Ok(opts) = env.ctx.cycle_options(&registry, false) else {
-        return false;
-    };
+    let opts = env.ctx.cycle_options(&registry, false)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    match wargdash::trust::cycle::run_cycle(client, db, &opts, now).await {
-        Ok(report) => {
-            for a in &report.alerts {
-                eprintln!(
-                    "ALERT {}: {}",
-                    a.kind.as_str(),
-                    wargdash::text::clean(&a.detail)
-                );
+    Ok(
+        match wargdash::trust::cycle::run_cycle(client, db, &opts, now).await {
+            Ok(report) => {
+                for a in &report.alerts {
+                    eprintln!(
+                        "ALERT {}: {}",
+                        a.kind.as_str(),
+                        wargdash::text::clean(&a.detail)
+                    );
+                }
+                Some(report)
             }
-            report.ledger_available
-        }
-        Err(e) => {
-            tracing::info!("poll --once without the ledger: {e}");
-            false
-        }
-    }
+            Err(e) => {
+                tracing::info!("poll --once without verification: {e}");
+                None
+            }
+        },
+    )
 }
 
 pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> CmdResult {
     let ctx = env.ctx;
+    ctx.check_trust_options()?;
     let mut store = ctx.store()?;
     let mut tracked =
         tokio::task::block_in_place(|| store.list()).map_err(|e| fail(exit::STORE, e))?;
@@ -91,11 +93,57 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
     // Published records come from the verified ledger (a dozen requests for 10 000 records);
     // the rest, and every record without a ledger, with one GET each.
     let mut db = env.ctx.trust_db()?;
-    let ledger = use_ledger && !items.is_empty() && sync_ledger(env, &client, &mut db).await;
-    let resolved = wargdash::trust::records::resolve(&client, &db, &items, concurrency, ledger)
-        .await
-        .map_err(|e| fail(exit::STORE, e))?;
+    let cycle = if use_ledger && !items.is_empty() {
+        run_cycle(env, &client, &mut db).await?
+    } else {
+        None
+    };
     let registry = client.base().to_string();
+    let ledger = cycle.as_ref().is_some_and(|r| r.ledger_available);
+    let max_age = ctx.cycle_options(&registry, false)?.max_age;
+    let rules = wargdash::trust::records::ClaimRules::load(
+        &db,
+        &registry,
+        max_age,
+        wargdash::tracker::store::now_ms(),
+    )
+    .map_err(|e| fail(exit::STORE, e))?;
+    let since = |r: &RecordRef| store.published_since(&r.log, &r.record).ok().flatten();
+    let mut resolved = wargdash::trust::records::resolve(
+        &client,
+        &db,
+        &items,
+        concurrency,
+        ledger,
+        &rules,
+        &since,
+    )
+    .await
+    .map_err(|e| fail(exit::STORE, e))?;
+    // Without a ledger, claims are proven by their package chains.
+    let claimed: Vec<RecordRef> = resolved
+        .iter()
+        .filter(|r| matches!(r.proof, Proof::Claimed { .. }))
+        .map(|r| r.record)
+        .collect();
+    if cycle.is_some() && !ledger && !claimed.is_empty() {
+        let logs: Vec<_> = wargdash::trust::tracked::tracked_logs(&tracked)
+            .into_iter()
+            .filter(|(l, _)| claimed.iter().any(|r| r.log == *l))
+            .collect();
+        let mut cache = wargdash::trust::tracked::PackageCache::default();
+        match wargdash::trust::tracked::check_packages(&client, &mut db, &logs, &mut cache).await
+        {
+            Ok(p) => {
+                let mut refs: Vec<_> = resolved
+                    .iter_mut()
+                    .map(|r| (r.record, &mut r.proof))
+                    .collect();
+                wargdash::trust::records::apply_chains(&mut refs, &p.did);
+            }
+            Err(e) => tracing::warn!("proving package chains: {e}"),
+        }
+    }
     for r in &resolved {
         let now = wargdash::tracker::store::now_ms();
         if let Some(a) = wargdash::trust::records::raise_not_included(&mut db, &registry, r, now) {
@@ -110,13 +158,20 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
     let outcomes: Vec<_> = results.iter().map(|p| p.outcome()).collect();
     tokio::task::block_in_place(|| store.record_polls(&outcomes))
         .map_err(|e| fail(exit::STORE, e))?;
-    let mut worst = exit::OK;
+    // The cycle's own alerts fail the run as a record's would.
+    let mut worst = if cycle.as_ref().is_some_and(|c| !c.alerts.is_empty()) {
+        exit::ALERT
+    } else {
+        exit::OK
+    };
     if !env.json && !results.is_empty() {
         print_table_header()?;
     }
     for ((t, p), r) in tracked.iter().zip(&results).zip(&resolved) {
         let code = match (&p.result, &r.proof) {
             (_, Proof::NotIncluded { .. }) => exit::ALERT,
+            // A claim is not a fact while trust is on.
+            (_, Proof::Claimed { .. }) if cycle.is_some() => exit::PENDING,
             (Ok((rec, _)), _) => state_exit_code(&rec.state),
             (Err(e), _) => e.exit_code(),
         };
@@ -131,6 +186,9 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
             if let Proof::NotIncluded { detail } = &r.proof {
                 obj["alert"] = "RECORD_NOT_INCLUDED".into();
                 obj["alertDetail"] = detail.clone().into();
+            }
+            if let Some(why) = r.proof.claim_text() {
+                obj["claim"] = why.into();
             }
             match &p.result {
                 Ok((rec, raw)) => {
@@ -152,7 +210,11 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
                 ),
                 (Ok((rec, _)), Proof::Proven { .. }) => (
                     rec.state.name().to_string(),
-                    format!("{} ✓ proven", rec.state.detail()),
+                    format!("{} ✔ proven", rec.state.detail()),
+                ),
+                (Ok(_), p @ Proof::Claimed { .. }) => (
+                    "published?".to_string(),
+                    p.claim_text().unwrap_or_default(),
                 ),
                 (Ok((rec, _)), _) => (rec.state.name().to_string(), rec.state.detail()),
                 (Err(e), _) => ("error".to_string(), e.to_string()),

@@ -8,7 +8,7 @@ use wargdash::ids::RecordRef;
 use wargdash::text::clean;
 use wargdash::trust::alerts::Alert;
 use wargdash::trust::records::{self, Proof};
-use wargdash::trust::{checkpoint::Checkpoint, cycle, notify};
+use wargdash::trust::{cycle, notify};
 
 fn now_secs() -> u64 {
     std::time::SystemTime::now()
@@ -26,6 +26,7 @@ fn print_alert(a: &Alert) -> std::io::Result<()> {
 
 pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
     let ctx = env.ctx;
+    ctx.check_trust_options()?;
     let client = ctx.client()?;
     let registry = client.base().to_string();
     let opts = ctx.cycle_options(&registry, reset_trust)?;
@@ -34,30 +35,12 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
         .await
         .map_err(api_fail)?;
     let mut alerts = report.alerts.clone();
+    let now_ms = || (now_secs() * 1000) as i64;
 
-    // Tracked records of this registry against the verified ledger.
-    let tracked = ctx.store()?.list().map_err(|e| fail(exit::STORE, e))?;
-    let items: Vec<RecordRef> = tracked
-        .iter()
-        .map(|t| RecordRef::new(t.log_id, t.record_id))
-        .collect();
-    let resolved = records::resolve(&client, &db, &items, 16, true)
-        .await
-        .map_err(|e| fail(exit::STORE, e))?;
-    let (mut verified, mut not_included, mut pending) = (0, 0, 0);
-    for r in &resolved {
-        match &r.proof {
-            Proof::Proven { .. } => verified += 1,
-            Proof::NotIncluded { .. } => {
-                not_included += 1;
-                let now = (now_secs() * 1000) as i64;
-                alerts.extend(records::raise_not_included(&mut db, &registry, r, now));
-            }
-            Proof::Unproven => pending += 1,
-        }
-    }
-
-    // The tracked packages' logs: validated, equal to the verified ledger, heads proven.
+    // The tracked packages' logs: validated, equal to the verified ledger (or, without one,
+    // proven by their heads), heads proven.
+    let store = ctx.store()?;
+    let tracked = store.list().map_err(|e| fail(exit::STORE, e))?;
     let mut cache = wargdash::trust::tracked::PackageCache::default();
     // A store failure here does not hide the cycle's alerts: they are printed below.
     let packages = match wargdash::trust::tracked::check_packages(
@@ -76,17 +59,47 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
         }
     };
     for a in &packages.new_alerts {
-        let _ = db.add_alert(&registry, a, (now_secs() * 1000) as i64);
+        let _ = db.add_alert(&registry, a, now_ms());
     }
     alerts.extend(packages.new_alerts.iter().cloned());
 
-    // The full audit: both roots recomputed from the whole ledger.
+    // Tracked records: proven by the verified ledger or a proven chain, contradicted, or a
+    // registry claim not proven yet.
+    let items: Vec<RecordRef> = tracked
+        .iter()
+        .map(|t| RecordRef::new(t.log_id, t.record_id))
+        .collect();
+    let rules = records::ClaimRules::load(&db, &registry, opts.max_age, now_ms())
+        .map_err(|e| fail(exit::STORE, e))?;
+    let since = |r: &RecordRef| store.published_since(&r.log, &r.record).ok().flatten();
+    let mut resolved = records::resolve(&client, &db, &items, 16, true, &rules, &since)
+        .await
+        .map_err(|e| fail(exit::STORE, e))?;
+    let mut refs: Vec<_> = resolved
+        .iter_mut()
+        .map(|r| (r.record, &mut r.proof))
+        .collect();
+    records::apply_chains(&mut refs, &packages.did);
+    let (mut verified, mut not_included, mut claimed, mut pending) = (0, 0, 0, 0);
+    for r in &resolved {
+        match &r.proof {
+            Proof::Proven { .. } => verified += 1,
+            Proof::NotIncluded { .. } => {
+                not_included += 1;
+                alerts.extend(records::raise_not_included(&mut db, &registry, r, now_ms()));
+            }
+            Proof::Claimed { .. } => claimed += 1,
+            Proof::Unproven => pending += 1,
+        }
+    }
+
+    // The full audit: both roots recomputed from the whole ledger, against the checkpoint this
+    // run verified (never a second one fetched unverified).
     let mut full_report = None;
     if full {
-        let (typed, _) = client.checkpoint_raw().await.map_err(api_fail)?;
-        match Checkpoint::from_signed(typed) {
-            Ok(cp) => {
-                let f = cycle::verify_full(&client, &cp).await.map_err(api_fail)?;
+        match &report.verified {
+            Some(cp) => {
+                let f = cycle::verify_full(&client, cp).await.map_err(api_fail)?;
                 if !f.ok() {
                     let a =
                         Alert::new(
@@ -102,12 +115,19 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
                         ),
                             json!({"checkpoint": cp.canonical, "computed": f}),
                         );
-                    let _ = db.add_alert(&registry, &a, (now_secs() * 1000) as i64);
+                    let _ = db.add_alert(&registry, &a, now_ms());
                     alerts.push(a);
                 }
                 full_report = Some(f);
             }
-            Err(e) => tracing::warn!("full audit skipped: {e}"),
+            None => eprintln!(
+                "warning: full audit skipped: no checkpoint was verified in this run{}",
+                report
+                    .incomplete
+                    .as_deref()
+                    .map(|e| format!(" ({})", clean(e)))
+                    .unwrap_or_default()
+            ),
         }
     }
 
@@ -125,7 +145,7 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
             "operatorKeyId": report.operator_key_id.map(|k| k.to_string()),
             "pin": report.pin.map(|p| p.as_str()),
             "alerts": alerts.iter().map(|a| json!({"kind": a.kind.as_str(), "detail": a.detail})).collect::<Vec<_>>(),
-            "records": {"verified": verified, "notIncluded": not_included, "pending": pending},
+            "records": {"verified": verified, "notIncluded": not_included, "claimed": claimed, "pending": pending},
             "packages": {
                 "checked": packages.checked,
                 "proven": packages.proven_logs(),
@@ -172,7 +192,18 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
                 outln!("note: {e}")?;
             }
         }
-        outln!("records: {verified} proven, {not_included} not included, {pending} pending or unproven")?;
+        outln!("records: {verified} proven, {not_included} not included, {claimed} claimed published (not proven yet), {pending} pending")?;
+        for r in &resolved {
+            if let Some(why) = r.proof.claim_text() {
+                outln!("  {}: {why}", r.record.record.short(16))?;
+            }
+        }
+        if let Some((done, of)) = report.ledger_pending {
+            outln!("ledger: {done}/{of} entries synced so far (continues next run)")?;
+        }
+        if let Some(e) = &report.incomplete {
+            outln!("not finished: {} (asked again next run)", clean(e))?;
+        }
         if packages.checked > 0 || !packages.skipped.is_empty() {
             outln!(
                 "package logs: {} proven, {} failed, {} not checked",
@@ -211,10 +242,14 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
             )?;
         }
     }
-    Ok(if alerts.is_empty() {
-        exit::OK
-    } else {
+    Ok(if !alerts.is_empty() {
         exit::ALERT
+    } else if report.incomplete.is_some() {
+        exit::UNREACHABLE
+    } else if claimed > 0 || report.ledger_pending.is_some() {
+        exit::PENDING
+    } else {
+        exit::OK
     })
 }
 

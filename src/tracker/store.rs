@@ -710,6 +710,22 @@ impl Store {
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// When the registry started saying `published` for a record it still says it of (the
+    /// first of the latest run of published answers in its history); `None` if it does not.
+    pub fn published_since(&self, log: &LogId, rec: &RecordId) -> Result<Option<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT MIN(at) FROM history WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3
+               AND state = 'published'
+               AND id > COALESCE((SELECT MAX(id) FROM history WHERE log_id = ?1 AND record_id = ?2
+                                    AND registry = ?3 AND state != 'published'), 0)",
+        )?;
+        let at: Option<i64> = stmt.query_row(
+            params![log.to_string(), rec.to_string(), self.registry],
+            |r| r.get(0),
+        )?;
+        Ok(at)
+    }
 }
 
 #[cfg(test)]

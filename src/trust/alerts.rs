@@ -13,6 +13,7 @@ pub enum AlertKind {
     Rewind,
     Fork,
     LedgerMismatch,
+    LedgerWithheld,
     TimestampBackwards,
     CheckpointFuture,
     CheckpointStale,
@@ -21,7 +22,7 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 13] = [
+    pub const ALL: [AlertKind; 14] = [
         Self::CheckpointSignature,
         Self::OperatorKeyChanged,
         Self::OperatorKeysChanged,
@@ -30,6 +31,7 @@ impl AlertKind {
         Self::Rewind,
         Self::Fork,
         Self::LedgerMismatch,
+        Self::LedgerWithheld,
         Self::TimestampBackwards,
         Self::CheckpointFuture,
         Self::CheckpointStale,
@@ -47,6 +49,7 @@ impl AlertKind {
             Self::Rewind => "REWIND",
             Self::Fork => "FORK",
             Self::LedgerMismatch => "LEDGER_MISMATCH",
+            Self::LedgerWithheld => "LEDGER_WITHHELD",
             Self::TimestampBackwards => "TIMESTAMP_BACKWARDS",
             Self::CheckpointFuture => "CHECKPOINT_FUTURE",
             Self::CheckpointStale => "CHECKPOINT_STALE",
@@ -70,6 +73,7 @@ impl AlertKind {
             Self::Rewind => "the registry's log is shorter than the length already verified",
             Self::Fork => "the registry's log disagrees with history already verified (same length with other roots, or a rewritten prefix)",
             Self::LedgerMismatch => "the ledger the registry serves does not hash to its signed log root, or a verified entry changed",
+            Self::LedgerWithheld => "the registry served its ledger before and now refuses it: records can no longer be checked against it",
             Self::TimestampBackwards => "the checkpoint timestamp is older than the last verified one",
             Self::CheckpointFuture => "the checkpoint timestamp is ahead of this machine's clock by more than the allowed skew",
             Self::CheckpointStale => "the checkpoint is older than the maximum age: the registry stopped signing or serves an old view",
@@ -89,6 +93,7 @@ impl AlertKind {
             Self::Rewind => "check whether the registry was restarted or restored from backup; otherwise records may have been removed",
             Self::Fork => "compare with other observers (e.g. the warg CLI cache); the registry may be showing different histories",
             Self::LedgerMismatch => "report to the registry operator; the published ledger cannot be trusted",
+            Self::LedgerWithheld => "ask the registry operator why /v1/ledger is gone; until it is back, records are proven from their package logs only",
             Self::TimestampBackwards => "check the registry's clock; an old checkpoint may be being replayed",
             Self::CheckpointFuture => "check this machine's and the registry's clocks",
             Self::CheckpointStale => "check that the registry is running and signing; a stale view may hide new records",

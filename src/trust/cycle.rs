@@ -1,13 +1,17 @@
-//! One verification cycle (warg-trust.md §7), the verified-ledger fast path, head proofs and
-//! the full audit.
+//! One verification cycle (warg-trust.md §7), in the order that keeps a lying registry from
+//! steering it: the checkpoint's signature and the pin first (with the keys of the last clean
+//! cycle, before anything is fetched from the checkpoint's numbers), then the operator log,
+//! timestamps, length and roots, the ledger (or, without one, a consistency proof), and the
+//! operator log's head. Every alert is stored as soon as it is found.
 
 use super::alerts::{Alert, AlertKind};
 use super::checkpoint::Checkpoint;
 use super::db::TrustDb;
-use super::ledger::{parse_page, Frontier, MAX_PAGE_ENTRIES};
+use super::ledger::Frontier;
 use super::map::{verify_consistency, verify_inclusion, ProvedLeaf};
 use super::operator::{fetch_operator_log, validate_operator_log, OperatorState};
 use super::state::{PinSource, TrustState, VerifiedCheckpoint};
+use super::sync::{sync_ledger, Synced};
 use super::TrustError;
 use crate::ids::{KeyId, LogId, RecordId, Sha256Hash};
 use crate::registry::{ApiError, RegistryClient};
@@ -15,26 +19,24 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+pub use super::full::{verify_full, FullReport};
+pub use super::sync::{Progress, LEDGER_PIPELINE, MAX_LEDGER_AHEAD};
+
 /// `sha256:0db9…6bfb`: the operator log's id (`SHA256("WARG-OPERATOR-LOG-ID-V0")`).
 pub fn operator_log_id() -> LogId {
     LogId(Sha256Hash::of(&[b"WARG-OPERATOR-LOG-ID-V0"]))
 }
 
-/// Ledger pages fetched at once during a sync.
-pub const LEDGER_PIPELINE: usize = 4;
-
-use super::full::{stream_roots, PagePlan};
-pub use super::full::{verify_full, FullReport};
-
-/// How far past the checkpoint's length the ledger is followed in one cycle.
-pub const MAX_LEDGER_AHEAD: u64 = 10_000;
+/// Ledger entries a dashboard cycle fetches at most; a longer first sync goes on next cycle.
+pub const DASHBOARD_LEDGER_BUDGET: u64 = 250_000;
 
 #[derive(Debug, Clone)]
 pub struct CycleOptions {
     /// A pinned operator key id from the command line or the config; `None` = keep the stored
     /// pin, or trust on first use.
     pub pin: Option<(KeyId, PinSource)>,
-    /// Older checkpoints are CHECKPOINT_STALE (the server re-signs every 5 s).
+    /// Older checkpoints are CHECKPOINT_STALE (the server re-signs every 5 s). Also the time a
+    /// registry has to sign what it calls published.
     pub max_age: Duration,
     /// Forget the stored state first: re-pin and take this cycle's state as the baseline.
     pub reset_trust: bool,
@@ -43,16 +45,9 @@ pub struct CycleOptions {
     /// Told (entries verified, checkpoint length) after each ledger page: a long first sync
     /// shows how far it got.
     pub progress: Option<Progress>,
-}
-
-/// A callback for ledger-sync progress: `(entries hashed so far, entries to reach)`.
-#[derive(Clone)]
-pub struct Progress(pub std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>);
-
-impl std::fmt::Debug for Progress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Progress")
-    }
+    /// Ledger entries fetched at most in one cycle (`None`: all). A sync cut short resumes
+    /// next cycle.
+    pub ledger_budget: Option<u64>,
 }
 
 impl Default for CycleOptions {
@@ -63,6 +58,7 @@ impl Default for CycleOptions {
             reset_trust: false,
             future_skew: Duration::from_secs(60),
             progress: None,
+            ledger_budget: None,
         }
     }
 }
@@ -89,6 +85,15 @@ pub struct CycleReport {
     pub ledger_available: bool,
     /// The stored state advanced to this checkpoint (only after a clean cycle).
     pub state_advanced: bool,
+    /// The checkpoint this cycle verified (set only when the state advanced): what later
+    /// checks in the same run (`verify --full`, `log`) stand on.
+    #[serde(skip)]
+    pub verified: Option<Checkpoint>,
+    /// A ledger sync cut by the cycle's budget: (entries reached, the checkpoint's length).
+    pub ledger_pending: Option<(u64, u64)>,
+    /// Why the cycle did not finish without an alert (the registry could not be asked for a
+    /// proof): asked again next cycle.
+    pub incomplete: Option<String>,
 }
 
 fn store_err(e: TrustError) -> ApiError {
@@ -102,8 +107,34 @@ fn envelope_value(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::String(text.to_string()))
 }
 
-/// One cycle: checkpoint, operator log, signature, pin, timestamps, length/roots, ledger.
-/// Every alert is stored; the state advances only when there is none.
+/// Alerts found by a cycle, each stored the moment it is found (a long cycle never sits on
+/// one).
+struct Found {
+    registry: String,
+    now_ms: i64,
+    list: Vec<Alert>,
+}
+
+impl Found {
+    fn raise(&mut self, db: &mut TrustDb, a: Alert) {
+        if let Err(e) = db.add_alert(&self.registry, &a, self.now_ms) {
+            tracing::error!("storing an alert: {e}");
+        }
+        self.list.push(a);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+/// A key id as served, cut for a message (it may be megabytes of garbage).
+fn short_key(k: &str) -> String {
+    k.chars().take(80).collect()
+}
+
+/// One cycle: signature and pin, operator log, timestamps, length/roots, ledger, operator
+/// head. The state advances only when there is no alert.
 pub async fn run_cycle(
     client: &RegistryClient,
     db: &mut TrustDb,
@@ -117,7 +148,11 @@ pub async fn run_cycle(
     }
     let stored = db.load_state(&registry).map_err(store_err)?;
     let prev = stored.as_ref().and_then(|s| s.checkpoint.clone());
-    let mut alerts: Vec<Alert> = Vec::new();
+    let mut found = Found {
+        registry: registry.clone(),
+        now_ms,
+        list: Vec::new(),
+    };
     let mut report = CycleReport {
         registry: registry.clone(),
         log_length: 0,
@@ -131,6 +166,9 @@ pub async fn run_cycle(
         synced_entries: 0,
         ledger_available: true,
         state_advanced: false,
+        verified: None,
+        ledger_pending: None,
+        incomplete: None,
     };
 
     // 1. Checkpoint.
@@ -143,7 +181,8 @@ pub async fn run_cycle(
                 format!("the checkpoint is malformed: {e}"),
                 json!({"checkpoint": typed}),
             );
-            return finish(db, &registry, report, vec![a], now_ms);
+            found.raise(db, a);
+            return Ok(finish(report, found));
         }
     };
     report.log_length = cp.log_length;
@@ -157,49 +196,92 @@ pub async fn run_cycle(
         .unwrap_or(Value::Null);
     let evidence = || json!({"checkpoint": cp_value, "lastVerified": prev_value});
 
-    // 2. Operator log at the checkpoint's length.
-    let records = fetch_operator_log(client, cp.log_length).await?;
+    // 2. The signature, first with the keys that held `commit` at the last clean cycle: a
+    // forged checkpoint is caught before anything is fetched from its numbers.
+    let known_key = stored
+        .as_ref()
+        .zip(cp.key_id())
+        .and_then(|(s, k)| s.commit_keys.get(&k).cloned());
+    let mut signed_by_known = false;
+    if let Some(pk) = &known_key {
+        match cp.verify(pk) {
+            Ok(()) => signed_by_known = true,
+            Err(e) => {
+                found.raise(
+                    db,
+                    Alert::new(
+                        AlertKind::CheckpointSignature,
+                        format!("checkpoint signature: {e}"),
+                        evidence(),
+                    ),
+                );
+                return Ok(finish(report, found));
+            }
+        }
+    }
+
+    // 3. Operator log at the checkpoint's length.
+    let records = match fetch_operator_log(client, cp.log_length).await {
+        Ok(r) => r,
+        // The registry does not hold the checkpoint it serves: with no known key to check the
+        // signature, the checkpoint is not the registry's.
+        Err(ApiError::NotFound { what, .. }) if what == "logLength" && !signed_by_known => {
+            found.raise(
+                db,
+                Alert::new(
+                    AlertKind::CheckpointSignature,
+                    format!(
+                        "the checkpoint says log length {}, but the registry has no operator log at that length (404): it does not hold the checkpoint it serves",
+                        cp.log_length
+                    ),
+                    evidence(),
+                ),
+            );
+            return Ok(finish(report, found));
+        }
+        Err(e) => return Err(e),
+    };
     let op: Option<OperatorState> = match validate_operator_log(&records) {
         Ok(op) => Some(op),
         Err(e) => {
-            alerts.push(Alert::new(
-                AlertKind::OperatorLogInvalid,
-                e.to_string(),
-                json!({"checkpoint": cp_value, "operatorLog": records}),
-            ));
+            found.raise(
+                db,
+                Alert::new(
+                    AlertKind::OperatorLogInvalid,
+                    e.to_string(),
+                    json!({"checkpoint": cp_value, "operatorLog": records}),
+                ),
+            );
             None
         }
     };
 
-    // 3. Signature with the key named by keyId, which must hold `commit`.
+    // 4. Signature with the key named by keyId in this operator log, which must hold `commit`.
     if let Some(op) = &op {
         let key = cp.key_id().and_then(|k| op.keys.get(&k).map(|pk| (k, pk)));
-        match key {
-            None => alerts.push(Alert::new(
-                AlertKind::CheckpointSignature,
-                format!(
-                    "checkpoint keyId `{}` is not a key of the operator log",
-                    cp.key_id.chars().take(80).collect::<String>()
-                ),
-                evidence(),
+        let problem = match key {
+            None => Some(format!(
+                "checkpoint keyId `{}` is not a key of the operator log",
+                short_key(&cp.key_id)
             )),
-            Some((k, _)) if !op.commit_keys.contains(&k) => alerts.push(Alert::new(
-                AlertKind::CheckpointSignature,
-                format!("operator key {k} does not hold the commit permission"),
-                evidence(),
+            Some((k, _)) if !op.commit_keys.contains(&k) => Some(format!(
+                "operator key {k} does not hold the commit permission"
             )),
-            Some((_, pk)) => match cp.verify(pk) {
-                Ok(()) => report.checkpoint_verified = true,
-                Err(e) => alerts.push(Alert::new(
-                    AlertKind::CheckpointSignature,
-                    format!("checkpoint signature: {e}"),
-                    evidence(),
-                )),
-            },
+            Some((_, pk)) => cp
+                .verify(pk)
+                .err()
+                .map(|e| format!("checkpoint signature: {e}")),
+        };
+        match problem {
+            None => report.checkpoint_verified = true,
+            Some(p) => found.raise(
+                db,
+                Alert::new(AlertKind::CheckpointSignature, p, evidence()),
+            ),
         }
     }
 
-    // 4. Pin.
+    // 5. Pin.
     let stored_pin = stored
         .as_ref()
         .and_then(|s| s.pinned_key_id.zip(s.pin_source));
@@ -210,19 +292,24 @@ pub async fn run_cycle(
             None
         }
     });
+    let mut pinned_ok = false;
     if let Some((pinned, source)) = pin {
         report.pin = Some(source);
         report.pinned_key_id = Some(pinned);
-        if cp.key_id() != Some(pinned) {
-            alerts.push(Alert::new(
-                AlertKind::OperatorKeyChanged,
-                format!(
-                    "checkpoint signed by `{}`, but the operator key pinned ({}) is {pinned}",
-                    cp.key_id.chars().take(80).collect::<String>(),
-                    source.as_str()
+        pinned_ok = cp.key_id() == Some(pinned);
+        if !pinned_ok {
+            found.raise(
+                db,
+                Alert::new(
+                    AlertKind::OperatorKeyChanged,
+                    format!(
+                        "checkpoint signed by `{}`, but the operator key pinned ({}) is {pinned}",
+                        short_key(&cp.key_id),
+                        source.as_str()
+                    ),
+                    evidence(),
                 ),
-                evidence(),
-            ));
+            );
         }
         // Trust on first use: the pin is kept from the first contact on, clean or not.
         if stored_pin.is_none() && source == PinSource::Tofu {
@@ -233,104 +320,128 @@ pub async fn run_cycle(
         }
     }
 
-    // 5. Operator log identity and key set against the last clean cycle.
+    // 6. Operator log identity and key set against the last clean cycle.
     if let (Some(op), Some(s)) = (&op, &stored) {
         if let Some(r0) = s.operator_record0 {
             if r0 != op.record0 {
-                alerts.push(Alert::new(
-                    AlertKind::OperatorLogReplaced,
-                    format!("operator log record 0 is {}, it was {r0}", op.record0),
-                    json!({"checkpoint": cp_value, "lastVerified": prev_value,
-                           "operatorRecord0": op.record0, "previousRecord0": r0}),
-                ));
+                found.raise(
+                    db,
+                    Alert::new(
+                        AlertKind::OperatorLogReplaced,
+                        format!("operator log record 0 is {}, it was {r0}", op.record0),
+                        json!({"checkpoint": cp_value, "lastVerified": prev_value,
+                               "operatorRecord0": op.record0, "previousRecord0": r0}),
+                    ),
+                );
             }
             if s.operator_key_ids != op.key_ids() {
-                alerts.push(Alert::new(
-                    AlertKind::OperatorKeysChanged,
-                    format!(
-                        "operator key ids are {:?}, they were {:?}",
-                        op.key_ids()
-                            .iter()
-                            .map(|k| k.to_string())
-                            .collect::<Vec<_>>(),
-                        s.operator_key_ids
-                            .iter()
-                            .map(|k| k.to_string())
-                            .collect::<Vec<_>>()
+                let ids = |set: &std::collections::BTreeSet<KeyId>| {
+                    set.iter().map(|k| k.to_string()).collect::<Vec<_>>()
+                };
+                found.raise(
+                    db,
+                    Alert::new(
+                        AlertKind::OperatorKeysChanged,
+                        format!(
+                            "operator key ids are {:?}, they were {:?}",
+                            ids(&op.key_ids()),
+                            ids(&s.operator_key_ids)
+                        ),
+                        json!({"checkpoint": cp_value, "operatorKeys": op.keys,
+                               "previousKeyIds": s.operator_key_ids}),
                     ),
-                    json!({"checkpoint": cp_value, "operatorKeys": op.keys,
-                           "previousKeyIds": s.operator_key_ids}),
-                ));
+                );
             }
         }
     }
 
-    // 6. Timestamps.
+    // 7. Timestamps.
     if cp.timestamp > now_secs.saturating_add(opts.future_skew.as_secs()) {
-        alerts.push(Alert::new(
-            AlertKind::CheckpointFuture,
-            format!(
-                "checkpoint timestamp {} is {} s ahead of this machine's clock (allowed skew {} s)",
-                cp.timestamp,
-                cp.timestamp - now_secs,
-                opts.future_skew.as_secs()
+        found.raise(
+            db,
+            Alert::new(
+                AlertKind::CheckpointFuture,
+                format!(
+                    "checkpoint timestamp {} is {} s ahead of this machine's clock (allowed skew {} s)",
+                    cp.timestamp,
+                    cp.timestamp - now_secs,
+                    opts.future_skew.as_secs()
+                ),
+                evidence(),
             ),
-            evidence(),
-        ));
+        );
     } else if now_secs.saturating_sub(cp.timestamp) > opts.max_age.as_secs() {
-        alerts.push(Alert::new(
-            AlertKind::CheckpointStale,
-            format!(
-                "checkpoint timestamp {} is {} s old (maximum age {} s)",
-                cp.timestamp,
-                now_secs - cp.timestamp,
-                opts.max_age.as_secs()
+        found.raise(
+            db,
+            Alert::new(
+                AlertKind::CheckpointStale,
+                format!(
+                    "checkpoint timestamp {} is {} s old (maximum age {} s)",
+                    cp.timestamp,
+                    now_secs - cp.timestamp,
+                    opts.max_age.as_secs()
+                ),
+                evidence(),
             ),
-            evidence(),
-        ));
+        );
     }
     if let Some(p) = &prev {
         if cp.timestamp < p.timestamp {
-            alerts.push(Alert::new(
-                AlertKind::TimestampBackwards,
-                format!(
-                    "checkpoint timestamp {} is older than the last verified {}",
-                    cp.timestamp, p.timestamp
+            found.raise(
+                db,
+                Alert::new(
+                    AlertKind::TimestampBackwards,
+                    format!(
+                        "checkpoint timestamp {} is older than the last verified {}",
+                        cp.timestamp, p.timestamp
+                    ),
+                    evidence(),
                 ),
-                evidence(),
-            ));
+            );
         }
     }
 
-    // 7. Length and roots against the last verified checkpoint.
+    // Nothing below is asked for with the numbers of a checkpoint that is not the pinned
+    // operator's.
+    if !(report.checkpoint_verified && pinned_ok) {
+        return Ok(finish(report, found));
+    }
+
+    // 8. Length and roots against the last verified checkpoint.
     let mut comparable = true;
     if let Some(p) = &prev {
         if cp.log_length < p.log_length {
             comparable = false;
-            alerts.push(Alert::new(
-                AlertKind::Rewind,
-                format!(
-                    "log length {} is less than the verified {}",
-                    cp.log_length, p.log_length
+            found.raise(
+                db,
+                Alert::new(
+                    AlertKind::Rewind,
+                    format!(
+                        "log length {} is less than the verified {}",
+                        cp.log_length, p.log_length
+                    ),
+                    evidence(),
                 ),
-                evidence(),
-            ));
+            );
         } else if cp.log_length == p.log_length
             && (cp.log_root != p.log_root || cp.map_root != p.map_root)
         {
             comparable = false;
-            alerts.push(Alert::new(
-                AlertKind::Fork,
-                format!(
-                    "log length {} is unchanged but the roots differ (logRoot {} was {}, mapRoot {} was {})",
-                    cp.log_length, cp.log_root, p.log_root, cp.map_root, p.map_root
+            found.raise(
+                db,
+                Alert::new(
+                    AlertKind::Fork,
+                    format!(
+                        "log length {} is unchanged but the roots differ (logRoot {} was {}, mapRoot {} was {})",
+                        cp.log_length, cp.log_root, p.log_root, cp.map_root, p.map_root
+                    ),
+                    evidence(),
                 ),
-                evidence(),
-            ));
+            );
         }
     }
 
-    // 8. Ledger (or, without one, a consistency proof).
+    // 9. Ledger (or, without one, a consistency proof).
     let mut new_frontier: Option<Frontier> = None;
     if comparable && cp.log_length > 0 {
         let ledger = match client.ledger_sources().await {
@@ -347,55 +458,90 @@ pub async fn run_cycle(
                 stored.as_ref(),
                 &cp,
                 opts.progress.as_ref(),
+                opts.ledger_budget,
             )
             .await?;
             report.synced_entries = outcome.synced;
             match outcome.result {
-                Ok(f) => new_frontier = Some(f),
-                Err((kind, detail)) => alerts.push(Alert::new(kind, detail, evidence())),
+                Synced::Verified(f) => new_frontier = Some(f),
+                Synced::Partial { reached } => {
+                    report.ledger_pending = Some((reached, cp.log_length));
+                }
+                Synced::Failed(kind, detail) => {
+                    found.raise(db, Alert::new(kind, detail, evidence()))
+                }
             }
-        } else if let Some(p) = prev.as_ref().filter(|p| p.log_length < cp.log_length) {
-            let checked = match client.proof_consistency(p.log_length, cp.log_length).await {
-                Ok(proof) => verify_consistency(
-                    &proof,
-                    p.log_length,
-                    cp.log_length,
-                    &p.log_root,
-                    &cp.log_root,
-                )
-                .map_err(|e| e.to_string()),
-                Err(e) if e.is_transient() => return Err(e),
-                Err(e) => Err(e.to_string()),
-            };
-            if let Err(e) = checked {
-                alerts.push(Alert::new(
-                    AlertKind::Fork,
-                    format!(
-                        "log {} → {} is not consistent with the verified history: {e}",
-                        p.log_length, cp.log_length
+        } else {
+            if let Some(s) = stored.as_ref().filter(|s| s.ledger_len > 0) {
+                found.raise(
+                    db,
+                    Alert::new(
+                        AlertKind::LedgerWithheld,
+                        format!(
+                            "the registry served its ledger before ({} entries verified) and now answers /v1/ledger with not found",
+                            s.ledger_len
+                        ),
+                        evidence(),
                     ),
-                    evidence(),
-                ));
+                );
+            }
+            if let Some(p) = prev.as_ref().filter(|p| p.log_length < cp.log_length) {
+                let checked = match client.proof_consistency(p.log_length, cp.log_length).await
+                {
+                    Ok(proof) => verify_consistency(
+                        &proof,
+                        p.log_length,
+                        cp.log_length,
+                        &p.log_root,
+                        &cp.log_root,
+                    )
+                    .map_err(|e| e.to_string()),
+                    Err(e) if e.is_transient() => return Err(e),
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Err(e) = checked {
+                    found.raise(
+                        db,
+                        Alert::new(
+                            AlertKind::Fork,
+                            format!(
+                                "log {} → {} is not consistent with the verified history: {e}",
+                                p.log_length, cp.log_length
+                            ),
+                            evidence(),
+                        ),
+                    );
+                }
             }
         }
     }
 
-    // 9. The operator log's head is in the signed log and map.
+    // 10. The operator log's head is in the signed log and map (a registry that cannot be
+    // asked is asked again next cycle, never an alert).
     if let (Some(op), Some(last)) = (&op, records.last()) {
-        if alerts.is_empty() {
+        if found.is_empty() {
             let leaf = ProvedLeaf {
                 index: last.registry_index,
                 log_id: operator_log_id(),
                 record_id: op.head,
             };
-            if let Some(Err(e)) = prove_heads(client, &cp, &[leaf]).await.into_iter().next() {
-                alerts.push(not_included_alert(&leaf, &e, &cp));
+            match prove_heads_checked(client, &cp, &[leaf])
+                .await
+                .into_iter()
+                .next()
+            {
+                Some(Err(HeadProofError::Failed(e))) => {
+                    found.raise(db, not_included_alert(&leaf, &e, &cp))
+                }
+                Some(Err(HeadProofError::Unreachable(e))) => report.incomplete = Some(e),
+                _ => {}
             }
         }
     }
 
-    // 10. Advance only when clean.
-    if alerts.is_empty() {
+    // 11. Advance only when clean and complete.
+    let complete = report.incomplete.is_none() && report.ledger_pending.is_none();
+    if found.is_empty() && complete {
         if let (Some(op), Some((pinned, source))) = (&op, pin) {
             let (ledger_len, frontier) = match &new_frontier {
                 Some(f) => (f.len(), f.to_bytes()),
@@ -407,6 +553,12 @@ pub async fn run_cycle(
                 pin_source: Some(source),
                 operator_record0: Some(op.record0),
                 operator_key_ids: op.key_ids(),
+                commit_keys: op
+                    .keys
+                    .iter()
+                    .filter(|(k, _)| op.commit_keys.contains(k))
+                    .map(|(k, pk)| (*k, pk.clone()))
+                    .collect(),
                 checkpoint: Some(VerifiedCheckpoint {
                     envelope: cp.canonical.clone(),
                     log_length: cp.log_length,
@@ -418,30 +570,23 @@ pub async fn run_cycle(
                 frontier,
             };
             db.save_state(&s).map_err(store_err)?;
+            db.close_alerts(&registry).map_err(store_err)?;
             report.ledger_len = ledger_len;
             report.state_advanced = true;
+            report.verified = Some(cp.clone());
         }
     }
     let same_key = match (&stored, cp.key_id()) {
         (Some(s), Some(k)) => s.pinned_key_id == Some(k),
         _ => false,
     };
-    report.explanation = explain(&alerts, same_key);
-    finish(db, &registry, report, alerts, now_ms)
+    report.explanation = explain(&found.list, same_key);
+    Ok(finish(report, found))
 }
 
-fn finish(
-    db: &mut TrustDb,
-    registry: &str,
-    mut report: CycleReport,
-    alerts: Vec<Alert>,
-    now_ms: i64,
-) -> Result<CycleReport, ApiError> {
-    for a in &alerts {
-        db.add_alert(registry, a, now_ms).map_err(store_err)?;
-    }
-    report.alerts = alerts;
-    Ok(report)
+fn finish(mut report: CycleReport, found: Found) -> CycleReport {
+    report.alerts = found.list;
+    report
 }
 
 /// Recognises the memory-store restart pattern: the operator log re-created under the same
@@ -465,134 +610,6 @@ fn explain(alerts: &[Alert], same_key: bool) -> Option<String> {
     } else {
         None
     }
-}
-
-struct LedgerOutcome {
-    synced: u64,
-    result: Result<Frontier, (AlertKind, String)>,
-}
-
-/// Fetches the ledger from the verified length (one entry of overlap), stores it, extends the
-/// verified frontier to the checkpoint's length and compares with its signed logRoot.
-async fn sync_ledger(
-    client: &RegistryClient,
-    db: &mut TrustDb,
-    registry: &str,
-    stored: Option<&TrustState>,
-    cp: &Checkpoint,
-    progress: Option<&Progress>,
-) -> Result<LedgerOutcome, ApiError> {
-    let l = cp.log_length;
-    let mut frontier = match stored.filter(|s| s.checkpoint.is_some() && s.ledger_len > 0) {
-        Some(s) => Frontier::from_bytes(&s.frontier).unwrap_or_default(),
-        None => Frontier::new(),
-    };
-    let verified = frontier.len();
-    if stored.is_some_and(|s| s.ledger_len != verified) || verified > l {
-        frontier = Frontier::new();
-    }
-    let verified = frontier.len();
-    let mut start = verified.saturating_sub(1);
-    let mut synced = 0u64;
-    let mut prefix_changed: Option<String> = None;
-    let mut problem: Option<String> = None;
-    let mut pages = PagePlan::new(client, start, l);
-    loop {
-        let bytes = pages.page(start).await?;
-        let entries = match parse_page(&bytes) {
-            Ok(e) => e,
-            Err(e) => {
-                problem = Some(format!("ledger page at {start}: {e}"));
-                break;
-            }
-        };
-        let n = entries.len() as u64;
-        if n == 0 {
-            break;
-        }
-        let mut first_new = 0usize;
-        for (i, e) in entries.iter().enumerate() {
-            let idx = start + i as u64;
-            if idx < verified {
-                first_new = i + 1;
-                let known = db.ledger_entry(registry, idx).map_err(store_err)?;
-                if known.is_some_and(|k| k != *e) {
-                    prefix_changed = Some(format!(
-                        "verified ledger entry {idx} changed: it was ({}, {}), now ({}, {})",
-                        known.map(|k| k.log_id.to_string()).unwrap_or_default(),
-                        known.map(|k| k.record_id.to_string()).unwrap_or_default(),
-                        e.log_id,
-                        e.record_id
-                    ));
-                }
-            } else if idx < l {
-                frontier.push_entry(e);
-            }
-        }
-        let new = &entries[first_new..];
-        if !new.is_empty() {
-            db.write_ledger_batch(registry, start + first_new as u64, new)
-                .map_err(store_err)?;
-            synced += new.len() as u64;
-        }
-        start += n;
-        if let Some(p) = progress {
-            (p.0)(frontier.len(), l);
-        }
-        // The ledger runs a few entries ahead of the checkpoint; never page on without end.
-        if (n as usize) < MAX_PAGE_ENTRIES || start >= l.saturating_add(MAX_LEDGER_AHEAD) {
-            break;
-        }
-    }
-    db.truncate_ledger(registry, start.max(verified))
-        .map_err(store_err)?;
-    let result = if let Some(p) = problem {
-        Err((AlertKind::LedgerMismatch, p))
-    } else if frontier.len() < l {
-        Err((
-            AlertKind::LedgerMismatch,
-            format!(
-                "the ledger holds {} entries but the checkpoint says {l}",
-                frontier.len()
-            ),
-        ))
-    } else if frontier.root() == cp.log_root {
-        match prefix_changed {
-            // The signed root agrees with what was verified; the ledger page does not.
-            Some(p) => Err((AlertKind::LedgerMismatch, p)),
-            None => Ok(frontier),
-        }
-    } else if verified == 0 {
-        Err((
-            AlertKind::LedgerMismatch,
-            format!(
-                "the ledger's first {l} entries hash to {}, not the signed logRoot {}",
-                frontier.root(),
-                cp.log_root
-            ),
-        ))
-    } else {
-        // Is the registry's ledger consistent with its own signed root? Then it rewrote the
-        // history verified before (FORK); otherwise its ledger is wrong.
-        match stream_roots(client, l, false).await? {
-            Ok((root, _)) if root == cp.log_root => Err((
-                AlertKind::Fork,
-                format!(
-                    "the registry's log of length {l} hashes to its signed root but does not extend the {verified} entries verified before{}",
-                    prefix_changed.map(|p| format!(" ({p})")).unwrap_or_default()
-                ),
-            )),
-            Ok((root, _)) => Err((
-                AlertKind::LedgerMismatch,
-                format!(
-                    "the ledger's first {l} entries hash to {root}, not the signed logRoot {}",
-                    cp.log_root
-                ),
-            )),
-            Err(e) => Err((AlertKind::LedgerMismatch, e)),
-        }
-    };
-    Ok(LedgerOutcome { synced, result })
 }
 
 /// The alert for a record that could not be proven included.

@@ -46,6 +46,12 @@ CREATE TABLE IF NOT EXISTS trust_ledger (
     PRIMARY KEY (registry, idx)
 );
 CREATE INDEX IF NOT EXISTS trust_ledger_record ON trust_ledger (registry, log_id, record_id);
+CREATE TABLE IF NOT EXISTS trust_sync (
+    registry TEXT PRIMARY KEY,
+    base INTEGER NOT NULL,
+    len INTEGER NOT NULL,
+    frontier BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS trust_alerts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     time_ms INTEGER NOT NULL,
@@ -56,6 +62,87 @@ CREATE TABLE IF NOT EXISTS trust_alerts (
 );
 ";
 
+/// Columns added after the first release of the trust tables: (table, column, definition).
+/// Added on open when missing, so older stores keep working.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("trust_state", "commit_keys", "TEXT"),
+    ("trust_checkpoints", "tree", "TEXT"),
+    ("trust_alerts", "subject", "TEXT NOT NULL DEFAULT ''"),
+    ("trust_alerts", "last_ms", "INTEGER"),
+    ("trust_alerts", "count", "INTEGER NOT NULL DEFAULT 1"),
+    ("trust_alerts", "open", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+const INDEXES: &str = "
+CREATE UNIQUE INDEX IF NOT EXISTS trust_checkpoints_tree ON trust_checkpoints (registry, tree);
+CREATE INDEX IF NOT EXISTS trust_alerts_open ON trust_alerts (registry, kind, subject, open);
+";
+
+/// Evidence larger than this is stored cut, marked `truncated` (a 4 MiB key id must not make a
+/// 4 MiB row per cycle).
+pub const MAX_EVIDENCE: usize = 64 * 1024;
+
+/// Archived envelopes larger than this are not archived (a genuine one is a few hundred bytes).
+const MAX_ARCHIVED_ENVELOPE: usize = 4 * 1024;
+
+/// Alert rows kept per registry, and for how long, unless configured otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub rows: u64,
+    pub days: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            rows: 10_000,
+            days: 90,
+        }
+    }
+}
+
+/// The evidence as stored: its JSON text, or, past [`MAX_EVIDENCE`], a marked excerpt.
+pub fn capped_evidence(v: &serde_json::Value) -> String {
+    let text = v.to_string();
+    if text.len() <= MAX_EVIDENCE {
+        return text;
+    }
+    let mut cut = MAX_EVIDENCE / 2;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    serde_json::json!({
+        "truncated": true,
+        "bytes": text.len(),
+        "excerpt": &text[..cut],
+    })
+    .to_string()
+}
+
+/// `s` cut to at most `max` bytes at a character boundary, marked `…` when cut.
+fn cap_text(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes)", &s[..cut], s.len())
+}
+
+/// What an alert is about: the record or package log its evidence names, empty for the
+/// registry-wide kinds (whose detail changes with every checkpoint re-signed during an attack).
+pub fn alert_subject(a: &Alert) -> String {
+    let ev = |k: &str| a.evidence.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    match a.kind {
+        AlertKind::RecordNotIncluded | AlertKind::PackageLogInvalid => {
+            format!("{} {}", ev("logId"), ev("recordId")).trim().to_string()
+        }
+        _ => String::new(),
+    }
+}
+
 fn db_err(e: rusqlite::Error) -> TrustError {
     TrustError(format!("trust store: {e}"))
 }
@@ -65,7 +152,12 @@ fn db_err(e: rusqlite::Error) -> TrustError {
 #[serde(rename_all = "camelCase")]
 pub struct StoredAlert {
     pub id: i64,
+    /// When it was first seen.
     pub time_ms: i64,
+    /// When it was last seen (the same attack seen again by a later cycle).
+    pub last_ms: i64,
+    /// How many times it was seen.
+    pub count: u64,
     pub registry: String,
     #[serde(flatten)]
     pub alert: Alert,
@@ -130,6 +222,21 @@ impl TrustDb {
 
     pub fn from_connection(conn: Connection) -> Result<Self, TrustError> {
         conn.execute_batch(SCHEMA).map_err(db_err)?;
+        for (table, column, def) in ADDED_COLUMNS {
+            let has: bool = conn
+                .query_row(
+                    &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+                    [column],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(db_err)?
+                > 0;
+            if !has {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {def}"))
+                    .map_err(db_err)?;
+            }
+        }
+        conn.execute_batch(INDEXES).map_err(db_err)?;
         Ok(Self { conn })
     }
 
@@ -146,12 +253,13 @@ impl TrustDb {
             Option<i64>,
             i64,
             Vec<u8>,
+            Option<String>,
         );
         let row: Option<Row> = self
             .conn
             .query_row(
                 "SELECT pinned_key_id, pin_source, operator_record0, operator_key_ids, checkpoint,
-                        log_length, log_root, map_root, timestamp, ledger_len, frontier
+                        log_length, log_root, map_root, timestamp, ledger_len, frontier, commit_keys
                  FROM trust_state WHERE registry = ?1",
                 [registry],
                 |r| {
@@ -167,12 +275,14 @@ impl TrustDb {
                         r.get(8)?,
                         r.get(9)?,
                         r.get(10)?,
+                        r.get(11)?,
                     ))
                 },
             )
             .optional()
             .map_err(db_err)?;
-        let Some((pin, source, rec0, keys, env, len, lr, mr, ts, ledger_len, frontier)) = row
+        let Some((pin, source, rec0, keys, env, len, lr, mr, ts, ledger_len, frontier, commit)) =
+            row
         else {
             return Ok(None);
         };
@@ -197,12 +307,24 @@ impl TrustDb {
             _ => None,
         };
         Frontier::from_bytes(&frontier)?;
+        let commit: std::collections::BTreeMap<String, String> = match commit {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| TrustError(format!("trust store: bad commit key list: {e}")))?,
+            None => Default::default(),
+        };
+        let mut commit_keys = std::collections::BTreeMap::new();
+        for (k, pk) in commit {
+            if let Some(k) = parse_text::<KeyId>(Some(k), "key id")? {
+                commit_keys.insert(k, pk);
+            }
+        }
         Ok(Some(TrustState {
             registry: registry.to_string(),
             pinned_key_id: parse_text(pin, "pinned key id")?,
             pin_source: source.as_deref().and_then(PinSource::parse),
             operator_record0: parse_text::<RecordId>(rec0, "operator record id")?,
             operator_key_ids,
+            commit_keys,
             checkpoint,
             ledger_len: ledger_len as u64,
             frontier,
@@ -213,12 +335,18 @@ impl TrustDb {
         let keys: Vec<String> = s.operator_key_ids.iter().map(|k| k.to_string()).collect();
         let keys = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
         let cp = s.checkpoint.as_ref();
+        let commit: std::collections::BTreeMap<String, &String> = s
+            .commit_keys
+            .iter()
+            .map(|(k, pk)| (k.to_string(), pk))
+            .collect();
+        let commit = serde_json::to_string(&commit).unwrap_or_else(|_| "{}".into());
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO trust_state (registry, pinned_key_id, pin_source,
                     operator_record0, operator_key_ids, checkpoint, log_length, log_root, map_root,
-                    timestamp, ledger_len, frontier)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    timestamp, ledger_len, frontier, commit_keys)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     s.registry,
                     s.pinned_key_id.map(|k| k.to_string()),
@@ -232,6 +360,7 @@ impl TrustDb {
                     cp.map(|c| c.timestamp as i64),
                     s.ledger_len as i64,
                     s.frontier,
+                    commit,
                 ],
             )
             .map_err(db_err)?;
@@ -246,22 +375,73 @@ impl TrustDb {
             .map_err(db_err)?;
         tx.execute("DELETE FROM trust_ledger WHERE registry = ?1", [registry])
             .map_err(db_err)?;
+        tx.execute("DELETE FROM trust_sync WHERE registry = ?1", [registry])
+            .map_err(db_err)?;
         tx.commit().map_err(db_err)
     }
 
-    /// Archives an envelope; `true` if it was not archived before (deduplicated by text).
+    /// A ledger sync cut by its per-cycle budget: the verified length it started from, how far
+    /// it got, and the (unverified) frontier there.
+    pub fn sync_progress(&self, registry: &str) -> Result<Option<(u64, u64, Vec<u8>)>, TrustError> {
+        self.conn
+            .query_row(
+                "SELECT base, len, frontier FROM trust_sync WHERE registry = ?1",
+                [registry],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, i64>(1)? as u64,
+                        r.get::<_, Vec<u8>>(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db_err)
+    }
+
+    pub fn save_sync(
+        &mut self,
+        registry: &str,
+        base: u64,
+        frontier: &Frontier,
+    ) -> Result<(), TrustError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO trust_sync (registry, base, len, frontier) VALUES (?1, ?2, ?3, ?4)",
+                params![registry, base as i64, frontier.len() as i64, frontier.to_bytes()],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn clear_sync(&mut self, registry: &str) -> Result<(), TrustError> {
+        self.conn
+            .execute("DELETE FROM trust_sync WHERE registry = ?1", [registry])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Archives an envelope; `true` if it was not archived before. One envelope is kept per
+    /// distinct tree (length, log root, map root): the registry re-signs the same tree every few
+    /// seconds, and only the first signature of it is kept. Envelopes larger than a genuine
+    /// one can be (a 4 MiB key id) are not archived: the alert that cites them keeps a capped
+    /// copy.
     pub fn archive_checkpoint(
         &mut self,
         registry: &str,
         cp: &Checkpoint,
         now_ms: i64,
     ) -> Result<bool, TrustError> {
+        if cp.canonical.len() > MAX_ARCHIVED_ENVELOPE {
+            return Ok(false);
+        }
+        let tree = format!("{}:{}:{}", cp.log_length, cp.log_root, cp.map_root);
         let n = self
             .conn
             .execute(
-                "INSERT OR IGNORE INTO trust_checkpoints (registry, envelope, log_length, timestamp, first_seen_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![registry, cp.canonical, cp.log_length as i64, cp.timestamp as i64, now_ms],
+                "INSERT OR IGNORE INTO trust_checkpoints (registry, envelope, log_length, timestamp, first_seen_ms, tree)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![registry, cp.canonical, cp.log_length as i64, cp.timestamp as i64, now_ms, tree],
             )
             .map_err(db_err)?;
         Ok(n == 1)
@@ -463,24 +643,134 @@ impl TrustDb {
         Ok(v.map(|v| v as u64))
     }
 
+    /// Stores an alert. While one of the same kind about the same subject (see
+    /// [`alert_subject`]) is open for this registry, that row is updated instead (last seen,
+    /// count): one attack is one row, however many cycles it lasts. Evidence is capped at
+    /// [`MAX_EVIDENCE`]. Returns the row's id.
     pub fn add_alert(&mut self, registry: &str, a: &Alert, now_ms: i64) -> Result<i64, TrustError> {
+        let subject = alert_subject(a);
+        let open: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM trust_alerts WHERE registry = ?1 AND kind = ?2 AND subject = ?3 AND open = 1
+                 ORDER BY id DESC LIMIT 1",
+                params![registry, a.kind.as_str(), subject],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
+        if let Some(id) = open {
+            self.conn
+                .execute(
+                    "UPDATE trust_alerts SET last_ms = ?2, count = count + 1 WHERE id = ?1",
+                    params![id, now_ms],
+                )
+                .map_err(db_err)?;
+            return Ok(id);
+        }
         self.conn
             .execute(
-                "INSERT INTO trust_alerts (time_ms, registry, kind, detail, evidence) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![now_ms, registry, a.kind.as_str(), a.detail, a.evidence.to_string()],
+                "INSERT INTO trust_alerts (time_ms, registry, kind, detail, evidence, subject, last_ms, count, open)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1, 1, 1)",
+                params![
+                    now_ms,
+                    registry,
+                    a.kind.as_str(),
+                    cap_text(&a.detail, 4096),
+                    capped_evidence(&a.evidence),
+                    subject
+                ],
             )
             .map_err(db_err)?;
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// The latest `limit` alerts of a registry, newest first.
-    pub fn alerts(&self, registry: &str, limit: u32) -> Result<Vec<StoredAlert>, TrustError> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT id, time_ms, kind, detail, evidence FROM trust_alerts WHERE registry = ?1 ORDER BY id DESC LIMIT ?2",
+    /// A clean cycle ends the attack: the registry-wide alerts of `registry` are closed, so the
+    /// next one is a new row. Alerts about a record or a package log stay open (their subject
+    /// is checked on its own).
+    pub fn close_alerts(&mut self, registry: &str) -> Result<(), TrustError> {
+        self.conn
+            .execute(
+                "UPDATE trust_alerts SET open = 0 WHERE registry = ?1 AND open = 1 AND subject = ''",
+                [registry],
             )
             .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// What changes when an alert is stored or seen again (the dashboard reloads the list only
+    /// then): the newest row id and the sum of the counts.
+    pub fn alerts_mark(&self, registry: &str) -> Result<(i64, i64), TrustError> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(MAX(id), 0), COALESCE(SUM(count), 0) FROM trust_alerts WHERE registry = ?1",
+                [registry],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(db_err)
+    }
+
+    /// Deletes alerts of `registry` beyond the newest `keep.rows` or older than `keep.days`.
+    /// Returns how many went.
+    pub fn prune_alerts(
+        &mut self,
+        registry: &str,
+        keep: Retention,
+        now_ms: i64,
+    ) -> Result<usize, TrustError> {
+        let oldest = now_ms.saturating_sub((keep.days as i64).saturating_mul(86_400_000));
+        let by_age = self
+            .conn
+            .execute(
+                "DELETE FROM trust_alerts WHERE registry = ?1 AND COALESCE(last_ms, time_ms) < ?2",
+                params![registry, oldest],
+            )
+            .map_err(db_err)?;
+        let by_count = self
+            .conn
+            .execute(
+                "DELETE FROM trust_alerts WHERE registry = ?1 AND id NOT IN
+                   (SELECT id FROM trust_alerts WHERE registry = ?1 ORDER BY id DESC LIMIT ?2)",
+                params![registry, keep.rows.min(i64::MAX as u64) as i64],
+            )
+            .map_err(db_err)?;
+        Ok(by_age + by_count)
+    }
+
+    /// The latest `limit` alerts of a registry, newest first, with their evidence.
+    pub fn alerts(&self, registry: &str, limit: u32) -> Result<Vec<StoredAlert>, TrustError> {
+        self.alerts_with(registry, limit, true)
+    }
+
+    /// [`Self::alerts`] without the evidence (`null`): what a list shows.
+    pub fn alert_summaries(&self, registry: &str, limit: u32) -> Result<Vec<StoredAlert>, TrustError> {
+        self.alerts_with(registry, limit, false)
+    }
+
+    /// One stored alert's evidence.
+    pub fn alert_evidence(&self, id: i64) -> Result<Option<serde_json::Value>, TrustError> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT evidence FROM trust_alerts WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db_err)?;
+        Ok(text.map(|t| serde_json::from_str(&t).unwrap_or(serde_json::Value::Null)))
+    }
+
+    fn alerts_with(
+        &self,
+        registry: &str,
+        limit: u32,
+        evidence: bool,
+    ) -> Result<Vec<StoredAlert>, TrustError> {
+        let sql = format!(
+            "SELECT id, time_ms, kind, detail, {}, COALESCE(last_ms, time_ms), count
+             FROM trust_alerts WHERE registry = ?1 ORDER BY id DESC LIMIT ?2",
+            if evidence { "evidence" } else { "NULL" }
+        );
+        let mut st = self.conn.prepare(&sql).map_err(db_err)?;
         let rows = st
             .query_map(params![registry, limit], |r| {
                 Ok((
@@ -488,24 +778,30 @@ impl TrustDb {
                     r.get::<_, i64>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
                 ))
             })
             .map_err(db_err)?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, time_ms, kind, detail, evidence) = row.map_err(db_err)?;
+            let (id, time_ms, kind, detail, evidence, last_ms, count) = row.map_err(db_err)?;
             let Some(kind) = AlertKind::parse(&kind) else {
                 continue;
             };
             out.push(StoredAlert {
                 id,
                 time_ms,
+                last_ms,
+                count: count.max(1) as u64,
                 registry: registry.to_string(),
                 alert: Alert {
                     kind,
                     detail,
-                    evidence: serde_json::from_str(&evidence).unwrap_or(serde_json::Value::Null),
+                    evidence: evidence
+                        .and_then(|e| serde_json::from_str(&e).ok())
+                        .unwrap_or(serde_json::Value::Null),
                 },
             });
         }

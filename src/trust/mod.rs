@@ -18,6 +18,7 @@ pub mod operator;
 pub mod package;
 pub mod records;
 pub mod state;
+pub mod sync;
 pub mod tracked;
 pub mod worker;
 

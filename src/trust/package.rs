@@ -9,7 +9,6 @@ use super::alerts::{Alert, AlertKind};
 use super::checkpoint::Checkpoint;
 use super::cycle::prove_heads;
 use super::map::ProvedLeaf;
-use super::operator::{fetch_operator_log, validate_operator_log};
 use super::{bail_trust, TrustError};
 use crate::ids::{KeyId, LogId, RecordId};
 use crate::record::{Entry, Permission, RecordContent};
@@ -327,52 +326,79 @@ pub async fn prove_package(
         .unwrap_or_else(|| Err("no proof result".into()))
 }
 
-/// Checks the checkpoint's signature as a verification cycle does (without pinning or stored
-/// state): the operator log at its length validates, its keyId names an operator key holding
-/// `commit`, and the signature verifies with it. `Ok(Err(alert))` when it does not.
-pub async fn verify_checkpoint(
+/// A package log as the trust engine sees it: the records the registry served at a checkpoint
+/// length, and whether they are proven.
+#[derive(Debug, Clone)]
+pub struct LoadedLog {
+    pub records: Vec<PackageLogRecord>,
+    /// The checkpoint length it was fetched at.
+    pub length: u64,
+    /// `Ok` when the chain validated and its head is proven in a verified checkpoint; else why
+    /// not (`KIND: detail`, or why nothing verified stands behind it).
+    pub status: Result<(), String>,
+    /// Alerts found in the log itself (PACKAGE_LOG_INVALID, RECORD_NOT_INCLUDED).
+    pub alerts: Vec<Alert>,
+}
+
+/// Fetches a package log at `verified`'s length — a checkpoint that passed a verification
+/// cycle (signature, pin, timestamps, rewinds and forks) — validates its chain and proves its
+/// head there. Without one (`None`), the log is fetched at `unverified_len` and shown
+/// unproven, `why` saying why. The one route to "proven" for `log` and the `L` pane.
+pub async fn load_proven(
     client: &RegistryClient,
-    checkpoint: &Checkpoint,
-) -> Result<Result<(), Alert>, ApiError> {
-    let evidence = || json!({"checkpoint": checkpoint.envelope});
-    let records = fetch_operator_log(client, checkpoint.log_length).await?;
-    let op = match validate_operator_log(&records) {
-        Ok(op) => op,
-        Err(e) => {
-            return Ok(Err(Alert::new(
-                AlertKind::OperatorLogInvalid,
-                e.to_string(),
-                json!({"checkpoint": checkpoint.envelope, "operatorLog": records}),
-            )))
-        }
-    };
-    let Some((k, pk)) = checkpoint
-        .key_id()
-        .and_then(|k| op.keys.get(&k).map(|pk| (k, pk)))
-    else {
-        return Ok(Err(Alert::new(
-            AlertKind::CheckpointSignature,
-            format!(
-                "checkpoint keyId `{}` is not a key of the operator log",
-                short_text(&checkpoint.key_id)
-            ),
-            evidence(),
-        )));
-    };
-    if !op.commit_keys.contains(&k) {
-        return Ok(Err(Alert::new(
-            AlertKind::CheckpointSignature,
-            format!("operator key {k} does not hold the commit permission"),
-            evidence(),
-        )));
+    verified: Option<&Checkpoint>,
+    unverified_len: u64,
+    why: &str,
+    log_id: &LogId,
+    package: Option<&str>,
+) -> Result<LoadedLog, ApiError> {
+    let length = verified.map(|c| c.log_length).unwrap_or(unverified_len);
+    let envelopes = fetch_package_log(client, length, log_id).await?;
+    Ok(match validate_package_log(log_id, &envelopes) {
+        Err(e) => LoadedLog {
+            records: decode_unverified(&envelopes),
+            length,
+            status: Err(format!("PACKAGE_LOG_INVALID: {e}")),
+            alerts: vec![invalid_log_alert(log_id, package, &e, &envelopes)],
+        },
+        Ok(pl) => match verified {
+            None => LoadedLog {
+                records: pl.records,
+                length,
+                status: Err(why.to_string()),
+                alerts: Vec::new(),
+            },
+            Some(cp) => {
+                let (status, alerts) = match prove_package(client, cp, &pl).await {
+                    Ok(()) => (Ok(()), Vec::new()),
+                    Err(e) => (
+                        Err(format!("RECORD_NOT_INCLUDED: the head is not proven: {e}")),
+                        pl.head_leaf()
+                            .map(|leaf| super::cycle::not_included_alert(&leaf, &e, cp))
+                            .into_iter()
+                            .collect(),
+                    ),
+                };
+                LoadedLog {
+                    records: pl.records,
+                    length,
+                    status,
+                    alerts,
+                }
+            }
+        },
+    })
+}
+
+/// The last checkpoint that passed a verification cycle for `registry`, from the store.
+pub fn last_verified(
+    db: &super::db::TrustDb,
+    registry: &str,
+) -> Result<Option<Checkpoint>, TrustError> {
+    match db.load_state(registry)?.and_then(|s| s.checkpoint) {
+        Some(vc) => Ok(Some(Checkpoint::parse(&vc.envelope)?)),
+        None => Ok(None),
     }
-    Ok(checkpoint.verify(pk).map_err(|e| {
-        Alert::new(
-            AlertKind::CheckpointSignature,
-            format!("checkpoint signature: {e}"),
-            evidence(),
-        )
-    }))
 }
 
 #[cfg(test)]

@@ -20,14 +20,89 @@ pub enum Proof {
     Proven { index: u64 },
     /// The registry said `published` but its verified ledger does not hold the record there.
     NotIncluded { detail: String },
-    /// Not (yet) in the verified ledger: pending, rejected, unknown, or published after the
-    /// latest verified checkpoint.
+    /// The registry says `published` at `index`, but nothing verified proves it yet: a claim,
+    /// not a fact. `signed` is the length of the latest verified checkpoint (0: none yet).
+    Claimed { index: u64, signed: u64 },
+    /// Not a published answer (pending, rejected, unknown, an error).
     Unproven,
 }
 
 impl Proof {
     pub fn is_proven(&self) -> bool {
         matches!(self, Self::Proven { .. })
+    }
+
+    /// Why a claim is not proven, in a few words (`None` for anything but a claim).
+    pub fn claim_text(&self) -> Option<String> {
+        match self {
+            Self::Claimed { index, signed } if index >= signed => Some(format!(
+                "published? index {index} is past the signed log ({signed})"
+            )),
+            Self::Claimed { index, .. } => {
+                Some(format!("published? index {index} not proven yet"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What a `published` claim is judged against: the verified state and the grace a registry has
+/// to sign what it calls published (`--max-checkpoint-age`).
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRules {
+    /// Ledger entries verified (proof by lookup below this).
+    pub verified: u64,
+    /// The latest verified checkpoint's length (0: none).
+    pub signed: u64,
+    /// Whether that checkpoint is recent (signed within the grace): only then is a claim past
+    /// it the registry's fault rather than the verifier's lag.
+    pub signed_fresh: bool,
+    pub grace_ms: i64,
+    pub now_ms: i64,
+}
+
+impl ClaimRules {
+    /// The rules for `registry` from its stored trust state.
+    pub fn load(
+        db: &TrustDb,
+        registry: &str,
+        grace: std::time::Duration,
+        now_ms: i64,
+    ) -> Result<Self, TrustError> {
+        let state = db.load_state(registry)?;
+        let verified = state.as_ref().map(|s| s.ledger_len).unwrap_or(0);
+        let cp = state.and_then(|s| s.checkpoint);
+        let grace_ms = grace.as_millis().min(i64::MAX as u128) as i64;
+        Ok(Self {
+            verified,
+            signed: cp.as_ref().map(|c| c.log_length).unwrap_or(0),
+            signed_fresh: cp.is_some_and(|c| {
+                now_ms.saturating_sub((c.timestamp as i64).saturating_mul(1000)) <= grace_ms
+            }),
+            grace_ms,
+            now_ms,
+        })
+    }
+
+    /// A claim of `r` at `index`, first made at `since_ms` (`None`: just now): still a claim,
+    /// or, once a fresh signed log has not covered it for longer than the grace, not included.
+    pub fn judge(&self, r: RecordRef, index: u64, since_ms: Option<i64>) -> Proof {
+        let age = self.now_ms.saturating_sub(since_ms.unwrap_or(self.now_ms));
+        if index >= self.signed && self.signed > 0 && self.signed_fresh && age > self.grace_ms {
+            return Proof::NotIncluded {
+                detail: format!(
+                    "the registry says record {} of log {} is published at index {index}, but {} s later its signed log still has only {} entries",
+                    r.record,
+                    r.log,
+                    age / 1000,
+                    self.signed
+                ),
+            };
+        }
+        Proof::Claimed {
+            index,
+            signed: self.signed,
+        }
     }
 }
 
@@ -64,20 +139,61 @@ pub fn verified_len(db: &TrustDb, registry: &str) -> Result<u64, TrustError> {
     Ok(db.load_state(registry)?.map(|s| s.ledger_len).unwrap_or(0))
 }
 
-/// Checks one registry answer against the verified ledger.
+/// Claims proven by package chains (warg's own route, used when there is no verified ledger):
+/// a claimed record in a chain that validated and whose head is proven in the verified
+/// checkpoint is proven at its index there; a claim below the signed length in a proven log
+/// that does not hold it is not included.
+pub fn apply_chains(
+    proofs: &mut [(RecordRef, &mut Proof)],
+    did: &[(RecordRef, super::package::PackageLogRecord)],
+) {
+    let by_record: std::collections::HashMap<RecordRef, u64> =
+        did.iter().map(|(r, p)| (*r, p.registry_index)).collect();
+    let logs: std::collections::HashSet<crate::ids::LogId> =
+        did.iter().map(|(r, _)| r.log).collect();
+    for (r, proof) in proofs.iter_mut() {
+        let Proof::Claimed { index, signed } = **proof else {
+            continue;
+        };
+        match by_record.get(r) {
+            Some(&at) if at == index => **proof = Proof::Proven { index },
+            Some(&at) => {
+                **proof = Proof::NotIncluded {
+                    detail: format!(
+                        "the registry says record {} of log {} is published at index {index}, but its proven package log holds it at index {at}",
+                        r.record, r.log
+                    ),
+                }
+            }
+            None if index < signed && logs.contains(&r.log) => {
+                **proof = Proof::NotIncluded {
+                    detail: format!(
+                        "the registry says record {} of log {} is published at index {index}, but its package log, proven in the checkpoint of length {signed}, does not hold it",
+                        r.record, r.log
+                    ),
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+/// Checks one registry answer against the verified ledger: a published answer below the
+/// verified length is proven or contradicted; past it, it is a claim (see [`ClaimRules`]),
+/// first made at `since_ms`.
 pub fn check_answer(
     db: &TrustDb,
     registry: &str,
     r: RecordRef,
     answer: &PackageRecord,
-    verified: u64,
+    rules: &ClaimRules,
+    since_ms: Option<i64>,
 ) -> Result<Proof, TrustError> {
     let RecordState::Published { registry_index } = answer.state else {
         return Ok(Proof::Unproven);
     };
-    if registry_index >= verified {
-        // Published after the latest verified checkpoint: the next cycle proves it.
-        return Ok(Proof::Unproven);
+    if registry_index >= rules.verified {
+        return Ok(rules.judge(r, registry_index, since_ms));
     }
     match db.ledger_entry(registry, registry_index)? {
         Some(e) if e.log_id == r.log && e.record_id == r.record => Ok(Proof::Proven {
@@ -116,9 +232,11 @@ pub async fn resolve(
     items: &[RecordRef],
     concurrency: usize,
     use_ledger: bool,
+    rules: &ClaimRules,
+    since: &dyn Fn(&RecordRef) -> Option<i64>,
 ) -> Result<Vec<Resolved>, TrustError> {
     let registry = client.base().to_string();
-    let verified = verified_len(db, &registry)?;
+    let verified = rules.verified;
     let mut out: Vec<Option<Resolved>> = vec![None; items.len()];
     let mut ask = Vec::new();
     let found = if use_ledger {
@@ -148,7 +266,7 @@ pub async fn resolve(
     for (i, p) in ask.into_iter().zip(polled) {
         let r = items[i];
         let proof = match &p.result {
-            Ok((rec, _)) => check_answer(db, &registry, r, rec, verified)?,
+            Ok((rec, _)) => check_answer(db, &registry, r, rec, rules, since(&r))?,
             Err(_) => Proof::Unproven,
         };
         out[i] = Some(Resolved {

@@ -2,7 +2,7 @@
 
 use crate::ids::{KeyId, RecordId, Sha256Hash};
 use serde::{Deserialize, Serialize, Serializer};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where the pinned operator key id came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +62,9 @@ pub struct TrustState {
     pub pin_source: Option<PinSource>,
     pub operator_record0: Option<RecordId>,
     pub operator_key_ids: BTreeSet<KeyId>,
+    /// The keys that held `commit` at the last clean cycle (key id → public key text): the next
+    /// checkpoint's signature is checked with them before anything is fetched from its numbers.
+    pub commit_keys: BTreeMap<KeyId, String>,
     pub checkpoint: Option<VerifiedCheckpoint>,
     /// Ledger entries [0, ledger_len) are verified against `checkpoint`'s logRoot.
     pub ledger_len: u64,
@@ -78,6 +81,7 @@ impl TrustState {
             pin_source: None,
             operator_record0: None,
             operator_key_ids: BTreeSet::new(),
+            commit_keys: BTreeMap::new(),
             checkpoint: None,
             ledger_len: 0,
             frontier: super::ledger::Frontier::new().to_bytes(),

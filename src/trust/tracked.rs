@@ -121,11 +121,18 @@ pub async fn check_packages(
     let asked: std::collections::HashSet<LogId> = logs.iter().map(|(l, _)| *l).collect();
     cache.logs.retain(|l, _| asked.contains(l));
 
-    let verified = db.load_state(&registry)?.and_then(|s| {
-        let cp = s.checkpoint?;
-        (s.ledger_len > 0).then_some((s.ledger_len, cp))
+    let state = db.load_state(&registry)?;
+    let verified = state.as_ref().and_then(|s| {
+        let cp = s.checkpoint.clone()?;
+        Some((s.ledger_len, cp))
     });
     match verified {
+        // No verified ledger (the registry serves none): every tracked log's chain, at the
+        // verified checkpoint's length, proven by its head (warg's own route).
+        Some((0, vc)) => {
+            let cp = Checkpoint::parse(&vc.envelope)?;
+            check_chains(client, logs, cache, &cp, &mut report).await;
+        }
         Some((verified, vc)) => {
             let cp = Checkpoint::parse(&vc.envelope)?;
             check_moved(
@@ -144,7 +151,7 @@ pub async fn check_packages(
             for (log, _) in logs {
                 report
                     .skipped
-                    .push((*log, "no verified ledger for this registry yet".into()));
+                    .push((*log, "no verified checkpoint for this registry yet".into()));
             }
         }
     }
@@ -326,6 +333,91 @@ async fn check_moved(
     cache.retry.extend(skipped.iter().map(|(l, _)| *l));
     report.skipped.extend(skipped);
     Ok(())
+}
+
+/// Without a verified ledger: fetches each tracked log at the verified checkpoint's length
+/// (again only when that length moved), validates its chain and proves its head in the
+/// checkpoint's log and map. A log the registry says does not exist at that length is not
+/// published yet (nothing to prove, no alert: without a ledger there is nothing to contradict).
+async fn check_chains(
+    client: &RegistryClient,
+    logs: &[(LogId, Option<String>)],
+    cache: &mut PackageCache,
+    cp: &Checkpoint,
+    report: &mut PackagesReport,
+) {
+    let len = cp.log_length;
+    let todo: Vec<(LogId, Option<String>)> = logs
+        .iter()
+        .filter(|(l, _)| {
+            cache.retry.contains(l) || cache.logs.get(l).is_none_or(|(at, _, _)| *at != len)
+        })
+        .cloned()
+        .collect();
+    cache.retry.clear();
+    let mut fetched = futures::stream::iter(todo)
+        .map(|(log, name)| async move {
+            let got = fetch_package_log(client, len, &log).await;
+            (log, name, got)
+        })
+        .buffer_unordered(FETCH_CONCURRENCY);
+    let mut proven: Vec<(LogId, Vec<PackageLogRecord>)> = Vec::new();
+    while let Some((log, name, got)) = fetched.next().await {
+        let envelopes = match got {
+            Ok(v) => v,
+            Err(ApiError::NotFound { what, .. }) if what == "log" => {
+                cache.logs.remove(&log);
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!("package log {log}: {e}");
+                report.skipped.push((log, e.to_string()));
+                continue;
+            }
+        };
+        report.checked += 1;
+        match validate_package_log(&log, &envelopes) {
+            Ok(pl) if pl.records.is_empty() => {
+                cache.logs.remove(&log);
+            }
+            Ok(pl) => proven.push((log, pl.records)),
+            Err(e) => {
+                let a = invalid_log_alert(&log, name.as_deref(), &e, &envelopes);
+                report.new_alerts.push(a.clone());
+                let head = RecordId(crate::ids::Sha256Hash([0; 32]));
+                cache.logs.insert(log, (len, head, Outcome::Failed(a)));
+            }
+        }
+    }
+    drop(fetched);
+    let leaves: Vec<super::map::ProvedLeaf> = proven
+        .iter()
+        .filter_map(|(log, records)| {
+            records.last().map(|h| super::map::ProvedLeaf {
+                index: h.registry_index,
+                log_id: *log,
+                record_id: h.record_id,
+            })
+        })
+        .collect();
+    let results = prove_heads_checked(client, cp, &leaves).await;
+    for ((log, records), (leaf, result)) in proven.into_iter().zip(leaves.iter().zip(results)) {
+        let outcome = match result {
+            Ok(()) => Outcome::Proven(records),
+            Err(HeadProofError::Unreachable(e)) => {
+                cache.retry.insert(log);
+                report.skipped.push((log, e));
+                continue;
+            }
+            Err(HeadProofError::Failed(e)) => {
+                let a = not_included_alert(leaf, &e, cp);
+                report.new_alerts.push(a.clone());
+                Outcome::Failed(a)
+            }
+        };
+        cache.logs.insert(log, (len, leaf.record_id, outcome));
+    }
+    cache.retry.extend(report.skipped.iter().map(|(l, _)| *l));
 }
 
 /// The distinct logs of tracked records, with a package name when one is known.

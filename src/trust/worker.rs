@@ -59,32 +59,49 @@ fn now_secs() -> u64 {
     (now_ms() / 1000).max(0) as u64
 }
 
-/// Each tracked record of `store`'s registry against the verified ledger; a stored `published`
-/// answer the ledger contradicts is an alert.
+/// Each tracked record of `store`'s registry: proven by the verified ledger or a proven
+/// package chain, contradicted (an alert), or a registry claim (judged by `rules`).
 type Proofs = Vec<(RecordRef, Proof)>;
 
 fn proofs(
     db: &TrustDb,
+    store: &Store,
     registry: &str,
     list: &[crate::tracker::store::Tracked],
+    rules: &records::ClaimRules,
+    chains: &[(RecordRef, crate::trust::package::PackageLogRecord)],
 ) -> Result<(Proofs, Vec<Alert>), String> {
-    let verified = records::verified_len(db, registry).map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(list.len());
-    let mut alerts = Vec::new();
     let pairs: Vec<_> = list.iter().map(|t| (t.log_id, t.record_id)).collect();
     let found = db
-        .find_records(registry, &pairs, verified)
+        .find_records(registry, &pairs, rules.verified)
         .map_err(|e| e.to_string())?;
     for (t, found) in list.iter().zip(found) {
         let r = RecordRef::new(t.log_id, t.record_id);
         let proof = match found {
             Some(index) => Proof::Proven { index },
             None => match t.response.as_ref().and_then(|j| j.parse::<PackageRecord>()) {
-                Some(answer) => records::check_answer(db, registry, r, &answer, verified)
-                    .map_err(|e| e.to_string())?,
+                Some(answer) => {
+                    let since = match answer.state {
+                        crate::registry::RecordState::Published { .. } => store
+                            .published_since(&t.log_id, &t.record_id)
+                            .map_err(|e| format!("{e:#}"))?,
+                        _ => None,
+                    };
+                    records::check_answer(db, registry, r, &answer, rules, since)
+                        .map_err(|e| e.to_string())?
+                }
                 None => Proof::Unproven,
             },
         };
+        out.push((t, r, proof));
+    }
+    let mut refs: Vec<(RecordRef, &mut Proof)> =
+        out.iter_mut().map(|(_, r, p)| (*r, p)).collect();
+    records::apply_chains(&mut refs, chains);
+    let mut alerts = Vec::new();
+    let mut proofs = Vec::new();
+    for (t, r, proof) in out {
         if let Proof::NotIncluded { detail } = &proof {
             let raw = t
                 .response
@@ -95,25 +112,21 @@ fn proofs(
         }
         // Unproven is what the dashboard assumes of a record it has no proof for.
         if proof != Proof::Unproven {
-            out.push((r, proof));
+            proofs.push((r, proof));
         }
     }
-    Ok((out, alerts))
+    Ok((proofs, alerts))
 }
 
-/// What an alert is about, so that `--on-alert` hears of it once while it lasts: the record or
-/// package log it names (from its evidence), or, for the registry-wide kinds, the kind alone —
-/// their detail changes with every checkpoint re-signed during one attack.
+/// What an alert is about, so that `--on-alert` hears of it once while it lasts (see
+/// [`super::db::alert_subject`]).
 fn about(a: &Alert) -> (AlertKind, String) {
-    let ev = |k: &str| a.evidence.get(k).and_then(|v| v.as_str()).unwrap_or("");
-    let what = match a.kind {
-        AlertKind::RecordNotIncluded | AlertKind::PackageLogInvalid => {
-            format!("{} {}", ev("logId"), ev("recordId"))
-        }
-        _ => String::new(),
-    };
-    (a.kind, what.trim().to_string())
+    (a.kind, super::db::alert_subject(a))
 }
+
+/// Stored alerts whose evidence the dashboard loads (the newest); older ones are listed
+/// without it (`wargdash alerts --json` has it all).
+const ALERTS_WITH_EVIDENCE: usize = 20;
 
 /// Runs until `events` closes or the client channel is dropped.
 pub async fn run<T>(
@@ -138,8 +151,15 @@ pub async fn run<T>(
     let mut conns: Option<(String, TrustDb, Store)> = None;
     // Package logs already checked (per registry: cleared on a switch).
     let mut packages = PackageCache::default();
-    // The tracked set's logs, listed again when the tracked set changes.
+    // The tracked set and its logs, listed again when the tracked set changes.
     let mut logs = Vec::new();
+    let mut list: Vec<crate::tracker::store::Tracked> = Vec::new();
+    // Records of proven package chains (the route without a ledger), from the last check.
+    let mut chains: Vec<(RecordRef, crate::trust::package::PackageLogRecord)> = Vec::new();
+    // Whether the last proofs held a claim (judged again every cycle).
+    let mut claims = false;
+    // The stored alerts' mark when they were last sent.
+    let mut last_alerts: Option<(i64, i64)> = None;
     loop {
         let c = client.borrow().clone();
         let registry = c.base().to_string();
@@ -156,6 +176,9 @@ pub async fn run<T>(
                     conns = Some((registry.clone(), db, store));
                     packages = PackageCache::default();
                     not_included.clear();
+                    last_key = None;
+                    last_alerts = None;
+                    chains.clear();
                 }
                 Err(e) => {
                     if !send(TrustEvent::Failed(e)).await {
@@ -170,6 +193,8 @@ pub async fn run<T>(
             continue;
         };
         let mut opts = (cfg.options)(&registry);
+        opts.ledger_budget = Some(cycle::DASHBOARD_LEDGER_BUDGET);
+        let grace = opts.max_age;
         // Progress of a long ledger sync, dropped when the dashboard is busy (the next page
         // tells again).
         let tx = events.clone();
@@ -194,32 +219,57 @@ pub async fn run<T>(
                 }
             }
         }
-        // Proofs only when something they depend on changed.
+        // What the proofs depend on: the registry, the verified length, the tracked set's
+        // mark. Listed again only when one changed.
         let verified = records::verified_len(db, &registry).unwrap_or(0);
         // Not `data_version`: this task's own trust writes would change it every cycle.
         let mark = store.change_mark().unwrap_or_default();
         let key = (registry.clone(), verified, mark);
         let mut changed = last_key.as_ref() != Some(&key);
         // A store that cannot be read now keeps what was shown (and is read again next cycle).
-        let list = if changed {
+        if changed {
             match store.list() {
-                Ok(l) => Some(l),
+                Ok(l) => {
+                    last_key = Some(key);
+                    logs = tracked_logs(&l);
+                    list = l;
+                }
                 Err(e) => {
                     tracing::warn!("listing tracked records: {e:#}");
                     changed = false;
-                    None
                 }
             }
-        } else {
-            None
-        };
-        if let Some(list) = list {
-            last_key = Some(key);
-            logs = tracked_logs(&list);
-            match proofs(db, &registry, &list) {
+        }
+        // The tracked packages' logs (fetched again only when their verified head moved).
+        let mut chains_moved = false;
+        match check_packages(&c, db, &logs, &mut packages).await {
+            Ok(report) => {
+                for a in &report.new_alerts {
+                    let _ = db.add_alert(&registry, a, now_ms());
+                }
+                new_alerts.extend(report.new_alerts.iter().cloned());
+                if report.did.len() != chains.len() {
+                    chains_moved = true;
+                }
+                chains = report.did.clone();
+                let news = changed || report.checked > 0;
+                if news && !send(TrustEvent::Packages(Box::new(report))).await {
+                    return;
+                }
+            }
+            Err(e) => tracing::warn!("checking tracked package logs: {e}"),
+        }
+        // Proofs when something they depend on changed, and every cycle while a claim stands
+        // (a claim is judged again, and its record asked again).
+        if changed || chains_moved || claims {
+            let rules = records::ClaimRules::load(db, &registry, grace, now_ms());
+            let result = rules
+                .map_err(|e| e.to_string())
+                .and_then(|rules| proofs(db, store, &registry, &list, &rules, &chains));
+            match result {
                 Ok((p, alerts)) => {
-                    // Stored once per record while it lasts (proofs are re-checked whenever the
-                    // ledger grows).
+                    // Stored once per record while it lasts (proofs are re-checked whenever
+                    // the ledger grows).
                     let now: HashSet<(AlertKind, String)> = alerts.iter().map(about).collect();
                     for a in alerts {
                         if !not_included.contains(&about(&a)) {
@@ -228,30 +278,27 @@ pub async fn run<T>(
                         }
                     }
                     not_included = now;
+                    claims = p.iter().any(|(_, p)| matches!(p, Proof::Claimed { .. }));
                     if !send(TrustEvent::Proofs(p)).await {
                         return;
                     }
                 }
-                Err(e) => tracing::warn!("checking tracked records against the ledger: {e}"),
+                Err(e) => tracing::warn!("checking tracked records: {e}"),
             }
         }
-        // The tracked packages' logs (fetched again only when their verified head moved).
-        match check_packages(&c, db, &logs, &mut packages).await {
-            Ok(report) => {
-                for a in &report.new_alerts {
-                    let _ = db.add_alert(&registry, a, now_ms());
+        // The stored alerts, read again only when one was stored or seen again.
+        let alerts_mark = db.alerts_mark(&registry).ok();
+        if alerts_mark != last_alerts {
+            if let Ok(mut stored) = db.alert_summaries(&registry, 200) {
+                for a in stored.iter_mut().take(ALERTS_WITH_EVIDENCE) {
+                    if let Ok(Some(e)) = db.alert_evidence(a.id) {
+                        a.alert.evidence = e;
+                    }
                 }
-                new_alerts.extend(report.new_alerts.iter().cloned());
-                let news = changed || report.checked > 0;
-                if news && !send(TrustEvent::Packages(Box::new(report))).await {
+                last_alerts = alerts_mark;
+                if !send(TrustEvent::Alerts(stored)).await {
                     return;
                 }
-            }
-            Err(e) => tracing::warn!("checking tracked package logs: {e}"),
-        }
-        if let Ok(stored) = db.alerts(&registry, 200) {
-            if !send(TrustEvent::Alerts(stored)).await {
-                return;
             }
         }
         if let Some(cmd) = &cfg.on_alert {

@@ -568,7 +568,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Submitted(Ok(key)) => super::form_keys::submitted(s, key),
         Action::Flash(m) => s.warn(m),
-        Action::Trust(e) => super::trust::apply(s, e),
+        Action::Trust(e) => super::trust::apply(s, e, &mut cmds),
         Action::PackageLog(r) => super::logview::loaded(s, *r),
         Action::Events(e) => {
             s.events = e;

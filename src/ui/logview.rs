@@ -4,7 +4,6 @@
 use super::app::{Effect, Mode, State};
 use crate::ids::{LogId, RecordRef};
 use crate::registry::RegistryClient;
-use crate::trust::checkpoint::Checkpoint;
 use crate::trust::package::{self, PackageLogRecord};
 use crossterm::event::{KeyCode, KeyEvent};
 
@@ -28,45 +27,50 @@ pub struct LogBrowser {
     pub selected: usize,
 }
 
-/// Fetches, validates and proves a package log (the runtime runs this off the draw path).
+/// Fetches, validates and proves a package log (the runtime runs this off the draw path) on
+/// the last checkpoint the verifier verified for this registry (pinned key, rewinds, forks,
+/// timestamps): never on a checkpoint fetched and checked on its own.
 pub async fn load(
     client: &RegistryClient,
+    store: std::path::PathBuf,
     log_id: LogId,
     package: Option<String>,
 ) -> Result<LogView, String> {
-    let (typed, _) = client.checkpoint_raw().await.map_err(|e| e.to_string())?;
-    let cp =
-        Checkpoint::from_signed(typed).map_err(|e| format!("the checkpoint is malformed: {e}"))?;
-    let envelopes = package::fetch_package_log(client, cp.log_length, &log_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    let checkpoint_ok = match package::verify_checkpoint(client, &cp).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(alert)) => Err(format!("{}: {}", alert.kind.as_str(), alert.detail)),
-        Err(e) => Err(e.to_string()),
+    let registry = client.base().to_string();
+    let verified = tokio::task::spawn_blocking(move || {
+        let db = crate::trust::db::TrustDb::open(&store).map_err(|e| e.to_string())?;
+        package::last_verified(&db, &registry).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    // Without a verified checkpoint yet, the records are shown as the registry's latest
+    // checkpoint has them, unproven.
+    let unverified_len = match &verified {
+        Some(_) => 0,
+        None => client
+            .checkpoint_raw()
+            .await
+            .map_err(|e| e.to_string())?
+            .0
+            .contents
+            .log_length,
     };
-    match package::validate_package_log(&log_id, &envelopes) {
-        Ok(log) => {
-            let status = match checkpoint_ok {
-                Err(e) => Err(e),
-                Ok(()) => package::prove_package(client, &cp, &log)
-                    .await
-                    .map_err(|e| format!("RECORD_NOT_INCLUDED: the head is not proven: {e}")),
-            };
-            Ok(LogView {
-                log_id,
-                package,
-                records: log.records,
-                status,
-            })
-        }
-        Err(e) => Ok(LogView {
-            log_id,
-            package,
-            records: package::decode_unverified(&envelopes),
-            status: Err(format!("PACKAGE_LOG_INVALID: {e}")),
-        }),
-    }
+    let loaded = package::load_proven(
+        client,
+        verified.as_ref(),
+        unverified_len,
+        "not proven: no checkpoint of this registry has been verified yet",
+        &log_id,
+        package.as_deref(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(LogView {
+        log_id,
+        package,
+        records: loaded.records,
+        status: loaded.status,
+    })
 }
 
 /// Opens the browser on the selected row's package.

@@ -61,6 +61,8 @@ pub struct DashOptions {
 
 /// Runs the dashboard until `q`, Ctrl-C, SIGTERM or SIGHUP.
 pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
+    // A malformed pin or age limit is a usage error before the terminal is taken.
+    ctx.check_trust_options()?;
     // `--demo` is explicit: it always means the sandbox, even with a registry configured.
     let configured = if opts.demo { None } else { ctx.registry_url() };
     let (url, sandbox) = match configured {
@@ -102,6 +104,8 @@ pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
                 config: config.clone(),
                 overrides: overrides.clone(),
             };
+            // Checked at start-up (`check_trust_options`): a registry switched to later gets
+            // its own pin, or none.
             c.cycle_options(registry, false).unwrap_or_default()
         })
     };

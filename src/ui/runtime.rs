@@ -95,6 +95,8 @@ pub struct Dashboard {
     opts: ClientOptions,
     sched: mpsc::UnboundedSender<SchedCmd>,
     store: StoreHandle,
+    /// The store file (the `L` pane reads the last verified checkpoint from it).
+    store_path: std::path::PathBuf,
     actions_tx: mpsc::Sender<Action>,
     actions: mpsc::Receiver<Action>,
     keys: KeyStore,
@@ -122,6 +124,7 @@ impl Dashboard {
             format!("{e:#}")
         });
         let (actions_tx, actions) = mpsc::channel::<Action>(4096);
+        let store_path = store.path().to_path_buf();
         let store =
             store_thread::spawn(store, actions_tx.clone()).wrap_err("starting the store thread")?;
         let (sched_ev_tx, sched_ev_rx) = mpsc::channel::<SchedEvent>(4096);
@@ -151,6 +154,7 @@ impl Dashboard {
             opts: opts.client,
             sched,
             store,
+            store_path,
             actions_tx,
             actions,
             keys,
@@ -346,8 +350,9 @@ impl Dashboard {
             Effect::Copy(text) => terminal::copy(&text),
             Effect::LoadPackageLog(log, package) => {
                 let client = self.client.clone();
+                let store = self.store_path.clone();
                 tokio::spawn(async move {
-                    let r = super::logview::load(&client, log, package).await;
+                    let r = super::logview::load(&client, store, log, package).await;
                     let _ = actions.send(Action::PackageLog(Box::new(r))).await;
                 });
             }

@@ -1,7 +1,7 @@
 //! The trust pane's state: the latest verification cycle, each tracked record's proof, the
 //! stored alerts (the `A` pane) and its keys.
 
-use super::app::{Mode, State};
+use super::app::{Effect, Mode, State};
 use crate::ids::RecordRef;
 use crate::trust::alerts::AlertKind;
 use crate::trust::cycle::CycleReport;
@@ -18,8 +18,10 @@ pub struct TrustView {
     /// Why the latest cycle could not run.
     pub failed: Option<String>,
     pub proofs: HashMap<RecordRef, Proof>,
-    /// Stored alerts, newest first.
+    /// Stored alerts, newest first (the newest with their evidence).
     pub stored: Vec<StoredAlert>,
+    /// Each stored alert's evidence, pretty-printed and cleaned, by alert id.
+    pub evidence: HashMap<i64, Vec<String>>,
     /// First line shown in the alerts pane.
     pub scroll: usize,
     /// What records did, from package logs that validated and were proven.
@@ -59,8 +61,9 @@ impl TrustView {
     }
 }
 
-/// Applies a verifier event.
-pub(super) fn apply(s: &mut State, e: TrustEvent) {
+/// Applies a verifier event. Records the registry calls published but nothing proves are
+/// asked again (a claim is never terminal).
+pub(super) fn apply(s: &mut State, e: TrustEvent, cmds: &mut Vec<Effect>) {
     match e {
         TrustEvent::Cycle(report) => {
             s.trust.report = Some((*report, s.now));
@@ -69,8 +72,34 @@ pub(super) fn apply(s: &mut State, e: TrustEvent) {
         }
         TrustEvent::Progress(done, of) => s.trust.progress = Some((done, of)),
         TrustEvent::Failed(e) => s.trust.failed = Some(crate::text::clean(&e).into_owned()),
-        TrustEvent::Proofs(p) => s.trust.proofs = p.into_iter().collect(),
-        TrustEvent::Alerts(a) => s.trust.stored = a,
+        TrustEvent::Proofs(p) => {
+            let claims: Vec<RecordRef> = p
+                .iter()
+                .filter(|(_, p)| matches!(p, Proof::Claimed { .. }))
+                .map(|(r, _)| *r)
+                .filter(|r| s.index.contains_key(r))
+                .collect();
+            if !claims.is_empty() {
+                cmds.push(Effect::Refresh(claims));
+            }
+            s.trust.proofs = p.into_iter().collect();
+        }
+        TrustEvent::Alerts(a) => {
+            // Evidence is pretty-printed once, here, not on every frame.
+            s.trust.evidence = a
+                .iter()
+                .filter(|a| !a.alert.evidence.is_null())
+                .map(|a| {
+                    let text = serde_json::to_string_pretty(&a.alert.evidence).unwrap_or_default();
+                    let lines = text
+                        .lines()
+                        .map(|l| crate::text::clean(l).into_owned())
+                        .collect();
+                    (a.id, lines)
+                })
+                .collect();
+            s.trust.stored = a;
+        }
         TrustEvent::Packages(p) => {
             learned(s, p.did);
             s.trust.package_alerts = p.active;

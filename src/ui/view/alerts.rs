@@ -22,24 +22,17 @@ pub(super) fn draw_alerts(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         )));
         lines.push(Line::from(""));
     }
-    // Stored alerts, newest first; repeats of one alert (an attack keeps alerting) shown once.
-    let mut seen = std::collections::HashSet::new();
+    // Stored alerts, newest first: one row per attack, with how often and when it was seen.
     for a in &s.trust.stored {
-        if !seen.insert((a.alert.kind, a.alert.detail.clone())) {
-            continue;
-        }
-        let repeats = s
-            .trust
-            .stored
-            .iter()
-            .filter(|b| b.alert.kind == a.alert.kind && b.alert.detail == a.alert.detail)
-            .count();
         let mut head = vec![
             Span::styled(format!("⚠ {}", a.alert.kind.as_str()), t.error()),
             Span::raw(format!("  {}", fmt_time(a.time_ms))),
         ];
-        if repeats > 1 {
-            head.push(Span::styled(format!("  (seen {repeats}×)"), t.dim()));
+        if a.count > 1 {
+            head.push(Span::styled(
+                format!("  (seen {}×, last {})", a.count, fmt_time(a.last_ms)),
+                t.dim(),
+            ));
         }
         lines.push(Line::from(head));
         lines.push(Line::from(format!("  {}", clean(&a.alert.detail))));
@@ -51,17 +44,17 @@ pub(super) fn draw_alerts(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             Span::styled("  do:    ", t.bold()),
             Span::raw(a.alert.kind.what_to_do()),
         ]));
-        if !a.alert.evidence.is_null() {
-            lines.push(Line::from(Span::styled("  evidence:", t.bold())));
-            for l in serde_json::to_string_pretty(&a.alert.evidence)
-                .unwrap_or_default()
-                .lines()
-            {
-                lines.push(Line::from(Span::styled(
-                    format!("    {}", clean(l)),
-                    t.dim(),
-                )));
+        match s.trust.evidence.get(&a.id) {
+            Some(ev) => {
+                lines.push(Line::from(Span::styled("  evidence:", t.bold())));
+                for l in ev {
+                    lines.push(Line::from(Span::styled(format!("    {l}"), t.dim())));
+                }
             }
+            None => lines.push(Line::from(Span::styled(
+                "  evidence: wargdash alerts --json",
+                t.dim(),
+            ))),
         }
         lines.push(Line::from(""));
     }

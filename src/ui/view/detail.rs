@@ -68,7 +68,29 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             }
         }
         Some(crate::registry::RecordState::Published { registry_index }) => {
-            lines.push(kv("reg. index", registry_index.to_string()))
+            lines.push(kv("reg. index", registry_index.to_string()));
+            use crate::trust::records::Proof;
+            let (text, style) = match s.trust.proof(&r.key()) {
+                Some(Proof::Proven { .. }) => (
+                    "✔ proven in the latest verified checkpoint".to_string(),
+                    t.ok(),
+                ),
+                Some(Proof::NotIncluded { detail }) => {
+                    (format!("✗ NOT INCLUDED: {}", clean(detail)), t.error())
+                }
+                Some(p @ Proof::Claimed { .. }) => (
+                    format!(
+                        "{} — the registry's claim, not proven",
+                        p.claim_text().unwrap_or_default()
+                    ),
+                    t.dim(),
+                ),
+                _ => ("not checked yet (the verifier's first cycle)".to_string(), t.dim()),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:<12}", "proof"), t.bold()),
+                Span::styled(text, style),
+            ]));
         }
         _ => {}
     }

@@ -167,7 +167,15 @@ pub(super) fn table_row(
 ) -> TRow<'static> {
     let filter = s.filter_terms();
     let name = r.state_name();
-    let (glyph, style) = t.state(name);
+    let (mut glyph, mut style) = t.state(name);
+    let proof = s.trust.proof(&r.key());
+    // A published answer nothing verified proves is a claim: no ✓, dimmed, with why.
+    let claim = proof.and_then(|p| p.claim_text());
+    let mut state_text = name.to_string();
+    if claim.is_some() {
+        (glyph, style) = ("?", t.dim());
+        state_text = "published?".into();
+    }
     let mut detail = r.detail();
     let mut detail_style = if name == "rejected" || (r.error.is_some() && r.state.is_none()) {
         t.error()
@@ -194,9 +202,13 @@ pub(super) fn table_row(
             detail = format!("{} · {detail}", crate::text::clean(&did));
         }
     }
-    match s.trust.proof(&r.key()) {
+    match proof {
         Some(crate::trust::records::Proof::Proven { .. }) => {
             detail = format!("✔ proven · {detail}");
+        }
+        Some(p @ crate::trust::records::Proof::Claimed { .. }) => {
+            detail = p.claim_text().unwrap_or_default();
+            detail_style = t.dim();
         }
         Some(crate::trust::records::Proof::NotIncluded { .. }) => {
             detail = format!("✗ NOT INCLUDED in the verified log · {detail}");
@@ -259,7 +271,7 @@ pub(super) fn table_row(
             Field::Record,
             t,
         )),
-        Cell::from(Span::styled(format!("{glyph} {name}"), style)),
+        Cell::from(Span::styled(format!("{glyph} {state_text}"), style)),
         Cell::from(
             r.registry_index()
                 .map(|i| i.to_string())

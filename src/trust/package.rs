@@ -358,7 +358,7 @@ pub async fn load_proven(
         Err(e) => LoadedLog {
             records: decode_unverified(&envelopes),
             length,
-            status: Err(format!("PACKAGE_LOG_INVALID: {e}")),
+            status: Err(format!("chain invalid: {e}")),
             alerts: vec![invalid_log_alert(log_id, package, &e, &envelopes)],
         },
         Ok(pl) => match verified {
@@ -372,7 +372,7 @@ pub async fn load_proven(
                 let (status, alerts) = match prove_package(client, cp, &pl).await {
                     Ok(()) => (Ok(()), Vec::new()),
                     Err(e) => (
-                        Err(format!("RECORD_NOT_INCLUDED: the head is not proven: {e}")),
+                        Err(format!("head proof failed: {e}")),
                         pl.head_leaf()
                             .map(|leaf| super::cycle::not_included_alert(&leaf, &e, cp))
                             .into_iter()

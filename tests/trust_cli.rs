@@ -299,4 +299,10 @@ lies_through_the_binary! {
     lie_emptied_map_bundle => EmptiedMapBundle,
     lie_altered_map_bundle => AlteredMapBundle,
     lie_emptied_map_bundle_for_a_package_head => PackageHeadBundle,
+    lie_published_past_the_signed_log => PublishedPastSignedLog,
+    lie_ledger_withheld_after_it_was_served => LedgerWithheld,
+    lie_no_ledger_and_a_published_ghost => NoLedgerGhost,
+    lie_absurd_log_length_under_the_signature => AbsurdLength,
+    lie_absurd_log_length_at_first_contact => AbsurdLengthFirstContact,
+    lie_operator_keys_changed => KeysChanged,
 }

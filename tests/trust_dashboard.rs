@@ -56,7 +56,15 @@ async fn lie_on_screen(lie: lies::Lie) {
     let home = scene.wd.home.path();
     let out = home.join("handed.txt");
     let cmd = format!("echo \"$WARGDASH_ALERT_KIND\" >> {}", out.display());
-    let mut run = start(&scene.proxy.url, home, Some(cmd));
+    let mut verifier = dash::verifier(home, Some(cmd));
+    if let Some(g) = scene.case.grace {
+        // The case's grace for claims, as its config gives the CLI.
+        verifier.options = std::sync::Arc::new(move |_| wargdash::trust::cycle::CycleOptions {
+            max_age: Duration::from_secs(g),
+            ..Default::default()
+        });
+    }
+    let mut run = DashRun::start(&scene.proxy.url, home, 160, 24, Some(verifier));
     let screen = run.until("⚠ ALERT ").await;
     let header = screen.lines().next().unwrap_or_default().to_string();
     assert!(
@@ -127,6 +135,12 @@ lies_on_screen! {
     screen_emptied_map_bundle => EmptiedMapBundle,
     screen_altered_map_bundle => AlteredMapBundle,
     screen_emptied_map_bundle_for_a_package_head => PackageHeadBundle,
+    screen_published_past_the_signed_log => PublishedPastSignedLog,
+    screen_ledger_withheld_after_it_was_served => LedgerWithheld,
+    screen_no_ledger_and_a_published_ghost => NoLedgerGhost,
+    screen_absurd_log_length_under_the_signature => AbsurdLength,
+    screen_absurd_log_length_at_first_contact => AbsurdLengthFirstContact,
+    screen_operator_keys_changed => KeysChanged,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,6 +52,23 @@ pub enum Lie {
     /// After a clean baseline, the map bundle emptied only in proofs of package heads (the
     /// operator log's head, at index 0, is still proven): the package check must catch it.
     PackageHeadBundle,
+    /// A GET answers `published` at index L+5 (L = the signed log's length) for a record in no
+    /// log, longer than the grace (`--max-checkpoint-age`).
+    PublishedPastSignedLog,
+    /// After a clean baseline (the ledger served and verified), `/v1/ledger` answers 404.
+    LedgerWithheld,
+    /// No ledger from the first contact (404), and a GET answers `published` at index 0 for a
+    /// record its package log (proven by its head, warg's own route) does not hold.
+    NoLedgerGhost,
+    /// The checkpoint's logLength set to 10^12 under the original signature, after a clean
+    /// baseline (the stored operator key catches it before anything is fetched).
+    AbsurdLength,
+    /// The same from the first contact (no stored key: the registry has no operator log at that
+    /// length).
+    AbsurdLengthFirstContact,
+    /// A valid operator record appended to the operator log (signed by the operator key)
+    /// grants a new key.
+    KeysChanged,
 }
 
 pub struct Case {
@@ -60,7 +77,13 @@ pub struct Case {
     pub kinds: &'static [&'static str],
     /// Whether a clean verification precedes the lie (the lie contradicts stored state).
     pub baseline: bool,
+    /// A maximum checkpoint age (s) for the case: the grace a registry has to sign what it
+    /// calls published. Written to the home's config; the dashboard's verifier uses it too.
+    pub grace: Option<u64>,
 }
+
+/// The grace given to claims in the cases that test it.
+pub const GRACE: u64 = 3;
 
 pub fn case(lie: Lie) -> Case {
     use Lie::*;
@@ -79,12 +102,27 @@ pub fn case(lie: Lie) -> Case {
         KeyWithoutCommit => (&["CHECKPOINT_SIGNATURE"], false),
         EmptiedMapBundle | AlteredMapBundle => (&["RECORD_NOT_INCLUDED"], false),
         PackageHeadBundle => (&["RECORD_NOT_INCLUDED"], true),
+        PublishedPastSignedLog => (&["RECORD_NOT_INCLUDED"], true),
+        LedgerWithheld => (&["LEDGER_WITHHELD"], true),
+        NoLedgerGhost => (&["RECORD_NOT_INCLUDED"], false),
+        AbsurdLength => (&["CHECKPOINT_SIGNATURE"], true),
+        AbsurdLengthFirstContact => (&["CHECKPOINT_SIGNATURE"], false),
+        KeysChanged => (&["OPERATOR_KEYS_CHANGED"], true),
     };
     Case {
         lie,
         kinds,
         baseline,
+        grace: (lie == PublishedPastSignedLog).then_some(GRACE),
     }
+}
+
+/// The lies whose registry answers `published` for the scene's ghost record.
+fn tracks_ghost(lie: Lie) -> bool {
+    matches!(
+        lie,
+        Lie::PublishedGhost | Lie::PublishedPastSignedLog | Lie::NoLedgerGhost
+    )
 }
 
 /// A registry behind a tampering proxy, `PACKAGE` published and tracked through the proxy,
@@ -132,11 +170,20 @@ impl Scene {
             std::thread::sleep(Duration::from_millis(1100));
         }
         let wd = Wd::new(Some(&proxy.url));
+        if let Some(g) = case.grace {
+            let dir = wd.home.path().join("config");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                dir.join("config.json"),
+                format!("{{\"maxCheckpointAge\": {g}}}"),
+            )
+            .unwrap();
+        }
         wd.ok(&["key", "new"], 0);
         let v = wd.json(&["--json", "publish", PACKAGE, "init", "--wait"], 0);
         assert_eq!(v["state"], "published", "{v}");
         let ghost = format!("sha256:{}", "9a".repeat(32));
-        if lie == Lie::PublishedGhost {
+        if tracks_ghost(lie) {
             let log = wd.ok(&["log-id", PACKAGE], 0).stdout.trim().to_string();
             wd.ok(&["track", "add", &log, &ghost], 0);
         }
@@ -167,6 +214,18 @@ impl Scene {
         if let Some(s) = status {
             self.proxy.set_status_hook(s);
         }
+        if self.case.grace.is_some() {
+            // The claim is seen (and its time recorded) by a poll; within the grace it is
+            // pending, not a fact and not yet an alert.
+            let r = self.wd.ok(&["--json", "poll", "--once"], wargdash::exit::PENDING);
+            assert!(r.stdout.contains("published?"), "{r:?}");
+            std::thread::sleep(Duration::from_millis(self.case.grace.unwrap_or(0) * 1000 + 600));
+        }
+    }
+
+    /// The operator's signing key (to sign what a lie needs).
+    pub fn operator(&self) -> &SigningKey {
+        &self.op
     }
 
     fn resign(&self, f: impl Fn(&mut CheckpointContents) + Send + Sync + 'static) -> Hook {
@@ -277,9 +336,93 @@ impl Scene {
                     }
                 })
             }
+            KeysChanged => {
+                let k = self.op.clone();
+                let extra = SigningKey::generate(Algorithm::EcdsaP256).expect("a key");
+                on_fetch_logs(move |v| {
+                    if let Some(ops) = v["operator"].as_array_mut() {
+                        let last = ops.last().cloned().expect("an operator record");
+                        ops.push(grant_commit(&k, &extra, &last));
+                    }
+                })
+            }
+            PublishedPastSignedLog => {
+                // L+5, with L the length of the checkpoint the proxy last served.
+                let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                return ghost_answer(
+                    self.ghost.clone(),
+                    Box::new(move |path, body| {
+                        if path == "/v1/fetch/checkpoint" {
+                            if let Ok(cp) = serde_json::from_slice::<SignedCheckpoint>(body) {
+                                seen.store(cp.contents.log_length, std::sync::atomic::Ordering::SeqCst);
+                            }
+                        }
+                        seen.load(std::sync::atomic::Ordering::SeqCst) + 5
+                    }),
+                    false,
+                );
+            }
+            NoLedgerGhost => return ghost_answer(self.ghost.clone(), Box::new(|_, _| 0), true),
+            LedgerWithheld => {
+                return (
+                    Box::new(|_m, path, _status, body| {
+                        if path == "/v1/ledger" {
+                            br#"{"status":404,"message":"not found"}"#.to_vec()
+                        } else {
+                            body
+                        }
+                    }),
+                    Some(Box::new(|_m, path, status| {
+                        if path == "/v1/ledger" {
+                            404
+                        } else {
+                            status
+                        }
+                    })),
+                )
+            }
+            AbsurdLength | AbsurdLengthFirstContact => Box::new(|_m, path, status, body| {
+                if path != "/v1/fetch/checkpoint" || status != 200 {
+                    return body;
+                }
+                let mut cp = checkpoint_of(&body);
+                cp.contents.log_length = 1_000_000_000_000;
+                serde_json::to_vec(&cp).unwrap()
+            }),
         };
         (hook, None)
     }
+}
+
+/// `published` at the index `at` gives (it sees every answer's path and body first) for the
+/// ghost record's GET; with `no_ledger`, `/v1/ledger` is 404 as well.
+fn ghost_answer(
+    ghost: String,
+    at: Box<dyn Fn(&str, &[u8]) -> u64 + Send + Sync>,
+    no_ledger: bool,
+) -> (Hook, Option<StatusHook>) {
+    let g = ghost.clone();
+    (
+        Box::new(move |m, path, _status, body| {
+            let index = at(path, &body);
+            if m == "GET" && path.ends_with(&format!("/record/{g}")) {
+                serde_json::to_vec(&serde_json::json!({"recordId": g, "state": "published", "registryIndex": index})).unwrap()
+            } else if no_ledger && path == "/v1/ledger" {
+                br#"{"status":404,"message":"not found"}"#.to_vec()
+            } else {
+                body
+            }
+        }),
+        Some(Box::new(move |m, path, status| {
+            if m == "GET" && path.ends_with(&format!("/record/{ghost}")) {
+                200
+            } else if no_ledger && path == "/v1/ledger" {
+                404
+            } else {
+                status
+            }
+        })),
+    )
 }
 
 /// Rewrites the JSON answers to `path`.
@@ -315,6 +458,35 @@ fn revoke_own_commit(op: &SigningKey, last: &Value) -> Value {
         timestamp: std::time::SystemTime::now(),
         entries: vec![OperatorEntry::RevokeFlat {
             key_id: key.public_key().fingerprint(),
+            permissions: vec!["commit".parse().unwrap()],
+        }],
+    };
+    let env = warg_protocol::ProtoEnvelope::signed_contents(&key, rec).unwrap();
+    let body: warg_protocol::ProtoEnvelopeBody = env.into();
+    let mut v = serde_json::to_value(&body).unwrap();
+    let bytes = B64.decode(v["contentBytes"].as_str().unwrap()).unwrap();
+    v["fetchToken"] = wargdash::trust::operator::operator_record_id(&bytes)
+        .to_string()
+        .into();
+    v["registryIndex"] = (last["registryIndex"].as_u64().unwrap() + 1).into();
+    v
+}
+
+/// An operator record after `last`, signed by `op`, granting `commit` to `new` (valid: the
+/// signer holds what it grants).
+fn grant_commit(op: &SigningKey, new: &SigningKey, last: &Value) -> Value {
+    use warg_protocol::operator::{OperatorEntry, OperatorRecord};
+    let key = warg_crypto::signing::PrivateKey::decode(op.encode_private().to_string())
+        .expect("operator key");
+    let granted = warg_crypto::signing::PrivateKey::decode(new.encode_private().to_string())
+        .expect("new key");
+    let prev: warg_crypto::hash::AnyHash = last["fetchToken"].as_str().unwrap().parse().unwrap();
+    let rec = OperatorRecord {
+        prev: Some(warg_protocol::registry::RecordId::from(prev)),
+        version: 0,
+        timestamp: std::time::SystemTime::now(),
+        entries: vec![OperatorEntry::GrantFlat {
+            key: granted.public_key(),
             permissions: vec!["commit".parse().unwrap()],
         }],
     };

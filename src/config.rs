@@ -87,6 +87,10 @@ pub struct Config {
     pub max_checkpoint_age: Option<u64>,
     /// State changes kept per record in the store (default 200).
     pub history_limit: Option<usize>,
+    /// Stored trust alerts kept per registry (default 10 000): older rows go.
+    pub alert_retention_rows: Option<u64>,
+    /// Stored trust alerts not seen for this many days go (default 90).
+    pub alert_retention_days: Option<u64>,
     /// Per-registry settings, keyed by registry URL.
     #[serde(default)]
     pub registries: std::collections::BTreeMap<String, RegistryConfig>,

@@ -204,6 +204,15 @@ impl Ctx {
         Ok(())
     }
 
+    /// How long stored alerts are kept (config, else 10 000 rows and 90 days per registry).
+    pub fn alert_retention(&self) -> crate::trust::db::Retention {
+        let d = crate::trust::db::Retention::default();
+        crate::trust::db::Retention {
+            rows: self.config.alert_retention_rows.unwrap_or(d.rows),
+            days: self.config.alert_retention_days.unwrap_or(d.days),
+        }
+    }
+
     /// The `--on-alert` command, if any.
     pub fn on_alert(&self) -> Option<String> {
         self.overrides

@@ -72,21 +72,28 @@ fn full_publish_lifecycle_reaches_published() {
         0,
     );
 
+    // Before anything is verified, `published` is the registry's claim, and says so.
+    let st = wd.ok(&["status", &log, &rid(&init)], 0);
+    assert!(
+        st.stdout.starts_with("published? index ")
+            && st.stdout.contains("no checkpoint verified yet"),
+        "{st:?}"
+    );
+    let raw = wd.json(&["--json", "status", &log, &rid(&init)], 0);
+    assert_eq!(raw["verified"], false, "{raw}");
+    wd.ok(&["verify"], 0);
     for rec in [&init, &rel, &rel2, &yank, &grant, &revoke] {
         assert_eq!(rec["state"], "published", "{rec}");
         let st = wd.ok(&["status", &log, &rid(rec)], 0);
-        assert!(
-            st.stdout.starts_with("published at registry index "),
-            "{st:?}"
-        );
         let idx = rec["registryIndex"].as_u64().unwrap();
         assert_eq!(
             st.stdout.trim(),
-            format!("published at registry index {idx}")
+            format!("published at registry index {idx} ✔ proven")
         );
         let raw = wd.json(&["--json", "status", &log, &rid(rec)], 0);
         assert_eq!(raw["recordId"], rec["recordId"]);
         assert_eq!(raw["registryIndex"], rec["registryIndex"]);
+        assert_eq!(raw["verified"], true, "{raw}");
     }
 
     // Everything submitted is tracked, and poll --once sees them all published.

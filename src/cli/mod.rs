@@ -184,6 +184,10 @@ pub enum Command {
         /// At most this many (newest first).
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         limit: u32,
+        /// Delete stored alerts beyond the retention limit (config `alertRetentionRows`,
+        /// default 10 000, and `alertRetentionDays`, default 90) and say how many went.
+        #[arg(long)]
+        prune: bool,
     },
     /// Build, sign and submit a package record.
     Publish(PublishArgs),
@@ -311,7 +315,7 @@ pub async fn run(env: &Env<'_>, cmd: Command) -> CmdResult {
             no_ledger,
         } => record::poll_once(env, concurrency, !no_ledger).await,
         Command::Verify { full, reset_trust } => trust::verify(env, full, reset_trust).await,
-        Command::Alerts { limit } => trust::alerts(env, limit),
+        Command::Alerts { limit, prune } => trust::alerts(env, limit, prune),
         Command::Publish(args) => publish::publish_cmd(env, args).await,
         Command::Key(k) => key::key(env, k),
         Command::Info => info::info(env),

@@ -13,12 +13,63 @@ pub async fn status(env: &Env<'_>, log: &str, rec: &str) -> CmdResult {
     let (log, rec) = super::output::resolve_ids(env.ctx, log, rec)?;
     let client = env.ctx.client()?;
     let (record, raw) = client.get_record(&log, &rec).await.map_err(api_fail)?;
+    // A published answer is a claim unless the verified state (the last `verify`, `poll
+    // --once` or dashboard cycle) proves it.
+    let registry = client.base().to_string();
+    let proof = match record.state {
+        wargdash::registry::RecordState::Published { .. } => {
+            let db = env.ctx.trust_db()?;
+            let max_age = env
+                .ctx
+                .cycle_options(&registry, false)
+                .map(|o| o.max_age)
+                .unwrap_or(std::time::Duration::from_secs(60));
+            let rules = wargdash::trust::records::ClaimRules::load(
+                &db,
+                &registry,
+                max_age,
+                wargdash::tracker::store::now_ms(),
+            )
+            .map_err(|e| fail(exit::STORE, e))?;
+            let r = RecordRef::new(log, rec);
+            Some(
+                wargdash::trust::records::check_answer(&db, &registry, r, &record, &rules, None)
+                    .map_err(|e| fail(exit::STORE, e))?,
+            )
+        }
+        _ => None,
+    };
     if env.json {
-        print_json(&raw)?;
+        let mut v = raw.clone();
+        if let (Some(p), Some(obj)) = (&proof, v.as_object_mut()) {
+            obj.insert("verified".into(), p.is_proven().into());
+            if let Some(why) = p.claim_text() {
+                obj.insert("claim".into(), why.into());
+            }
+        }
+        print_json(&v)?;
     } else {
-        outln!("{}", super::output::describe_state(&record))?;
+        match &proof {
+            Some(Proof::Proven { .. }) => outln!(
+                "{} ✔ proven",
+                super::output::describe_state(&record)
+            )?,
+            Some(Proof::NotIncluded { detail }) => outln!(
+                "{} ✗ NOT INCLUDED: {}",
+                super::output::describe_state(&record),
+                wargdash::text::clean(detail)
+            )?,
+            Some(p) => outln!(
+                "{} (not proven: run `wargdash verify`)",
+                p.claim_text().unwrap_or_default()
+            )?,
+            None => outln!("{}", super::output::describe_state(&record))?,
+        }
     }
-    Ok(state_exit_code(&record.state))
+    Ok(match proof {
+        Some(Proof::NotIncluded { .. }) => exit::ALERT,
+        _ => state_exit_code(&record.state),
+    })
 }
 
 pub fn log_id(env: &Env<'_>, package: &str) -> CmdResult {

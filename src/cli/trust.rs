@@ -131,6 +131,11 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
         }
     }
 
+    // The retention limit, kept by every verification.
+    if let Err(e) = db.prune_alerts(&registry, ctx.alert_retention(), now_ms()) {
+        tracing::warn!("pruning stored alerts: {e}");
+    }
+
     if let Some(cmd) = ctx.on_alert() {
         for a in &alerts {
             notify::run_on_alert(&cmd, &registry, a).await;
@@ -253,11 +258,27 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
     })
 }
 
-pub fn alerts(env: &Env<'_>, limit: u32) -> CmdResult {
+pub fn alerts(env: &Env<'_>, limit: u32, prune: bool) -> CmdResult {
     let ctx = env.ctx;
     let client = ctx.client()?;
     let registry = client.base().to_string();
-    let db = ctx.trust_db()?;
+    let mut db = ctx.trust_db()?;
+    if prune {
+        let keep = ctx.alert_retention();
+        let gone = db
+            .prune_alerts(&registry, keep, (now_secs() * 1000) as i64)
+            .map_err(|e| fail(exit::STORE, e))?;
+        if env.json {
+            print_json(&json!({"pruned": gone, "keptRows": keep.rows, "keptDays": keep.days}))?;
+        } else {
+            outln!(
+                "pruned {gone} alert(s) of {registry} (kept: newest {} rows, seen within {} days)",
+                keep.rows,
+                keep.days
+            )?;
+        }
+        return Ok(exit::OK);
+    }
     let list = db
         .alerts(&registry, limit)
         .map_err(|e| fail(exit::STORE, e))?;
@@ -269,8 +290,17 @@ pub fn alerts(env: &Env<'_>, limit: u32) -> CmdResult {
         outln!("no alerts for {registry}")?;
     } else {
         for a in &list {
+            let seen = if a.count > 1 {
+                format!(
+                    "  (seen {}×, last {})",
+                    a.count,
+                    wargdash::ui::view::fmt_time(a.last_ms)
+                )
+            } else {
+                String::new()
+            };
             outln!(
-                "{}  {}",
+                "{}  {}{seen}",
                 wargdash::ui::view::fmt_time(a.time_ms),
                 a.alert.kind.as_str()
             )?;

@@ -916,4 +916,113 @@ mod tests {
             .collect();
         assert_eq!(listed, want);
     }
+
+    fn checkpoint(len: u64, ts: u64, key_id: &str) -> Checkpoint {
+        let env = crate::registry::model::SignedCheckpoint {
+            contents: crate::registry::model::CheckpointContents {
+                log_length: len,
+                log_root: format!("sha256:{}", "11".repeat(32)),
+                map_root: format!("sha256:{}", "22".repeat(32)),
+                timestamp: ts,
+            },
+            key_id: key_id.to_string(),
+            signature: "ecdsa-p256:AAAA".into(),
+        };
+        Checkpoint::from_signed(env).unwrap()
+    }
+
+    /// Issue 15, finding 8: one attack is one row (first seen, last seen, count) however many
+    /// cycles see it; a clean cycle closes it; record alerts are one row per record.
+    #[test]
+    fn one_attack_is_one_row_until_a_clean_cycle() {
+        let mut db = TrustDb::in_memory().unwrap();
+        let fork = |n: u32| Alert::new(AlertKind::Fork, format!("detail {n}"), serde_json::json!({"n": n}));
+        for (i, t) in [10, 20, 30].into_iter().enumerate() {
+            db.add_alert("r", &fork(i as u32), t).unwrap();
+        }
+        let rows = db.alerts("r", 10).unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!((rows[0].time_ms, rows[0].last_ms, rows[0].count), (10, 30, 3));
+        // The first detail and evidence are kept.
+        assert_eq!(rows[0].alert.detail, "detail 0");
+        db.close_alerts("r").unwrap();
+        db.add_alert("r", &fork(9), 40).unwrap();
+        assert_eq!(db.alerts("r", 10).unwrap().len(), 2);
+        // Records: one row per record, whatever the cycles.
+        let rec = |r: &str| {
+            Alert::new(
+                AlertKind::RecordNotIncluded,
+                "x",
+                serde_json::json!({"logId": "sha256:aa", "recordId": r}),
+            )
+        };
+        db.add_alert("r", &rec("sha256:01"), 50).unwrap();
+        db.add_alert("r", &rec("sha256:01"), 60).unwrap();
+        db.add_alert("r", &rec("sha256:02"), 70).unwrap();
+        db.close_alerts("r").unwrap();
+        db.add_alert("r", &rec("sha256:01"), 80).unwrap();
+        assert_eq!(db.alerts("r", 10).unwrap().len(), 4);
+        // Another registry is another subject.
+        db.add_alert("s", &fork(1), 90).unwrap();
+        assert_eq!(db.alerts("s", 10).unwrap().len(), 1);
+        // The mark moves when an alert is seen again.
+        let m = db.alerts_mark("r").unwrap();
+        db.add_alert("r", &rec("sha256:02"), 95).unwrap();
+        assert_ne!(db.alerts_mark("r").unwrap(), m);
+    }
+
+    /// Issue 15, finding 8: evidence is capped and marked; a 1 MiB key id is not archived and
+    /// changes nothing but the alert's (capped) text; the same tree re-signed is archived once.
+    #[test]
+    fn evidence_and_the_archive_are_bounded() {
+        let mut db = TrustDb::in_memory().unwrap();
+        let huge = "k".repeat(1 << 20);
+        let cp = checkpoint(5, 100, &huge);
+        assert!(!db.archive_checkpoint("r", &cp, 1).unwrap());
+        assert!(db.archived_checkpoints("r").unwrap().is_empty());
+        let a = Alert::new(
+            AlertKind::CheckpointSignature,
+            huge.clone(),
+            serde_json::json!({"checkpoint": cp.envelope}),
+        );
+        let id = db.add_alert("r", &a, 1).unwrap();
+        let ev = db.alert_evidence(id).unwrap().unwrap();
+        assert_eq!(ev["truncated"], true, "{}", ev.to_string().len());
+        assert!(ev.to_string().len() <= MAX_EVIDENCE, "{}", ev.to_string().len());
+        let stored = db.alerts("r", 1).unwrap();
+        assert!(stored[0].alert.detail.len() < 5000);
+        assert!(stored[0].alert.detail.ends_with(&format!("({} bytes)", huge.len())));
+        // One envelope per tree: re-signed with later timestamps, archived once.
+        let k = format!("sha256:{}", "33".repeat(32));
+        assert!(db.archive_checkpoint("r", &checkpoint(5, 100, &k), 1).unwrap());
+        assert!(!db.archive_checkpoint("r", &checkpoint(5, 105, &k), 2).unwrap());
+        assert!(db.archive_checkpoint("r", &checkpoint(6, 110, &k), 3).unwrap());
+        assert_eq!(db.archived_checkpoints("r").unwrap().len(), 2);
+    }
+
+    /// Issue 15, finding 8: the retention limit keeps the newest rows, seen within the days.
+    #[test]
+    fn pruning_keeps_the_newest_within_the_days() {
+        let mut db = TrustDb::in_memory().unwrap();
+        let day = 86_400_000i64;
+        for i in 0..10 {
+            db.add_alert(
+                "r",
+                &Alert::new(AlertKind::Rewind, "x", serde_json::Value::Null),
+                i * day,
+            )
+            .unwrap();
+            db.close_alerts("r").unwrap();
+        }
+        let gone = db
+            .prune_alerts("r", Retention { rows: 5, days: 7 }, 10 * day)
+            .unwrap();
+        assert_eq!(gone, 5);
+        let left: Vec<i64> = db.alerts("r", 100).unwrap().iter().map(|a| a.time_ms).collect();
+        assert_eq!(left, (5..10).rev().map(|i| i * day).collect::<Vec<_>>());
+        let gone = db
+            .prune_alerts("r", Retention { rows: 100, days: 3 }, 10 * day)
+            .unwrap();
+        assert_eq!(gone, 2);
+    }
 }

@@ -35,6 +35,9 @@ impl Proof {
     /// Why a claim is not proven, in a few words (`None` for anything but a claim).
     pub fn claim_text(&self) -> Option<String> {
         match self {
+            Self::Claimed { index, signed: 0 } => Some(format!(
+                "published? index {index}: no checkpoint verified yet"
+            )),
             Self::Claimed { index, signed } if index >= signed => Some(format!(
                 "published? index {index} is past the signed log ({signed})"
             )),

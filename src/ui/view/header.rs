@@ -116,6 +116,8 @@ pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     );
 }
 
+use crate::trust::alerts::AlertKind;
+
 /// Trust in words: `✔ verified L=12 3s · operator sha256:1a2b… (TOFU)`, or `⚠ ALERT KIND`
 /// with a count, in the alert style.
 pub(super) fn trust_spans(s: &State, t: &Theme) -> Vec<Span<'static>> {
@@ -126,12 +128,43 @@ pub(super) fn trust_spans(s: &State, t: &Theme) -> Vec<Span<'static>> {
         } else {
             String::new()
         };
-        return vec![Span::styled(
+        let mut spans = vec![Span::styled(
             format!("⚠ ALERT {}{more} · A for details", kind.as_str()),
             t.error(),
         )];
+        // History in question: what is shown proven stands on the last verified checkpoint.
+        let history = active.iter().any(|(k, _)| {
+            matches!(
+                k,
+                AlertKind::Fork | AlertKind::Rewind | AlertKind::LedgerMismatch
+            )
+        });
+        if let (true, Some((r, _))) = (history, &s.trust.report) {
+            spans.push(Span::styled(
+                format!(" · proofs as of the last verified checkpoint (L={})", r.ledger_len),
+                t.dim(),
+            ));
+        }
+        return spans;
     }
     match (&s.trust.report, &s.trust.failed) {
+        (Some((r, _)), None) if r.ledger_pending.is_some() => {
+            let (done, of) = r.ledger_pending.unwrap_or_default();
+            vec![Span::styled(
+                format!(
+                    "◌ verifying… ledger {done}/{of} entries ({}%)",
+                    done.min(of) * 100 / of.max(1)
+                ),
+                t.dim(),
+            )]
+        }
+        (Some((r, _)), None) if r.incomplete.is_some() => vec![Span::styled(
+            format!(
+                "○ unverified: {}",
+                crate::text::clean(r.incomplete.as_deref().unwrap_or_default())
+            ),
+            t.dim(),
+        )],
         (Some((r, at)), None) => {
             let pin = match r.pin.map(|p| p.as_str()) {
                 Some("tofu") | None => "TOFU",

@@ -222,11 +222,22 @@ fn each_registry_has_its_own_tracked_set() {
         0,
         "B must not show A's records: {on_b}"
     );
+    // B has a record of its own, tracked and polled (with its verification cycle).
+    let on_b_home = Wd::new(Some(&b.url));
+    on_b_home.ok(&["key", "new"], 0);
+    let v = publish(&on_b_home, "demo:on-b");
+    let rid = v["recordId"].as_str().unwrap().to_string();
+    wd.ok(
+        &["--registry", &b.url, "track", "add", "--package", "demo:on-b", &rid],
+        0,
+    );
+    std::thread::sleep(Duration::from_millis(700));
     let before = a_count
         .counts
         .total
         .load(std::sync::atomic::Ordering::SeqCst);
-    wd.ok(&["--registry", &b.url, "poll", "--once"], exit::OK);
+    let polled = wd.ok(&["--registry", &b.url, "--json", "poll", "--once"], exit::OK);
+    assert!(polled.stdout.contains(&rid), "{polled:?}");
     assert_eq!(
         a_count
             .counts

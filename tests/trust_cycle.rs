@@ -412,6 +412,8 @@ async fn a_changed_ledger_entry_is_a_ledger_mismatch() {
     let r = cycle(&c, &mut db, &CycleOptions::default()).await;
     assert_eq!(kinds(&r), vec![AlertKind::LedgerMismatch], "{r:#?}");
     assert!(!r.state_advanced);
+    // Issue 15, finding 9: the rows that failed the comparison are not left behind.
+    assert_eq!(db.ledger_count(&c.base().to_string()).unwrap(), 0);
     let cp = checkpoint(&c).await;
     assert!(!verify_full(&c, &cp).await.unwrap().ok());
 
@@ -582,4 +584,42 @@ async fn package_checks_follow_only_the_logs_that_moved() {
         .as_secs() as i64;
     assert!((now - rec.time_secs).abs() < 120, "{rec:?}");
     assert!(p.active.is_empty() && p.skipped.is_empty(), "{p:#?}");
+}
+
+/// Issue 15, finding 9: cycles without a ledger (consistency proofs only), then a ledger that
+/// hashes to the registry's new signed root but rewrites the history verified before: its
+/// prefix must give the logRoot verified then, else FORK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_that_appears_must_extend_the_root_verified_without_it() {
+    let op = key();
+    let reg1 = TestRegistry::start_with_operator_key(&op, TICK);
+    let proxy = TamperProxy::start(&reg1.url);
+    let c = client(&proxy.url);
+    publish_init(&c, "demo:first").await;
+    proxy.set_status_hook(Box::new(|_m, path, s| if path == "/v1/ledger" { 404 } else { s }));
+    proxy.set_hook(Box::new(|_m, path, _s, body| {
+        if path == "/v1/ledger" {
+            br#"{"status":404,"message":"not found"}"#.to_vec()
+        } else {
+            body
+        }
+    }));
+    let mut db = TrustDb::in_memory().unwrap();
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(r.alerts.is_empty(), "{r:#?}");
+    assert!(!r.ledger_available && r.state_advanced, "{r:#?}");
+    // Another history under the same key, longer than the one verified; its ledger is served.
+    let reg2 = TestRegistry::start_with_operator_key(&op, TICK);
+    proxy.set_upstream(&reg2.url);
+    proxy.set_status_hook(Box::new(|_m, _p, s| s));
+    proxy.clear_hook();
+    publish_init(&c, "demo:other").await;
+    publish_init(&c, "demo:third").await;
+    let r = cycle(&c, &mut db, &CycleOptions::default()).await;
+    assert!(kinds(&r).contains(&AlertKind::Fork), "{r:#?}");
+    assert!(
+        r.alerts.iter().any(|a| a.detail.contains("verified before (without a ledger)")),
+        "{r:#?}"
+    );
+    assert!(!r.state_advanced);
 }

@@ -228,7 +228,15 @@ fn each_registry_has_its_own_tracked_set() {
     let v = publish(&on_b_home, "demo:on-b");
     let rid = v["recordId"].as_str().unwrap().to_string();
     wd.ok(
-        &["--registry", &b.url, "track", "add", "--package", "demo:on-b", &rid],
+        &[
+            "--registry",
+            &b.url,
+            "track",
+            "add",
+            "--package",
+            "demo:on-b",
+            &rid,
+        ],
         0,
     );
     std::thread::sleep(Duration::from_millis(700));
@@ -236,7 +244,10 @@ fn each_registry_has_its_own_tracked_set() {
         .counts
         .total
         .load(std::sync::atomic::Ordering::SeqCst);
-    let polled = wd.ok(&["--registry", &b.url, "--json", "poll", "--once"], exit::OK);
+    let polled = wd.ok(
+        &["--registry", &b.url, "--json", "poll", "--once"],
+        exit::OK,
+    );
     assert!(polled.stdout.contains(&rid), "{polled:?}");
     assert_eq!(
         a_count

@@ -596,7 +596,9 @@ async fn a_ledger_that_appears_must_extend_the_root_verified_without_it() {
     let proxy = TamperProxy::start(&reg1.url);
     let c = client(&proxy.url);
     publish_init(&c, "demo:first").await;
-    proxy.set_status_hook(Box::new(|_m, path, s| if path == "/v1/ledger" { 404 } else { s }));
+    proxy.set_status_hook(Box::new(
+        |_m, path, s| if path == "/v1/ledger" { 404 } else { s },
+    ));
     proxy.set_hook(Box::new(|_m, path, _s, body| {
         if path == "/v1/ledger" {
             br#"{"status":404,"message":"not found"}"#.to_vec()
@@ -618,7 +620,9 @@ async fn a_ledger_that_appears_must_extend_the_root_verified_without_it() {
     let r = cycle(&c, &mut db, &CycleOptions::default()).await;
     assert!(kinds(&r).contains(&AlertKind::Fork), "{r:#?}");
     assert!(
-        r.alerts.iter().any(|a| a.detail.contains("verified before (without a ledger)")),
+        r.alerts
+            .iter()
+            .any(|a| a.detail.contains("verified before (without a ledger)")),
         "{r:#?}"
     );
     assert!(!r.state_advanced);

@@ -310,3 +310,55 @@ async fn age_counts_from_the_records_own_timestamp() {
     let detail = run.until("record time").await;
     assert!(detail.contains("(signed in the record)"), "{detail}");
 }
+
+/// Issue 15, finding 1: a published claim the signed log does not cover is never shown as a
+/// fact nor left alone: the row says `published?` (no ✓) and the record keeps being asked, so
+/// when the registry un-says it the row follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_is_shown_as_one_and_asked_again_until_it_is_unsaid() {
+    let scene = lies::Scene::new(lies::Lie::PublishedPastSignedLog);
+    scene.tell();
+    let home = scene.wd.home.path();
+    let mut verifier = dash::verifier(home, None);
+    verifier.options = std::sync::Arc::new(|_| wargdash::trust::cycle::CycleOptions {
+        max_age: Duration::from_secs(lies::GRACE),
+        ..Default::default()
+    });
+    let mut run = DashRun::start(&scene.proxy.url, home, 200, 24, Some(verifier));
+    let short = &scene.ghost["sha256:".len().."sha256:".len() + 8];
+    let row = |screen: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(short))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let screen = run.until("published?").await;
+    let ghost_row = row(&screen);
+    assert!(ghost_row.contains("published?"), "{screen}");
+    assert!(!ghost_row.contains("✓ published"), "{screen}");
+    // The registry un-says it: the record is asked again and its row follows.
+    let g = scene.ghost.clone();
+    scene
+        .proxy
+        .set_hook(Box::new(move |m, path, _status, body| {
+            if m == "GET" && path.ends_with(&format!("/record/{g}")) {
+                serde_json::to_vec(&serde_json::json!({"recordId": g, "state": "processing"}))
+                    .unwrap()
+            } else {
+                body
+            }
+        }));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        run.step().await;
+        let screen = run.screen();
+        if row(&screen).contains("processing") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the ghost was not asked again: {screen}"
+        );
+    }
+}

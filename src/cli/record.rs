@@ -50,10 +50,9 @@ pub async fn status(env: &Env<'_>, log: &str, rec: &str) -> CmdResult {
         print_json(&v)?;
     } else {
         match &proof {
-            Some(Proof::Proven { .. }) => outln!(
-                "{} ✔ proven",
-                super::output::describe_state(&record)
-            )?,
+            Some(Proof::Proven { .. }) => {
+                outln!("{} ✔ proven", super::output::describe_state(&record))?
+            }
             Some(Proof::NotIncluded { detail }) => outln!(
                 "{} ✗ NOT INCLUDED: {}",
                 super::output::describe_state(&record),
@@ -183,8 +182,7 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
             .filter(|(l, _)| claimed.iter().any(|r| r.log == *l))
             .collect();
         let mut cache = wargdash::trust::tracked::PackageCache::default();
-        match wargdash::trust::tracked::check_packages(&client, &mut db, &logs, &mut cache).await
-        {
+        match wargdash::trust::tracked::check_packages(&client, &mut db, &logs, &mut cache).await {
             Ok(p) => {
                 let mut refs: Vec<_> = resolved
                     .iter_mut()
@@ -263,10 +261,9 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
                     rec.state.name().to_string(),
                     format!("{} ✔ proven", rec.state.detail()),
                 ),
-                (Ok(_), p @ Proof::Claimed { .. }) => (
-                    "published?".to_string(),
-                    p.claim_text().unwrap_or_default(),
-                ),
+                (Ok(_), p @ Proof::Claimed { .. }) => {
+                    ("published?".to_string(), p.claim_text().unwrap_or_default())
+                }
                 (Ok((rec, _)), _) => (rec.state.name().to_string(), rec.state.detail()),
                 (Err(e), _) => ("error".to_string(), e.to_string()),
             };

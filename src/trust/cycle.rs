@@ -486,8 +486,7 @@ pub async fn run_cycle(
                 );
             }
             if let Some(p) = prev.as_ref().filter(|p| p.log_length < cp.log_length) {
-                let checked = match client.proof_consistency(p.log_length, cp.log_length).await
-                {
+                let checked = match client.proof_consistency(p.log_length, cp.log_length).await {
                     Ok(proof) => verify_consistency(
                         &proof,
                         p.log_length,

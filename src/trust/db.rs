@@ -137,7 +137,9 @@ pub fn alert_subject(a: &Alert) -> String {
     let ev = |k: &str| a.evidence.get(k).and_then(|v| v.as_str()).unwrap_or("");
     match a.kind {
         AlertKind::RecordNotIncluded | AlertKind::PackageLogInvalid => {
-            format!("{} {}", ev("logId"), ev("recordId")).trim().to_string()
+            format!("{} {}", ev("logId"), ev("recordId"))
+                .trim()
+                .to_string()
         }
         _ => String::new(),
     }
@@ -743,7 +745,11 @@ impl TrustDb {
     }
 
     /// [`Self::alerts`] without the evidence (`null`): what a list shows.
-    pub fn alert_summaries(&self, registry: &str, limit: u32) -> Result<Vec<StoredAlert>, TrustError> {
+    pub fn alert_summaries(
+        &self,
+        registry: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredAlert>, TrustError> {
         self.alerts_with(registry, limit, false)
     }
 
@@ -751,9 +757,11 @@ impl TrustDb {
     pub fn alert_evidence(&self, id: i64) -> Result<Option<serde_json::Value>, TrustError> {
         let text: Option<String> = self
             .conn
-            .query_row("SELECT evidence FROM trust_alerts WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT evidence FROM trust_alerts WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(db_err)?;
         Ok(text.map(|t| serde_json::from_str(&t).unwrap_or(serde_json::Value::Null)))
@@ -936,13 +944,22 @@ mod tests {
     #[test]
     fn one_attack_is_one_row_until_a_clean_cycle() {
         let mut db = TrustDb::in_memory().unwrap();
-        let fork = |n: u32| Alert::new(AlertKind::Fork, format!("detail {n}"), serde_json::json!({"n": n}));
+        let fork = |n: u32| {
+            Alert::new(
+                AlertKind::Fork,
+                format!("detail {n}"),
+                serde_json::json!({"n": n}),
+            )
+        };
         for (i, t) in [10, 20, 30].into_iter().enumerate() {
             db.add_alert("r", &fork(i as u32), t).unwrap();
         }
         let rows = db.alerts("r", 10).unwrap();
         assert_eq!(rows.len(), 1, "{rows:?}");
-        assert_eq!((rows[0].time_ms, rows[0].last_ms, rows[0].count), (10, 30, 3));
+        assert_eq!(
+            (rows[0].time_ms, rows[0].last_ms, rows[0].count),
+            (10, 30, 3)
+        );
         // The first detail and evidence are kept.
         assert_eq!(rows[0].alert.detail, "detail 0");
         db.close_alerts("r").unwrap();
@@ -988,15 +1005,28 @@ mod tests {
         let id = db.add_alert("r", &a, 1).unwrap();
         let ev = db.alert_evidence(id).unwrap().unwrap();
         assert_eq!(ev["truncated"], true, "{}", ev.to_string().len());
-        assert!(ev.to_string().len() <= MAX_EVIDENCE, "{}", ev.to_string().len());
+        assert!(
+            ev.to_string().len() <= MAX_EVIDENCE,
+            "{}",
+            ev.to_string().len()
+        );
         let stored = db.alerts("r", 1).unwrap();
         assert!(stored[0].alert.detail.len() < 5000);
-        assert!(stored[0].alert.detail.ends_with(&format!("({} bytes)", huge.len())));
+        assert!(stored[0]
+            .alert
+            .detail
+            .ends_with(&format!("({} bytes)", huge.len())));
         // One envelope per tree: re-signed with later timestamps, archived once.
         let k = format!("sha256:{}", "33".repeat(32));
-        assert!(db.archive_checkpoint("r", &checkpoint(5, 100, &k), 1).unwrap());
-        assert!(!db.archive_checkpoint("r", &checkpoint(5, 105, &k), 2).unwrap());
-        assert!(db.archive_checkpoint("r", &checkpoint(6, 110, &k), 3).unwrap());
+        assert!(db
+            .archive_checkpoint("r", &checkpoint(5, 100, &k), 1)
+            .unwrap());
+        assert!(!db
+            .archive_checkpoint("r", &checkpoint(5, 105, &k), 2)
+            .unwrap());
+        assert!(db
+            .archive_checkpoint("r", &checkpoint(6, 110, &k), 3)
+            .unwrap());
         assert_eq!(db.archived_checkpoints("r").unwrap().len(), 2);
     }
 
@@ -1018,7 +1048,12 @@ mod tests {
             .prune_alerts("r", Retention { rows: 5, days: 7 }, 10 * day)
             .unwrap();
         assert_eq!(gone, 5);
-        let left: Vec<i64> = db.alerts("r", 100).unwrap().iter().map(|a| a.time_ms).collect();
+        let left: Vec<i64> = db
+            .alerts("r", 100)
+            .unwrap()
+            .iter()
+            .map(|a| a.time_ms)
+            .collect();
         assert_eq!(left, (5..10).rev().map(|i| i * day).collect::<Vec<_>>());
         let gone = db
             .prune_alerts("r", Retention { rows: 100, days: 3 }, 10 * day)

@@ -41,9 +41,7 @@ impl Proof {
             Self::Claimed { index, signed } if index >= signed => Some(format!(
                 "published? index {index} is past the signed log ({signed})"
             )),
-            Self::Claimed { index, .. } => {
-                Some(format!("published? index {index} not proven yet"))
-            }
+            Self::Claimed { index, .. } => Some(format!("published? index {index} not proven yet")),
             _ => None,
         }
     }

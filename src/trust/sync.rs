@@ -9,9 +9,9 @@ use super::checkpoint::Checkpoint;
 use super::db::TrustDb;
 use super::ledger::{parse_page, Frontier, MAX_PAGE_ENTRIES};
 use super::map::MapAccumulator;
-use crate::ids::Sha256Hash;
 use super::state::TrustState;
 use super::TrustError;
+use crate::ids::Sha256Hash;
 use crate::registry::{ApiError, RegistryClient};
 use futures::StreamExt;
 

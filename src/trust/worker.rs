@@ -96,8 +96,7 @@ fn proofs(
         };
         out.push((t, r, proof));
     }
-    let mut refs: Vec<(RecordRef, &mut Proof)> =
-        out.iter_mut().map(|(_, r, p)| (*r, p)).collect();
+    let mut refs: Vec<(RecordRef, &mut Proof)> = out.iter_mut().map(|(_, r, p)| (*r, p)).collect();
     records::apply_chains(&mut refs, chains);
     let mut alerts = Vec::new();
     let mut proofs = Vec::new();
@@ -278,7 +277,9 @@ pub async fn run<T>(
                         }
                     }
                     not_included = now;
-                    claims = p.iter().any(|(_, p)| matches!(p, Proof::Claimed { .. }));
+                    claims = p.iter().any(|(_, p)| {
+                        matches!(p, Proof::Claimed { .. } | Proof::NotIncluded { .. })
+                    });
                     if !send(TrustEvent::Proofs(p)).await {
                         return;
                     }

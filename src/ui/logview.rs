@@ -47,13 +47,15 @@ pub async fn load(
     // checkpoint has them, unproven.
     let unverified_len = match &verified {
         Some(_) => 0,
-        None => client
-            .checkpoint_raw()
-            .await
-            .map_err(|e| e.to_string())?
-            .0
-            .contents
-            .log_length,
+        None => {
+            client
+                .checkpoint_raw()
+                .await
+                .map_err(|e| e.to_string())?
+                .0
+                .contents
+                .log_length
+        }
     };
     let loaded = package::load_proven(
         client,

@@ -217,9 +217,13 @@ impl Scene {
         if self.case.grace.is_some() {
             // The claim is seen (and its time recorded) by a poll; within the grace it is
             // pending, not a fact and not yet an alert.
-            let r = self.wd.ok(&["--json", "poll", "--once"], wargdash::exit::PENDING);
+            let r = self
+                .wd
+                .ok(&["--json", "poll", "--once"], wargdash::exit::PENDING);
             assert!(r.stdout.contains("published?"), "{r:?}");
-            std::thread::sleep(Duration::from_millis(self.case.grace.unwrap_or(0) * 1000 + 600));
+            std::thread::sleep(Duration::from_millis(
+                self.case.grace.unwrap_or(0) * 1000 + 600,
+            ));
         }
     }
 
@@ -354,7 +358,10 @@ impl Scene {
                     Box::new(move |path, body| {
                         if path == "/v1/fetch/checkpoint" {
                             if let Ok(cp) = serde_json::from_slice::<SignedCheckpoint>(body) {
-                                seen.store(cp.contents.log_length, std::sync::atomic::Ordering::SeqCst);
+                                seen.store(
+                                    cp.contents.log_length,
+                                    std::sync::atomic::Ordering::SeqCst,
+                                );
                             }
                         }
                         seen.load(std::sync::atomic::Ordering::SeqCst) + 5
@@ -372,13 +379,15 @@ impl Scene {
                             body
                         }
                     }),
-                    Some(Box::new(|_m, path, status| {
-                        if path == "/v1/ledger" {
-                            404
-                        } else {
-                            status
-                        }
-                    })),
+                    Some(Box::new(
+                        |_m, path, status| {
+                            if path == "/v1/ledger" {
+                                404
+                            } else {
+                                status
+                            }
+                        },
+                    )),
                 )
             }
             AbsurdLength | AbsurdLengthFirstContact => Box::new(|_m, path, status, body| {

@@ -85,7 +85,10 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                     ),
                     t.dim(),
                 ),
-                _ => ("not checked yet (the verifier's first cycle)".to_string(), t.dim()),
+                _ => (
+                    "not checked yet (the verifier's first cycle)".to_string(),
+                    t.dim(),
+                ),
             };
             lines.push(Line::from(vec![
                 Span::styled(format!("{:<12}", "proof"), t.bold()),

@@ -141,7 +141,10 @@ pub(super) fn trust_spans(s: &State, t: &Theme) -> Vec<Span<'static>> {
         });
         if let (true, Some((r, _))) = (history, &s.trust.report) {
             spans.push(Span::styled(
-                format!(" · proofs as of the last verified checkpoint (L={})", r.ledger_len),
+                format!(
+                    " · proofs as of the last verified checkpoint (L={})",
+                    r.ledger_len
+                ),
                 t.dim(),
             ));
         }

@@ -175,6 +175,14 @@ pub(super) fn table_row(
     if claim.is_some() {
         (glyph, style) = ("?", t.dim());
         state_text = "published?".into();
+    } else if name == "published"
+        && matches!(
+            proof,
+            Some(crate::trust::records::Proof::NotIncluded { .. })
+        )
+    {
+        (glyph, style) = ("✗", t.error());
+        state_text = "published?".into();
     }
     let mut detail = r.detail();
     let mut detail_style = if name == "rejected" || (r.error.is_some() && r.state.is_none()) {

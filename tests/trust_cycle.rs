@@ -413,7 +413,7 @@ async fn a_changed_ledger_entry_is_a_ledger_mismatch() {
     assert_eq!(kinds(&r), vec![AlertKind::LedgerMismatch], "{r:#?}");
     assert!(!r.state_advanced);
     // Issue 15, finding 9: the rows that failed the comparison are not left behind.
-    assert_eq!(db.ledger_count(&c.base().to_string()).unwrap(), 0);
+    assert_eq!(db.ledger_count(c.base().as_ref()).unwrap(), 0);
     let cp = checkpoint(&c).await;
     assert!(!verify_full(&c, &cp).await.unwrap().ok());
 

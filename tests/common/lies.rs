@@ -405,9 +405,11 @@ impl Scene {
 
 /// `published` at the index `at` gives (it sees every answer's path and body first) for the
 /// ghost record's GET; with `no_ledger`, `/v1/ledger` is 404 as well.
+type IndexOf = Box<dyn Fn(&str, &[u8]) -> u64 + Send + Sync>;
+
 fn ghost_answer(
     ghost: String,
-    at: Box<dyn Fn(&str, &[u8]) -> u64 + Send + Sync>,
+    at: IndexOf,
     no_ledger: bool,
 ) -> (Hook, Option<StatusHook>) {
     let g = ghost.clone();

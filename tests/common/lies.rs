@@ -407,11 +407,7 @@ impl Scene {
 /// ghost record's GET; with `no_ledger`, `/v1/ledger` is 404 as well.
 type IndexOf = Box<dyn Fn(&str, &[u8]) -> u64 + Send + Sync>;
 
-fn ghost_answer(
-    ghost: String,
-    at: IndexOf,
-    no_ledger: bool,
-) -> (Hook, Option<StatusHook>) {
+fn ghost_answer(ghost: String, at: IndexOf, no_ledger: bool) -> (Hook, Option<StatusHook>) {
     let g = ghost.clone();
     (
         Box::new(move |m, path, _status, body| {

@@ -54,6 +54,9 @@ fn real_main() -> CmdResult {
         .theme(theme)
         .install();
     let args = Cli::parse();
+    if let Some(done) = cli::offline_command(&args.command) {
+        return done;
+    }
     let ctx = Ctx::load(args.global.overrides()).map_err(|e| fail(exit::ERROR, e))?;
     wargdash::logging::init(&ctx.paths.log_file()).map_err(|e| fail(exit::ERROR, e))?;
     let rt = tokio::runtime::Builder::new_multi_thread()

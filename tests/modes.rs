@@ -164,3 +164,52 @@ fn unique_prefixes_of_tracked_ids_are_accepted_and_ambiguous_ones_listed() {
     let list = wd.ok(&["--json", "track", "list"], 0).stdout;
     assert_eq!(list.lines().count(), 2, "{list}");
 }
+
+/// Completions and the manual come from the clap definitions, with no config, store or
+/// registry: the bash script parses (`bash -n`) and names every subcommand; the manual
+/// renders with `man -l -`.
+#[test]
+fn completions_and_the_manual_are_generated_from_the_command_line() {
+    let wd = Wd::new(None);
+    let bash = wd.ok(&["completions", "bash"], 0).stdout;
+    let path = wd.home.path().join("wargdash.bash");
+    std::fs::write(&path, &bash).unwrap();
+    let ok = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .status()
+        .expect("bash");
+    assert!(ok.success(), "bash -n refused the script");
+    for sub in ["verify", "poll", "publish", "track", "alerts", "log"] {
+        assert!(bash.contains(sub), "{sub} not completed");
+    }
+    for shell in ["zsh", "fish", "powershell"] {
+        let s = wd.ok(&["completions", shell], 0).stdout;
+        assert!(s.contains("verify"), "{shell}: {s}");
+    }
+    let roff = wd.ok(&["man"], 0).stdout;
+    assert!(
+        roff.starts_with(".ie") || roff.contains(".TH wargdash"),
+        "{roff}"
+    );
+    let mut man = std::process::Command::new("man")
+        .args(["-l", "-"])
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("man (the man-db package)");
+    use std::io::Write;
+    man.stdin
+        .take()
+        .unwrap()
+        .write_all(roff.as_bytes())
+        .unwrap();
+    let out = man.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NAME") && text.contains("wargdash"), "{text}");
+    // A bad shell is a usage error.
+    wd.ok(&["completions", "tcsh"], 2);
+}

@@ -20,6 +20,33 @@ use wargdash::ui::DashOptions;
 
 pub use record::poll_once;
 
+/// The clap definition of the whole command line (for completions and the manual).
+fn command_line() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// `completions` and `man`: generated from the clap definitions, needing no config, store or
+/// registry. `None` for every other command.
+pub fn offline_command(cmd: &Option<Command>) -> Option<CmdResult> {
+    match cmd {
+        Some(Command::Completions { shell }) => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(*shell, &mut command_line(), "wargdash", &mut out);
+            Some(Ok(wargdash::exit::OK))
+        }
+        Some(Command::Man) => Some(offline(&command_line())),
+        _ => None,
+    }
+}
+
+fn offline(cmd: &clap::Command) -> CmdResult {
+    let mut out = std::io::stdout().lock();
+    clap_mangen::Man::new(cmd.clone())
+        .render(&mut out)
+        .map_err(|e| wargdash::exit::fail(wargdash::exit::ERROR, e))?;
+    Ok(wargdash::exit::OK)
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "wargdash",
@@ -198,8 +225,16 @@ pub enum Command {
     Info,
     /// Run the embedded sandbox registry in the foreground (Ctrl-C stops it).
     Sandbox,
-    /// List a package log's records (NS:NAME or LOG_ID), each proven in the latest checkpoint.
+    /// List a package log's records (NS:NAME or LOG_ID), each proven in the checkpoint a
+    /// verification cycle verifies (pin and stored state included).
     Log { package: String },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout: `wargdash man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -321,5 +356,9 @@ pub async fn run(env: &Env<'_>, cmd: Command) -> CmdResult {
         Command::Info => info::info(env),
         Command::Sandbox => info::sandbox(env).await,
         Command::Log { package } => log::log(env, &package).await,
+        // Answered before the environment is loaded (see `offline`).
+        c @ (Command::Completions { .. } | Command::Man) => {
+            offline_command(&Some(c)).unwrap_or(Ok(wargdash::exit::OK))
+        }
     }
 }

@@ -110,10 +110,15 @@ pub struct RegistryConfig {
 impl Config {
     /// The settings for `registry` (URLs compare after normalisation).
     pub fn registry(&self, registry: &str) -> Option<&RegistryConfig> {
-        let key = crate::tracker::store::registry_key(registry);
+        let norm = |u: &str| {
+            crate::registry::client::parse_base_url(u)
+                .map(|u| u.to_string())
+                .unwrap_or_else(|_| u.trim().to_string())
+        };
+        let key = norm(registry);
         self.registries
             .iter()
-            .find(|(k, _)| crate::tracker::store::registry_key(k) == key)
+            .find(|(k, _)| norm(k) == key)
             .map(|(_, v)| v)
     }
 }

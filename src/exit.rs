@@ -61,10 +61,44 @@ pub fn fail(code: i32, report: impl Into<color_eyre::Report>) -> Fail {
     }
 }
 
+/// The exit code a registry error maps to (see README "Exit codes"). The mapping lives here
+/// only: the registry client knows nothing of exit codes.
+pub fn api_code(e: &crate::registry::ApiError) -> i32 {
+    use crate::registry::ApiError as E;
+    match e {
+        E::Unreachable { .. } | E::Timeout { .. } | E::Network { .. } | E::Tls { .. } => {
+            UNREACHABLE
+        }
+        E::NotFound { what, .. } if what == "record" => NOT_FOUND,
+        E::NotFound { .. } | E::NoSuchEndpoint { .. } => LOG_NOT_FOUND,
+        E::Unauthorized { .. } => UNAUTHORIZED,
+        E::Invalid { message, .. } if crate::registry::error::is_key_refusal(message) => {
+            UNAUTHORIZED
+        }
+        E::Conflict { .. } => CONFLICT,
+        E::Invalid { .. } | E::NotSourcing | E::NotSupported { .. } => INVALID,
+        E::BadBody { .. }
+        | E::TooLarge { .. }
+        | E::IdMismatch { .. }
+        | E::RedirectLoop { .. }
+        | E::Status { .. } => REGISTRY_FAULT,
+    }
+}
+
+/// The exit code a publish failure maps to.
+pub fn publish_code(e: &crate::publish::PublishError) -> i32 {
+    use crate::publish::PublishError as E;
+    match e {
+        E::Api(e) => api_code(e),
+        E::Refused(_) | E::NoLog(_) => USAGE,
+        E::OutcomeUnknown { .. } => OUTCOME_UNKNOWN,
+    }
+}
+
 /// A registry error, with the exit code its kind maps to.
 pub fn api_fail(e: crate::registry::ApiError) -> Fail {
     Fail {
-        code: e.exit_code(),
+        code: api_code(&e),
         report: color_eyre::eyre::eyre!(e),
     }
 }

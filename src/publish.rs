@@ -7,10 +7,9 @@ use crate::keys::SigningKey;
 use crate::record::{Entry, Permission, RecordContent, RecordTime, SignedRecord};
 use crate::registry::{ApiError, PackageRecord, RecordState, RegistryClient};
 use crate::tracker::poll::Polled;
-use crate::tracker::store::{NewTracked, Origin, PollOutcome, Store};
+use crate::tracker::store::{NewTracked, Origin};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::Future;
 
 /// Content to upload, by digest.
 pub type Contents = BTreeMap<ContentDigest, Vec<u8>>;
@@ -69,16 +68,6 @@ impl std::error::Error for PublishError {}
 impl From<ApiError> for PublishError {
     fn from(e: ApiError) -> Self {
         Self::Api(e)
-    }
-}
-
-impl PublishError {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Self::Api(e) => e.exit_code(),
-            Self::Refused(_) | Self::NoLog(_) => crate::exit::USAGE,
-            Self::OutcomeUnknown { .. } => crate::exit::OUTCOME_UNKNOWN,
-        }
     }
 }
 
@@ -312,36 +301,7 @@ pub async fn submit(
     Ok(answer)
 }
 
-/// Where the publish flow keeps track of what it submits: the store itself (the CLI) or the
-/// dashboard's store thread. The record is tracked before it is sent, so the operator sees it
-/// whatever happens next; a record the registry refused outright is untracked again.
-pub trait Tracking {
-    /// Starts tracking `item`; resolves once it is stored.
-    fn track(&mut self, item: NewTracked) -> impl Future<Output = ()> + Send;
-    /// Stops tracking a record.
-    fn untrack(&mut self, record: RecordRef);
-    /// Records a state the registry answered.
-    fn record(&mut self, outcome: PollOutcome);
-}
-
-impl Tracking for Store {
-    fn track(&mut self, item: NewTracked) -> impl Future<Output = ()> + Send {
-        if let Err(e) = self.add(&[item]) {
-            tracing::error!("tracking a submitted record: {e:#}");
-        }
-        std::future::ready(())
-    }
-    fn untrack(&mut self, r: RecordRef) {
-        if let Err(e) = self.remove(&r.log, &r.record) {
-            tracing::error!("untracking a refused record: {e:#}");
-        }
-    }
-    fn record(&mut self, outcome: PollOutcome) {
-        if let Err(e) = self.record_polls(&[outcome]) {
-            tracing::error!("recording a submit answer: {e:#}");
-        }
-    }
-}
+pub use crate::tracker::tracking::Tracking;
 
 /// The one publish flow after a record is prepared, for the CLI and the dashboard: sign,
 /// track, submit, upload, record the answer; untrack a record refused outright.

@@ -478,7 +478,7 @@ async fn the_server_agrees_with_local_ids_and_rejects_bad_records() {
         matches!(&err, ApiError::Unauthorized { message } if message.contains("verification failed")),
         "{err:?}"
     );
-    assert_eq!(err.exit_code(), wargdash::exit::UNAUTHORIZED);
+    assert_eq!(wargdash::exit::api_code(&err), wargdash::exit::UNAUTHORIZED);
     assert!(err
         .to_string()
         .starts_with("the registry refused the key or signature (401): signature `ecdsa-p256:"));

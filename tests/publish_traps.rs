@@ -229,7 +229,7 @@ async fn clocks_are_checked_before_signing() {
         "{msg}"
     );
     assert!(msg.contains("--allow-clock-skew"), "{msg}");
-    assert_eq!(err.exit_code(), exit::USAGE);
+    assert_eq!(exit::publish_code(&err), exit::USAGE);
     // Allowed explicitly: a warning instead.
     let p = publish::prepare(
         &client,

@@ -478,7 +478,7 @@ async fn paging_refuses_pages_that_do_not_advance_and_endless_logs() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("does not advance"), "{e}");
-    assert_eq!(e.exit_code(), exit::REGISTRY_FAULT);
+    assert_eq!(exit::api_code(&e), exit::REGISTRY_FAULT);
 
     // An endless log (a stub: the real server would choke on made-up fetch tokens): every
     // page full, with new fetch tokens and indices, and `more`.

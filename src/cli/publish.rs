@@ -87,7 +87,7 @@ fn action_entries(
 
 fn publish_fail(e: PublishError) -> Fail {
     Fail {
-        code: e.exit_code(),
+        code: wargdash::exit::publish_code(&e),
         report: eyre!(e),
     }
 }

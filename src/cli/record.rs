@@ -222,7 +222,7 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
             // A claim is not a fact while trust is on.
             (_, Proof::Claimed { .. }) if cycle.is_some() => exit::PENDING,
             (Ok((rec, _)), _) => state_exit_code(&rec.state),
-            (Err(e), _) => e.exit_code(),
+            (Err(e), _) => exit::api_code(e),
         };
         if severity(code) > severity(worst) {
             worst = code;

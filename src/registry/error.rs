@@ -1,7 +1,6 @@
 //! Registry errors: one variant per thing an operator must act on differently, each with a
 //! specific message and a documented exit code.
 
-use crate::exit;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,27 +91,6 @@ impl TlsProblem {
 }
 
 impl ApiError {
-    /// The process exit code for this error (see README "Exit codes").
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Self::Unreachable { .. }
-            | Self::Timeout { .. }
-            | Self::Network { .. }
-            | Self::Tls { .. } => exit::UNREACHABLE,
-            Self::NotFound { what, .. } if what == "record" => exit::NOT_FOUND,
-            Self::NotFound { .. } | Self::NoSuchEndpoint { .. } => exit::LOG_NOT_FOUND,
-            Self::Unauthorized { .. } => exit::UNAUTHORIZED,
-            Self::Invalid { message, .. } if is_key_refusal(message) => exit::UNAUTHORIZED,
-            Self::Conflict { .. } => exit::CONFLICT,
-            Self::Invalid { .. } | Self::NotSourcing | Self::NotSupported { .. } => exit::INVALID,
-            Self::BadBody { .. }
-            | Self::TooLarge { .. }
-            | Self::IdMismatch { .. }
-            | Self::RedirectLoop { .. }
-            | Self::Status { .. } => exit::REGISTRY_FAULT,
-        }
-    }
-
     /// The error in a few words and without the URL, for the dashboard's header (which names
     /// the registry already): what failed comes first, so a narrow terminal still shows it.
     pub fn headline(&self) -> String {
@@ -186,7 +164,7 @@ impl ApiError {
 }
 
 /// A 400/422 caused by a key or signature algorithm the registry does not accept (e.g. ed25519).
-fn is_key_refusal(message: &str) -> bool {
+pub fn is_key_refusal(message: &str) -> bool {
     message.contains("signature algorithm") || message.contains("record.signature")
 }
 

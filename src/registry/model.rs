@@ -155,3 +155,22 @@ pub struct ErrorBody {
     pub id: Option<serde_json::Value>,
     pub reason: Option<String>,
 }
+
+/// `GET /v1/ledger`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerSources {
+    pub hash_algorithm: String,
+    #[serde(default)]
+    pub sources: Vec<LedgerSource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerSource {
+    pub first_registry_index: u64,
+    pub last_registry_index: u64,
+    pub url: String,
+    #[serde(default)]
+    pub content_type: Option<String>,
+}

@@ -4,9 +4,9 @@
 
 use super::client::{Body, RegistryClient};
 use super::error::{excerpt, ApiError};
+use super::model::LedgerSources;
 use super::model::SignedCheckpoint;
 use crate::ids::{LogId, RecordId};
-use crate::trust::ledger::LedgerSources;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 

@@ -2,8 +2,8 @@
 //! written in batches; changes made by other processes (`wargdash track add`) are noticed via
 //! `PRAGMA data_version` within a second and sent on as a fresh list.
 
+use super::tracking::Tracking;
 use crate::ids::{LogId, RecordRef};
-use crate::publish::Tracking;
 use crate::tracker::store::{HistoryEntry, NewTracked, PollOutcome, Store, Tracked};
 use std::future::Future;
 use std::time::Duration;

@@ -1060,4 +1060,18 @@ mod tests {
             .unwrap();
         assert_eq!(gone, 2);
     }
+
+    /// The trust tables share the store's file; writing them leaves the tracked set's change
+    /// mark alone (the dashboard's store thread and verifier stay idle).
+    #[test]
+    fn trust_writes_leave_the_tracked_sets_mark_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wargdash.db");
+        let store = crate::tracker::store::Store::open(&path, "http://a").unwrap();
+        let m = store.change_mark().unwrap();
+        let mut trust = TrustDb::open(&path).unwrap();
+        let alert = Alert::new(AlertKind::Fork, "x", serde_json::json!({}));
+        trust.add_alert("http://a/", &alert, 1).unwrap();
+        assert_eq!(store.change_mark().unwrap(), m);
+    }
 }

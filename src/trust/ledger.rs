@@ -4,7 +4,6 @@
 
 use super::{bail_trust, TrustError};
 use crate::ids::{LogId, RecordId, Sha256Hash};
-use serde::{Deserialize, Serialize};
 
 /// Bytes per packed ledger entry: raw logId digest ‖ raw recordId digest.
 pub const ENTRY_LEN: usize = 64;
@@ -59,24 +58,7 @@ pub fn parse_page(bytes: &[u8]) -> Result<Vec<LedgerEntry>, TrustError> {
         .collect())
 }
 
-/// `GET /v1/ledger`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LedgerSources {
-    pub hash_algorithm: String,
-    #[serde(default)]
-    pub sources: Vec<LedgerSource>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LedgerSource {
-    pub first_registry_index: u64,
-    pub last_registry_index: u64,
-    pub url: String,
-    #[serde(default)]
-    pub content_type: Option<String>,
-}
+pub use crate::registry::model::{LedgerSource, LedgerSources};
 
 impl LedgerSources {
     /// Checks the answer is a sha256 ledger whose sources are contiguous from 0.

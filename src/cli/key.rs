@@ -1,6 +1,6 @@
 //! `key new | list | show | import | export | delete`: signing keys.
 
-use super::output::{outln, print_json};
+use super::output::{errln, outln, print_json};
 use super::{Env, KeyCmd};
 use color_eyre::eyre::WrapErr;
 use std::io::Read;
@@ -31,7 +31,7 @@ pub fn key(env: &Env<'_>, cmd: KeyCmd) -> CmdResult {
             keys.save(&name, &k).map_err(key_fail)?;
             show(&KeyInfo::of(&name, &k))?;
             if algorithm == Algorithm::Ed25519 {
-                eprintln!("note: warg-server 0.10 accepts only ecdsa-p256 keys; it will refuse records signed with this key");
+                errln!("note: warg-server 0.10 accepts only ecdsa-p256 keys; it will refuse records signed with this key");
             }
         }
         KeyCmd::List => {

@@ -1,7 +1,7 @@
 //! `publish`: build, sign, submit, upload, and optionally wait — through the library's one
 //! publish flow ([`wargdash::publish::sign_track_submit`]).
 
-use super::output::{describe_state, outln, parse_id, parse_package, print_json, state_exit_code};
+use super::output::{describe_state, errln, outln, parse_id, parse_package, print_json, state_exit_code};
 use super::{Env, PublishAction, PublishArgs};
 use color_eyre::eyre::{eyre, WrapErr};
 use std::collections::BTreeMap;
@@ -149,7 +149,7 @@ pub async fn publish_cmd(env: &Env<'_>, args: PublishArgs) -> CmdResult {
                 .map_err(publish_fail)?;
         }
         for w in &prepared.warnings {
-            eprintln!("warning: {}", wargdash::text::clean(w));
+            errln!("warning: {}", wargdash::text::clean(w));
         }
         // The command runs on the thread that drives the runtime (`block_on` in main), not on
         // a worker, so the store's writes inside the flow do not stall other tasks.
@@ -160,7 +160,7 @@ pub async fn publish_cmd(env: &Env<'_>, args: PublishArgs) -> CmdResult {
             &prepared,
             &contents,
             args.resubmit,
-            |p| eprintln!("{p}"),
+            |p| errln!("{p}"),
         )
         .await
         .map_err(publish_fail)?;
@@ -183,15 +183,15 @@ pub async fn publish_cmd(env: &Env<'_>, args: PublishArgs) -> CmdResult {
         };
         if let RecordState::Rejected { reason } = &last.state {
             if publish::head_moved(reason) {
-                eprintln!("note: {}", publish::head_moved_hint(&package));
+                errln!("note: {}", publish::head_moved_hint(&package));
                 if rebuilds_left > 0 {
                     rebuilds_left -= 1;
                     stale_head = Some(prepared.head);
                     rebuilding = Some((r.record, reason.clone()));
-                    eprintln!("rebuilding on the new head");
+                    errln!("rebuilding on the new head");
                     continue;
                 }
-                eprintln!("hint: run the same command again, or pass --rebuild to rebuild and resubmit automatically");
+                errln!("hint: run the same command again, or pass --rebuild to rebuild and resubmit automatically");
             }
         }
         emit_publish_result(env, &package, &last)?;
@@ -216,7 +216,7 @@ async fn wait_terminal(
     let mut shown = String::new();
     loop {
         if Instant::now() >= deadline {
-            eprintln!("still {} after {timeout}s", last.state.name());
+            errln!("still {} after {timeout}s", last.state.name());
             return Ok(Err(last));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -231,7 +231,7 @@ async fn wait_terminal(
             Ok((rec, _)) => {
                 if rec.state.name() != shown {
                     shown = rec.state.name().to_string();
-                    eprintln!("state: {shown}");
+                    errln!("state: {shown}");
                 }
                 last = rec;
                 if last.state.is_terminal() {
@@ -239,7 +239,7 @@ async fn wait_terminal(
                 }
             }
             Err(e) if e.is_transient() => {
-                eprintln!(
+                errln!(
                     "poll failed, retrying: {}",
                     wargdash::text::clean(&e.to_string())
                 )

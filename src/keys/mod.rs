@@ -316,21 +316,7 @@ impl KeyStore {
 
 /// Reads a private key file, refusing one that group or others can read (as ssh does).
 pub fn load_key_file(path: &Path) -> Result<SigningKey> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path)
-            .wrap_err_with(|| format!("reading key file {}", path.display()))?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            bail!(
-                "key file {} has permissions {:o}, readable by others; refusing to use it. Fix with: chmod 600 {}",
-                path.display(),
-                mode,
-                path.display()
-            );
-        }
-    }
+    crate::fsutil::refuse_readable(path, "key file")?;
     let text = Zeroizing::new(
         std::fs::read_to_string(path)
             .wrap_err_with(|| format!("reading key file {}", path.display()))?,

@@ -3,9 +3,8 @@
 
 use super::output::{describe_state, errln, outln, parse_id, parse_package, print_json, state_exit_code};
 use super::{Env, PublishAction, PublishArgs};
-use color_eyre::eyre::{eyre, WrapErr};
+use color_eyre::eyre::eyre;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::time::{Duration, Instant};
 use wargdash::exit::{self, api_fail, fail, CmdResult, Fail};
 use wargdash::ids::{ContentDigest, KeyId, PackageName, RecordId};
@@ -16,30 +15,11 @@ use wargdash::registry::{PackageRecord, RecordState, RegistryClient};
 use wargdash::tracker::poll;
 use wargdash::tracker::store::Store;
 
-/// Reads a release file, refusing one larger than `max` bytes (read through a bounded reader,
-/// so a file growing meanwhile cannot exceed it either).
+/// Reads a release file through one descriptor: a regular file of at most `max` bytes, read
+/// through a bounded reader ([`wargdash::fsutil::read_content`]); a FIFO or a device such as
+/// `/dev/zero` is refused before a byte is read.
 fn read_capped(path: &std::path::Path, max: u64) -> color_eyre::Result<Vec<u8>> {
-    let f = std::fs::File::open(path)
-        .wrap_err_with(|| format!("reading content file {}", path.display()))?;
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let too_big = || {
-        eyre!(
-            "content file {} is larger than {} MiB (raise the limit with --max-file-mib)",
-            path.display(),
-            max >> 20
-        )
-    };
-    if len > max {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    f.take(max + 1)
-        .read_to_end(&mut bytes)
-        .wrap_err_with(|| format!("reading content file {}", path.display()))?;
-    if bytes.len() as u64 > max {
-        return Err(too_big());
-    }
-    Ok(bytes)
+    Ok(wargdash::fsutil::read_content(path, max)?)
 }
 
 /// Builds the entries and the content to upload for a publish action.

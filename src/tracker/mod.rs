@@ -1,6 +1,7 @@
 //! The tracked set: its SQLite store, the thread that owns it in the dashboard, polling (one
 //! sweep, and the scheduler) and the checkpoint watcher.
 
+pub mod capped;
 pub mod links;
 pub mod poll;
 pub mod prefs;

@@ -627,7 +627,7 @@ impl Store {
                         let Some((prev_state, prev_response)) = prev else {
                             continue;
                         };
-                        let response = s.response.to_string();
+                        let response = super::capped::stored_text(&s.response);
                         let missing = s.missing.as_ref().map(|m| m.to_string());
                         ok.execute(params![log, rec, s.state, response, o.at, missing, reg])?;
                         if prev_state.as_deref() != Some(s.state.as_str())

@@ -64,16 +64,14 @@ fn load_keys(keys: &KeyStore) -> Vec<KeyInfo> {
     })
 }
 
-/// Hashes a content file for the form (bounded: at most 1 GiB).
+/// The largest content file the dashboard's form accepts.
+const MAX_FORM_FILE: u64 = 1 << 30;
+
+/// Hashes a content file for the form: one descriptor, a regular file of at most 1 GiB, read
+/// through a bounded reader (a FIFO or `/dev/zero` is refused at once).
 fn hash_file(path: &str) -> Result<(ContentDigest, u64), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("{path} is not a file"));
-    }
-    if meta.len() > 1 << 30 {
-        return Err(format!("{path} is larger than 1 GiB"));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let bytes = crate::fsutil::read_content(std::path::Path::new(path), MAX_FORM_FILE)
+        .map_err(|e| e.to_string())?;
     Ok((ContentDigest::of_bytes(&bytes), bytes.len() as u64))
 }
 
@@ -306,9 +304,13 @@ impl Dashboard {
                             .map_err(|e| format!("{e:#}"))?;
                         let mut contents = BTreeMap::new();
                         for (digest, path) in &files {
-                            let bytes = tokio::fs::read(path)
-                                .await
-                                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                            let p = path.clone();
+                            let bytes = tokio::task::spawn_blocking(move || {
+                                crate::fsutil::read_content(&p, MAX_FORM_FILE)
+                            })
+                            .await
+                            .map_err(|e| format!("reading {}: {e}", path.display()))?
+                            .map_err(|e| e.to_string())?;
                             if ContentDigest::of_bytes(&bytes) != *digest {
                                 return Err(format!(
                                     "{} changed since it was hashed; pick it again",

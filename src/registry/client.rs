@@ -697,3 +697,44 @@ pub(super) enum Body {
     Json(Vec<u8>),
     Raw(Vec<u8>, Vec<(String, String)>),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// H3-2. reqwest keeps `Authorization` on a redirect to the same host and port whatever
+    /// the scheme: the client's redirect policy refuses https → http (so the token is never
+    /// sent in cleartext), and still allows ordinary hops and cuts loops.
+    #[test]
+    fn a_redirect_from_https_down_to_http_is_refused() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let down = redirect_verdict(&u("http://r.example:8443/v1/x"), &[u("https://r.example:8443/v1/x")]);
+        assert!(down.unwrap_err().contains("from https down to plain http"));
+        assert!(redirect_verdict(&u("https://r.example/b"), &[u("https://r.example/a")]).is_ok());
+        assert!(redirect_verdict(&u("http://127.0.0.1/b"), &[u("http://127.0.0.1/a")]).is_ok());
+        let six: Vec<Url> = (0..6).map(|i| u(&format!("https://r.example/{i}"))).collect();
+        assert!(redirect_verdict(&u("https://r.example/7"), &six).is_err());
+    }
+
+    /// H3-2. A URL without a scheme is https; a token over plain http goes only to loopback
+    /// unless allowed; a client for another origin than the token's goes without it.
+    #[test]
+    fn the_token_is_bound_to_its_origin_and_scheme() {
+        assert_eq!(parse_base_url("127.0.0.1:8080").unwrap().scheme(), "https");
+        let tok = Some(Arc::new(Zeroizing::new("t".to_string())));
+        let opts = |allow| ClientOptions {
+            token: tok.clone(),
+            allow_http_token: allow,
+            ..ClientOptions::default()
+        };
+        let e = RegistryClient::new("http://10.0.0.5:8090", opts(false)).unwrap_err();
+        assert!(format!("{e}").contains("--allow-http-token"), "{e}");
+        assert!(RegistryClient::new("http://10.0.0.5:8090", opts(true)).unwrap().has_token());
+        assert!(RegistryClient::new("http://localhost:8090", opts(false)).unwrap().has_token());
+        let a = RegistryClient::new("https://a.example", opts(false)).unwrap();
+        let b = RegistryClient::new("https://b.example", a.options().clone()).unwrap();
+        assert!(!b.has_token());
+        let back = RegistryClient::new("https://a.example/", b.options().clone()).unwrap();
+        assert!(!back.has_token(), "b's options carry no token any more");
+    }
+}

@@ -56,7 +56,8 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
 /// before with wider permissions (as the key directory is).
 pub fn private_dir(dir: &Path) -> color_eyre::Result<()> {
     use color_eyre::eyre::WrapErr;
-    std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .wrap_err_with(|| format!("creating directory {}", dir.display()))?;
     narrow(dir, 0o700)
 }
 
@@ -78,9 +79,8 @@ pub fn narrow(path: &Path, mode: u32) -> color_eyre::Result<()> {
             return Ok(());
         }
         if meta.permissions().mode() & 0o077 != 0 {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).wrap_err_with(
-                || format!("setting mode {mode:o} on {}", path.display()),
-            )?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .wrap_err_with(|| format!("setting mode {mode:o} on {}", path.display()))?;
         }
     }
     let _ = (path, mode);

@@ -178,7 +178,11 @@ fn a_registry_without_a_scheme_is_https_and_the_token_never_goes_out_in_cleartex
         ],
         &[("WARGDASH_TOKEN", TOKEN)],
     );
-    assert_eq!(r.code, exit::UNREACHABLE, "spoke https to a plain port: {r:?}");
+    assert_eq!(
+        r.code,
+        exit::UNREACHABLE,
+        "spoke https to a plain port: {r:?}"
+    );
     assert!(r.stderr.contains("https://"), "{r:?}");
     for req in stub.seen.lock().unwrap().iter() {
         assert_eq!(req.header("authorization"), None, "{req:?}");
@@ -194,7 +198,15 @@ fn a_token_over_plain_http_goes_only_to_loopback_or_with_the_flag() {
     let (log, rec) = ids();
     // TEST-NET-1: never routed, so nothing could receive it anyway.
     let url = "http://192.0.2.1:9";
-    let args = ["--registry", url, "--request-timeout", "1", "status", &log, &rec];
+    let args = [
+        "--registry",
+        url,
+        "--request-timeout",
+        "1",
+        "status",
+        &log,
+        &rec,
+    ];
     let r = run_env(&wd, &args, &[("WARGDASH_TOKEN", TOKEN)]);
     assert_eq!(r.code, exit::USAGE, "{r:?}");
     assert!(r.stderr.contains("cleartext"), "{r:?}");
@@ -336,7 +348,10 @@ fn a_token_file_others_can_read_is_refused() {
     assert_eq!(r.code, exit::KEY, "{r:?}");
     assert!(r.stderr.contains(&format!("chmod 600 {t}")), "{r:?}");
     assert!(r.stderr.contains("permissions 644"), "{r:?}");
-    assert!(!r.stderr.contains(TOKEN) && !r.stdout.contains(TOKEN), "{r:?}");
+    assert!(
+        !r.stderr.contains(TOKEN) && !r.stdout.contains(TOKEN),
+        "{r:?}"
+    );
     assert!(stub.seen.lock().unwrap().is_empty(), "a request went out");
     std::fs::set_permissions(&tf, std::fs::Permissions::from_mode(0o600)).unwrap();
     let r = wd.run(&["--token-file", t, "status", &log, &rec]);

@@ -26,7 +26,11 @@ fn wait_for(path: &Path, secs: u64) -> String {
                 return s;
             }
         }
-        assert!(Instant::now() < deadline, "{} never written", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} never written",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -67,7 +71,10 @@ fn the_hook_gets_the_alert_as_json_on_stdin_and_never_the_token() {
     assert_eq!(o.status.code(), Some(exit::ALERT), "{o:?}");
     let env = wait_for(&env_out, 10);
     assert!(env.contains("WARGDASH_ALERT_KIND="), "{env}");
-    assert!(!env.contains("tok-hook-secret"), "the token reached the hook:\n{env}");
+    assert!(
+        !env.contains("tok-hook-secret"),
+        "the token reached the hook:\n{env}"
+    );
     assert!(!env.contains("WARGDASH_TOKEN"), "{env}");
     assert!(!env.contains("WARGDASH_KEY="), "{env}");
     let v: serde_json::Value = serde_json::from_str(&wait_for(&json_out, 10)).unwrap();
@@ -134,9 +141,12 @@ fn is_record_post(r: &http_stub::Req) -> bool {
     r.method == "POST" && r.path.starts_with("/v1/package/") && r.path.ends_with("/record")
 }
 
+/// A change to one upload endpoint of the registry's answer.
+type Edit = fn(&mut serde_json::Value);
+
 /// A proxy in front of the real registry that rewrites every upload endpoint of the record
 /// POST's answer with `edit`.
-fn rewriting_proxy(upstream: String, edit: fn(&mut serde_json::Value)) -> Stub {
+fn rewriting_proxy(upstream: String, edit: Edit) -> Stub {
     Stub::start(move |req| {
         let reply = forward(&upstream, req);
         if !is_record_post(req) {
@@ -198,7 +208,7 @@ fn uploads_to_the_loopback_registry_itself_are_allowed() {
 #[test]
 fn a_bad_upload_target_is_refused_with_what_and_why() {
     let reg = TestRegistry::start();
-    let cases: [(fn(&mut serde_json::Value), &str); 3] = [
+    let cases: [(Edit, &str); 3] = [
         (
             |u| u["url"] = json!("http://169.254.169.254/latest/meta-data/"),
             "link-local",
@@ -281,7 +291,10 @@ fn tab_completion_hides_names_with_bidi_controls() {
     };
     let c = complete("ev", &env);
     assert!(!c.text.contains('\u{202e}'), "{c:?}");
-    assert!(c.candidates.iter().all(|n| !n.contains('\u{202e}')), "{c:?}");
+    assert!(
+        c.candidates.iter().all(|n| !n.contains('\u{202e}')),
+        "{c:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,7 +381,10 @@ fn a_huge_answer_is_stored_capped() {
     assert!(len <= 16 * 1024, "stored {len} bytes");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["state"], "rejected");
-    assert!(v["wargdashTruncated"]["bytes"].as_u64().unwrap() > 1 << 20, "{v}");
+    assert!(
+        v["wargdashTruncated"]["bytes"].as_u64().unwrap() > 1 << 20,
+        "{v}"
+    );
     // The record still reads as rejected.
     let list = wd.ok(&["track", "list"], 0).stdout;
     assert!(list.contains("rejected"), "{list}");

@@ -1,7 +1,9 @@
 //! `publish`: build, sign, submit, upload, and optionally wait — through the library's one
 //! publish flow ([`wargdash::publish::sign_track_submit`]).
 
-use super::output::{describe_state, errln, outln, parse_id, parse_package, print_json, state_exit_code};
+use super::output::{
+    describe_state, errln, outln, parse_id, parse_package, print_json, state_exit_code,
+};
 use super::{Env, PublishAction, PublishArgs};
 use color_eyre::eyre::eyre;
 use std::collections::BTreeMap;

@@ -73,10 +73,9 @@ pub struct RegistryClient {
     http: reqwest::Client,
     /// Uploads: no redirects, and a resolver that refuses internal addresses (see
     /// [`super::upload`]).
-    upload_http: reqwest::Client,
-    upload_guard: Arc<super::upload::Guard>,
+    upload: Arc<(reqwest::Client, Arc<super::upload::Guard>)>,
     base: Url,
-    opts: ClientOptions,
+    opts: Arc<ClientOptions>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -216,10 +215,9 @@ impl RegistryClient {
             .wrap_err("building the upload HTTP client")?;
         Ok(Self {
             http,
-            upload_http,
-            upload_guard,
+            upload: Arc::new((upload_http, upload_guard)),
             base,
-            opts,
+            opts: Arc::new(opts),
         })
     }
 
@@ -473,10 +471,11 @@ impl RegistryClient {
     pub async fn upload(&self, endpoint: &UploadEndpoint, bytes: Vec<u8>) -> Result<(), ApiError> {
         let url = self.url(&endpoint.url)?;
         let checked = super::upload::check(&self.base, endpoint, &url).await?;
-        self.upload_guard.allow(checked.allow);
+        let (upload_http, guard) = &*self.upload;
+        guard.allow(checked.allow);
         let (status, body) = self
             .send_on(
-                &self.upload_http,
+                upload_http,
                 checked.method,
                 url.clone(),
                 Some(Body::Raw(bytes, checked.headers)),
@@ -708,11 +707,16 @@ mod tests {
     #[test]
     fn a_redirect_from_https_down_to_http_is_refused() {
         let u = |s: &str| Url::parse(s).unwrap();
-        let down = redirect_verdict(&u("http://r.example:8443/v1/x"), &[u("https://r.example:8443/v1/x")]);
+        let down = redirect_verdict(
+            &u("http://r.example:8443/v1/x"),
+            &[u("https://r.example:8443/v1/x")],
+        );
         assert!(down.unwrap_err().contains("from https down to plain http"));
         assert!(redirect_verdict(&u("https://r.example/b"), &[u("https://r.example/a")]).is_ok());
         assert!(redirect_verdict(&u("http://127.0.0.1/b"), &[u("http://127.0.0.1/a")]).is_ok());
-        let six: Vec<Url> = (0..6).map(|i| u(&format!("https://r.example/{i}"))).collect();
+        let six: Vec<Url> = (0..6)
+            .map(|i| u(&format!("https://r.example/{i}")))
+            .collect();
         assert!(redirect_verdict(&u("https://r.example/7"), &six).is_err());
     }
 
@@ -729,8 +733,12 @@ mod tests {
         };
         let e = RegistryClient::new("http://10.0.0.5:8090", opts(false)).unwrap_err();
         assert!(format!("{e}").contains("--allow-http-token"), "{e}");
-        assert!(RegistryClient::new("http://10.0.0.5:8090", opts(true)).unwrap().has_token());
-        assert!(RegistryClient::new("http://localhost:8090", opts(false)).unwrap().has_token());
+        assert!(RegistryClient::new("http://10.0.0.5:8090", opts(true))
+            .unwrap()
+            .has_token());
+        assert!(RegistryClient::new("http://localhost:8090", opts(false))
+            .unwrap()
+            .has_token());
         let a = RegistryClient::new("https://a.example", opts(false)).unwrap();
         let b = RegistryClient::new("https://b.example", a.options().clone()).unwrap();
         assert!(!b.has_token());

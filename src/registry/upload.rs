@@ -106,9 +106,8 @@ impl reqwest::dns::Resolve for Guard {
         let mask = self.allowed.load(Ordering::SeqCst);
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let kept: Vec<SocketAddr> = addrs
                 .iter()
                 .copied()

@@ -57,7 +57,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub json: bool,
     /// Run this shell command once for every new trust alert (env WARGDASH_ALERT_KIND,
-    /// WARGDASH_ALERT_DETAIL, WARGDASH_REGISTRY); else `onAlert` in the config.
+    /// WARGDASH_ALERT_DETAIL, WARGDASH_REGISTRY; the alert as JSON on stdin; never the token;
+    /// its process group killed after 30 s); else `onAlert` in the config.
     #[arg(long, global = true, value_name = "CMD")]
     pub on_alert: Option<String>,
     /// Pin the registry operator's key ID (`sha256:…`): checkpoints signed by any other key

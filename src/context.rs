@@ -21,6 +21,8 @@ pub struct Overrides {
     pub registry: Option<String>,
     /// File holding a bearer token.
     pub token_file: Option<PathBuf>,
+    /// Send the token over plain http to a registry that is not on loopback.
+    pub allow_http_token: bool,
     /// Extra PEM CA certificate.
     pub ca_file: Option<PathBuf>,
     /// Seconds before a registry request is abandoned.
@@ -60,16 +62,20 @@ impl Ctx {
             .filter(|r| !r.trim().is_empty())
     }
 
-    pub fn client_options(&self) -> Result<ClientOptions> {
+    /// The client options for the registry at `url`: the bearer token (from `--token-file` /
+    /// `tokenFile`, refused unless mode 0600, else `WARGDASH_TOKEN`) bound to `url`'s origin.
+    pub fn client_options_for(&self, url: &str) -> std::result::Result<ClientOptions, Fail> {
         let token = if let Some(path) = self
             .overrides
             .token_file
             .as_ref()
             .or(self.config.token_file.as_ref())
         {
+            crate::fsutil::refuse_readable(path, "token file").map_err(|e| fail(exit::KEY, e))?;
             let t = Zeroizing::new(
                 std::fs::read_to_string(path)
-                    .wrap_err_with(|| format!("reading token file {}", path.display()))?,
+                    .wrap_err_with(|| format!("reading token file {}", path.display()))
+                    .map_err(|e| fail(exit::KEY, e))?,
             );
             Some(Zeroizing::new(t.trim().to_string()))
         } else {
@@ -78,9 +84,17 @@ impl Ctx {
                 .filter(|t| !t.is_empty())
                 .map(Zeroizing::new)
         };
+        let token_origin = match &token {
+            Some(_) => Some(
+                crate::registry::client::parse_base_url(url).map_err(|e| fail(exit::USAGE, e))?,
+            ),
+            None => None,
+        };
         Ok(ClientOptions {
             request_timeout: Duration::from_secs(self.overrides.request_timeout.max(1)),
             token: token.map(Arc::new),
+            token_origin,
+            allow_http_token: self.overrides.allow_http_token,
             ca_file: self
                 .overrides
                 .ca_file
@@ -97,7 +111,7 @@ impl Ctx {
                 eyre!("no registry configured: pass --registry URL, set WARGDASH_REGISTRY, or set `registry` in {}", self.paths.config_file().display()),
             )
         })?;
-        RegistryClient::new(&url, self.client_options()?).map_err(|e| fail(exit::USAGE, e))
+        RegistryClient::new(&url, self.client_options_for(&url)?).map_err(|e| fail(exit::USAGE, e))
     }
 
     pub fn store(&self) -> std::result::Result<Store, Fail> {
@@ -114,7 +128,9 @@ impl Ctx {
 
     /// The trust store (the same SQLite file as the tracked set).
     pub fn trust_db(&self) -> std::result::Result<crate::trust::db::TrustDb, Fail> {
-        crate::trust::db::TrustDb::open(&self.paths.store_file()).map_err(|e| fail(exit::STORE, e))
+        let path = self.paths.store_file();
+        crate::fsutil::private_store(&path).map_err(|e| fail(exit::STORE, e))?;
+        crate::trust::db::TrustDb::open(&path).map_err(|e| fail(exit::STORE, e))
     }
 
     /// How verification runs for `registry`: the pin from the flag, else the config, else the

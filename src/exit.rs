@@ -81,6 +81,7 @@ pub fn api_code(e: &crate::registry::ApiError) -> i32 {
         | E::TooLarge { .. }
         | E::IdMismatch { .. }
         | E::RedirectLoop { .. }
+        | E::Refused { .. }
         | E::Status { .. } => REGISTRY_FAULT,
     }
 }

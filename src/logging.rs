@@ -8,9 +8,11 @@ use tracing_subscriber::EnvFilter;
 /// `WARGDASH_LOG` sets the filter (default `info`).
 pub fn init(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
+        crate::fsutil::private_dir(dir)
             .wrap_err_with(|| format!("creating log directory {}", dir.display()))?;
     }
+    // A log file an older run left readable by others is narrowed (new ones are created 0600).
+    crate::fsutil::narrow(path, 0o600)?;
     let mut opts = std::fs::OpenOptions::new();
     opts.create(true).append(true);
     #[cfg(unix)]

@@ -80,6 +80,9 @@ fn the_token_goes_to_the_registry_origin_and_never_to_an_upload_host() {
     let wd = Wd::new(Some(&proxy.url));
     let token = wd.home.path().join("token");
     std::fs::write(&token, "s3cret-token\n").unwrap();
+    // A token file others can read is refused (Hardening III): 0600 as a key file.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
     let tf = token.to_str().unwrap();
     wd.ok(&["key", "new"], 0);
     let hello = repo_path("assets/hello.wasm");

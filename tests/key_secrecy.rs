@@ -140,6 +140,8 @@ fn a_cli_publish_leaks_the_key_nowhere_and_only_key_export_prints_it() {
     let token = "wdtok-7f3a9c21e4b85d6f0a1b2c3d4e5f6a7b";
     let token_file = wd.home.path().join("token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    // A token file others can read is refused (Hardening III): 0600 as a key file.
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let token_file = token_file.to_str().unwrap().to_string();
     let mut run = |args: &[&str], code: i32| {
         let mut all = vec!["--token-file", token_file.as_str()];

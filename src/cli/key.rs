@@ -1,6 +1,6 @@
 //! `key new | list | show | import | export | delete`: signing keys.
 
-use super::output::{outln, print_json};
+use super::output::{errln, outln, print_json};
 use super::{Env, KeyCmd};
 use color_eyre::eyre::WrapErr;
 use std::io::Read;
@@ -31,7 +31,7 @@ pub fn key(env: &Env<'_>, cmd: KeyCmd) -> CmdResult {
             keys.save(&name, &k).map_err(key_fail)?;
             show(&KeyInfo::of(&name, &k))?;
             if algorithm == Algorithm::Ed25519 {
-                eprintln!("note: warg-server 0.10 accepts only ecdsa-p256 keys; it will refuse records signed with this key");
+                errln!("note: warg-server 0.10 accepts only ecdsa-p256 keys; it will refuse records signed with this key");
             }
         }
         KeyCmd::List => {
@@ -53,17 +53,23 @@ pub fn key(env: &Env<'_>, cmd: KeyCmd) -> CmdResult {
         }
         KeyCmd::Show { name } => show(&KeyInfo::of(&name, &keys.load(&name).map_err(key_fail)?))?,
         KeyCmd::Import { name, file } => {
-            let text = Zeroizing::new(if file == "-" {
-                let mut s = String::new();
+            let text = if file == "-" {
+                // Read straight into a zeroizing buffer with room enough that it never grows
+                // (a growing String leaves copies of the key behind in freed memory).
+                const MAX_KEY_TEXT: usize = 16 * 1024;
+                let mut s = Zeroizing::new(String::with_capacity(MAX_KEY_TEXT + 1));
                 std::io::stdin()
+                    .take(MAX_KEY_TEXT as u64)
                     .read_to_string(&mut s)
                     .wrap_err("reading the key from stdin")?;
                 s
             } else {
-                std::fs::read_to_string(&file)
-                    .wrap_err_with(|| format!("reading key file {file}"))
-                    .map_err(key_fail)?
-            });
+                Zeroizing::new(
+                    std::fs::read_to_string(&file)
+                        .wrap_err_with(|| format!("reading key file {file}"))
+                        .map_err(key_fail)?,
+                )
+            };
             let k = SigningKey::decode(&text).map_err(key_fail)?;
             keys.save(&name, &k).map_err(key_fail)?;
             show(&KeyInfo::of(&name, &k))?;

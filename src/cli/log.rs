@@ -3,7 +3,7 @@
 //! and map of the checkpoint a full verification cycle verified in this run — pin, stored
 //! state, rewinds, forks and timestamps included).
 
-use super::output::{outln, parse_id, parse_package, print_json};
+use super::output::{errln, outln, parse_id, parse_package, print_json};
 use super::Env;
 use color_eyre::eyre::eyre;
 use wargdash::exit::{self, api_fail, fail, CmdResult};
@@ -26,7 +26,7 @@ fn rfc3339(secs: i64) -> String {
 }
 
 fn print_alert(a: &Alert) {
-    eprintln!("alert {}: {}", a.kind, clean(&a.detail));
+    errln!("alert {}: {}", a.kind, clean(&a.detail));
 }
 
 pub async fn log(env: &Env<'_>, target: &str) -> CmdResult {

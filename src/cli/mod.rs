@@ -70,6 +70,10 @@ pub struct GlobalArgs {
     /// File holding a bearer token sent as `Authorization: Bearer` (else env WARGDASH_TOKEN).
     #[arg(long, global = true)]
     pub token_file: Option<PathBuf>,
+    /// Send the bearer token over plain `http://` to a registry that is not on loopback
+    /// (by default a token goes over http only to 127.0.0.1, ::1 or localhost).
+    #[arg(long, global = true)]
+    pub allow_http_token: bool,
     /// Extra PEM CA certificate to trust for https registries.
     #[arg(long, global = true)]
     pub ca_file: Option<PathBuf>,
@@ -80,7 +84,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub json: bool,
     /// Run this shell command once for every new trust alert (env WARGDASH_ALERT_KIND,
-    /// WARGDASH_ALERT_DETAIL, WARGDASH_REGISTRY); else `onAlert` in the config.
+    /// WARGDASH_ALERT_DETAIL, WARGDASH_REGISTRY; the alert as JSON on stdin; never the token;
+    /// its process group killed after 30 s); else `onAlert` in the config.
     #[arg(long, global = true, value_name = "CMD")]
     pub on_alert: Option<String>,
     /// Pin the registry operator's key ID (`sha256:…`): checkpoints signed by any other key
@@ -98,6 +103,7 @@ impl GlobalArgs {
         Overrides {
             registry: self.registry.clone(),
             token_file: self.token_file.clone(),
+            allow_http_token: self.allow_http_token,
             ca_file: self.ca_file.clone(),
             request_timeout: self.request_timeout,
             on_alert: self.on_alert.clone(),

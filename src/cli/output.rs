@@ -8,14 +8,26 @@ use wargdash::ids::{LogId, PackageName, RecordId};
 use wargdash::registry::{PackageRecord, RecordState};
 use wargdash::text::clean;
 
-/// `writeln!` to stdout, returning the I/O error instead of panicking.
+/// `writeln!` to stdout, returning the I/O error instead of panicking. The text goes through
+/// [`wargdash::text::clean_lines`]: no control character or BiDi override reaches the terminal
+/// whatever was formatted in.
 macro_rules! outln {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($t)*)
+        let text = format!($($t)*);
+        writeln!(std::io::stdout().lock(), "{}", wargdash::text::clean_lines(&text))
     }};
 }
 pub(crate) use outln;
+
+/// `eprintln!` through [`wargdash::text::clean_lines`] (progress, warnings, notes).
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        let text = format!($($t)*);
+        eprintln!("{}", wargdash::text::clean_lines(&text))
+    }};
+}
+pub(crate) use errln;
 
 pub fn print_json(v: &impl serde::Serialize) -> color_eyre::Result<()> {
     let mut out = std::io::stdout().lock();

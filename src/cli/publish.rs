@@ -1,11 +1,12 @@
 //! `publish`: build, sign, submit, upload, and optionally wait — through the library's one
 //! publish flow ([`wargdash::publish::sign_track_submit`]).
 
-use super::output::{describe_state, outln, parse_id, parse_package, print_json, state_exit_code};
+use super::output::{
+    describe_state, errln, outln, parse_id, parse_package, print_json, state_exit_code,
+};
 use super::{Env, PublishAction, PublishArgs};
-use color_eyre::eyre::{eyre, WrapErr};
+use color_eyre::eyre::eyre;
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::time::{Duration, Instant};
 use wargdash::exit::{self, api_fail, fail, CmdResult, Fail};
 use wargdash::ids::{ContentDigest, KeyId, PackageName, RecordId};
@@ -16,30 +17,11 @@ use wargdash::registry::{PackageRecord, RecordState, RegistryClient};
 use wargdash::tracker::poll;
 use wargdash::tracker::store::Store;
 
-/// Reads a release file, refusing one larger than `max` bytes (read through a bounded reader,
-/// so a file growing meanwhile cannot exceed it either).
+/// Reads a release file through one descriptor: a regular file of at most `max` bytes, read
+/// through a bounded reader ([`wargdash::fsutil::read_content`]); a FIFO or a device such as
+/// `/dev/zero` is refused before a byte is read.
 fn read_capped(path: &std::path::Path, max: u64) -> color_eyre::Result<Vec<u8>> {
-    let f = std::fs::File::open(path)
-        .wrap_err_with(|| format!("reading content file {}", path.display()))?;
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let too_big = || {
-        eyre!(
-            "content file {} is larger than {} MiB (raise the limit with --max-file-mib)",
-            path.display(),
-            max >> 20
-        )
-    };
-    if len > max {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    f.take(max + 1)
-        .read_to_end(&mut bytes)
-        .wrap_err_with(|| format!("reading content file {}", path.display()))?;
-    if bytes.len() as u64 > max {
-        return Err(too_big());
-    }
-    Ok(bytes)
+    Ok(wargdash::fsutil::read_content(path, max)?)
 }
 
 /// Builds the entries and the content to upload for a publish action.
@@ -149,7 +131,7 @@ pub async fn publish_cmd(env: &Env<'_>, args: PublishArgs) -> CmdResult {
                 .map_err(publish_fail)?;
         }
         for w in &prepared.warnings {
-            eprintln!("warning: {}", wargdash::text::clean(w));
+            errln!("warning: {}", wargdash::text::clean(w));
         }
         // The command runs on the thread that drives the runtime (`block_on` in main), not on
         // a worker, so the store's writes inside the flow do not stall other tasks.
@@ -160,7 +142,7 @@ pub async fn publish_cmd(env: &Env<'_>, args: PublishArgs) -> CmdResult {
             &prepared,
             &contents,
             args.resubmit,
-            |p| eprintln!("{p}"),
+            |p| errln!("{p}"),
         )
         .await
         .map_err(publish_fail)?;
@@ -183,15 +165,15 @@ pub async fn publish_cmd(env: &Env<'_>, args: PublishArgs) -> CmdResult {
         };
         if let RecordState::Rejected { reason } = &last.state {
             if publish::head_moved(reason) {
-                eprintln!("note: {}", publish::head_moved_hint(&package));
+                errln!("note: {}", publish::head_moved_hint(&package));
                 if rebuilds_left > 0 {
                     rebuilds_left -= 1;
                     stale_head = Some(prepared.head);
                     rebuilding = Some((r.record, reason.clone()));
-                    eprintln!("rebuilding on the new head");
+                    errln!("rebuilding on the new head");
                     continue;
                 }
-                eprintln!("hint: run the same command again, or pass --rebuild to rebuild and resubmit automatically");
+                errln!("hint: run the same command again, or pass --rebuild to rebuild and resubmit automatically");
             }
         }
         emit_publish_result(env, &package, &last)?;
@@ -216,7 +198,7 @@ async fn wait_terminal(
     let mut shown = String::new();
     loop {
         if Instant::now() >= deadline {
-            eprintln!("still {} after {timeout}s", last.state.name());
+            errln!("still {} after {timeout}s", last.state.name());
             return Ok(Err(last));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -231,7 +213,7 @@ async fn wait_terminal(
             Ok((rec, _)) => {
                 if rec.state.name() != shown {
                     shown = rec.state.name().to_string();
-                    eprintln!("state: {shown}");
+                    errln!("state: {shown}");
                 }
                 last = rec;
                 if last.state.is_terminal() {
@@ -239,7 +221,7 @@ async fn wait_terminal(
                 }
             }
             Err(e) if e.is_transient() => {
-                eprintln!(
+                errln!(
                     "poll failed, retrying: {}",
                     wargdash::text::clean(&e.to_string())
                 )

@@ -1,7 +1,7 @@
 //! `log-id`, `status`, `poll --once`: reading record states.
 
 use super::output::{
-    outln, parse_package, print_json, print_table_header, print_table_row, state_exit_code,
+    errln, outln, parse_package, print_json, print_table_header, print_table_row, state_exit_code,
 };
 use super::Env;
 use wargdash::exit::{self, api_fail, fail, CmdResult};
@@ -111,7 +111,7 @@ async fn run_cycle(
         match wargdash::trust::cycle::run_cycle(client, db, &opts, now).await {
             Ok(report) => {
                 for a in &report.alerts {
-                    eprintln!(
+                    errln!(
                         "ALERT {}: {}",
                         a.kind.as_str(),
                         wargdash::text::clean(&a.detail)
@@ -196,7 +196,7 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
     for r in &resolved {
         let now = wargdash::tracker::store::now_ms();
         if let Some(a) = wargdash::trust::records::raise_not_included(&mut db, &registry, r, now) {
-            eprintln!(
+            errln!(
                 "ALERT {}: {}",
                 a.kind.as_str(),
                 wargdash::text::clean(&a.detail)

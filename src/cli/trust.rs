@@ -1,6 +1,6 @@
 //! `verify` and `alerts`: what the registry proves, and what it was caught at.
 
-use super::output::{outln, print_json};
+use super::output::{errln, outln, print_json};
 use super::Env;
 use serde_json::json;
 use wargdash::exit::{self, api_fail, fail, CmdResult};
@@ -54,7 +54,7 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!("checking the tracked package logs: {e}");
-            eprintln!("warning: the tracked package logs were not checked: {e}");
+            errln!("warning: the tracked package logs were not checked: {e}");
             Default::default()
         }
     };

@@ -259,9 +259,17 @@ impl KeyStore {
         let mut text = key.encode_private();
         // Capacity was left for the newline: no reallocation, no stray copy.
         text.push('\n');
-        crate::fsutil::write_atomic(&path, text.as_bytes(), 0o600)
-            .wrap_err_with(|| format!("writing key file {}", path.display()))?;
-        Ok(path)
+        // The check above gives the friendly message; this is what makes it true: the file is
+        // linked into place only if no other writer (a concurrent `key new --name` of the same
+        // name) got there first.
+        match crate::fsutil::write_new(&path, text.as_bytes(), 0o600) {
+            Ok(()) => Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+                "a key named `{name}` already exists ({}); delete it first or pick another name",
+                path.display()
+            ),
+            Err(e) => Err(e).wrap_err_with(|| format!("writing key file {}", path.display())),
+        }
     }
 
     pub fn load(&self, name: &str) -> Result<SigningKey> {
@@ -316,21 +324,7 @@ impl KeyStore {
 
 /// Reads a private key file, refusing one that group or others can read (as ssh does).
 pub fn load_key_file(path: &Path) -> Result<SigningKey> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path)
-            .wrap_err_with(|| format!("reading key file {}", path.display()))?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            bail!(
-                "key file {} has permissions {:o}, readable by others; refusing to use it. Fix with: chmod 600 {}",
-                path.display(),
-                mode,
-                path.display()
-            );
-        }
-    }
+    crate::fsutil::refuse_readable(path, "key file")?;
     let text = Zeroizing::new(
         std::fs::read_to_string(path)
             .wrap_err_with(|| format!("reading key file {}", path.display()))?,

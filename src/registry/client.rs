@@ -22,6 +22,11 @@ pub struct ClientOptions {
     pub request_timeout: Duration,
     pub max_body: usize,
     pub token: Option<Arc<Zeroizing<String>>>,
+    /// The registry origin the token was given for. A client for any other origin does not
+    /// carry it (unset: the first client built with these options binds it to its own base).
+    pub token_origin: Option<Url>,
+    /// Send the token over plain http to a registry that is not on loopback.
+    pub allow_http_token: bool,
     /// Extra PEM CA certificate file trusted besides the system store.
     pub ca_file: Option<std::path::PathBuf>,
 }
@@ -33,6 +38,8 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(15),
             max_body: DEFAULT_MAX_BODY,
             token: None,
+            token_origin: None,
+            allow_http_token: false,
             ca_file: None,
         }
     }
@@ -45,6 +52,8 @@ impl std::fmt::Debug for ClientOptions {
             .field("request_timeout", &self.request_timeout)
             .field("max_body", &self.max_body)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token_origin", &self.token_origin.as_ref().map(Url::as_str))
+            .field("allow_http_token", &self.allow_http_token)
             .field("ca_file", &self.ca_file)
             .finish()
     }
@@ -62,8 +71,11 @@ pub struct LogHead {
 #[derive(Clone)]
 pub struct RegistryClient {
     http: reqwest::Client,
+    /// Uploads: no redirects, and a resolver that refuses internal addresses (see
+    /// [`super::upload`]).
+    upload: Arc<(reqwest::Client, Arc<super::upload::Guard>)>,
     base: Url,
-    opts: ClientOptions,
+    opts: Arc<ClientOptions>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -72,14 +84,15 @@ impl std::fmt::Debug for RegistryClient {
     }
 }
 
-/// Parses a registry URL, adding `http://` when no scheme is given and a trailing `/` so
-/// relative paths join under it.
+/// Parses a registry URL, reading one without a scheme as `https://` (as cargo and browsers
+/// do: a token must never go out in cleartext because a scheme was left off), and adding a
+/// trailing `/` so relative paths join under it.
 pub fn parse_base_url(url: &str) -> Result<Url> {
     let url = url.trim();
     let with_scheme = if url.contains("://") {
         url.to_string()
     } else {
-        format!("http://{url}")
+        format!("https://{url}")
     };
     let mut u =
         Url::parse(&with_scheme).wrap_err_with(|| format!("invalid registry URL `{url}`"))?;
@@ -102,19 +115,69 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
+pub use super::upload::is_loopback;
+
+/// Whether a redirect from `previous` (the hops so far, oldest first) to `next` may be
+/// followed: at most 5 hops, and never from https down to http (reqwest keeps the
+/// `Authorization` header on a redirect to the same host and port, whatever the scheme).
+pub fn redirect_verdict(next: &Url, previous: &[Url]) -> Result<(), String> {
+    if previous.len() > 5 {
+        return Err("too many redirects".into());
+    }
+    if next.scheme() == "http" && previous.iter().any(|u| u.scheme() == "https") {
+        return Err(format!(
+            "refusing to follow a redirect from https down to plain http ({})",
+            crate::text::clean(next.as_str())
+        ));
+    }
+    Ok(())
+}
+
 impl RegistryClient {
     /// Whether this client sends a bearer token.
     pub fn has_token(&self) -> bool {
         self.opts.token.is_some()
     }
 
-    pub fn new(base: &str, opts: ClientOptions) -> Result<Self> {
+    /// The options this client was built with (the token bound to its origin).
+    pub fn options(&self) -> &ClientOptions {
+        &self.opts
+    }
+
+    /// A client for the registry at `base`. The token (if any) is bound to the origin it was
+    /// given for: a client for another origin goes without it; plain `http://` carries it only
+    /// to a loopback registry unless `allow_http_token` says otherwise.
+    pub fn new(base: &str, mut opts: ClientOptions) -> Result<Self> {
         let base = parse_base_url(base)?;
+        if opts.token.is_some() {
+            let origin = opts.token_origin.get_or_insert_with(|| base.clone());
+            if !same_origin(origin, &base) {
+                opts.token = None;
+            } else if base.scheme() == "http" && !is_loopback(&base) && !opts.allow_http_token {
+                return Err(eyre!(
+                    "refusing to send the bearer token in cleartext to {base}: over plain http a token goes only to a loopback registry. Use https://{}, or pass --allow-http-token if the network path to the registry is trusted",
+                    base.as_str().trim_start_matches("http://")
+                ));
+            }
+        }
+        let policy = reqwest::redirect::Policy::custom(|attempt| {
+            match redirect_verdict(attempt.url(), attempt.previous()) {
+                Ok(()) => attempt.follow(),
+                Err(why) => attempt.error(why),
+            }
+        });
         let mut builder = reqwest::Client::builder()
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.request_timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(policy)
             .pool_max_idle_per_host(64)
+            .user_agent(concat!("wargdash/", env!("CARGO_PKG_VERSION")));
+        let upload_guard = Arc::new(super::upload::Guard::default());
+        let mut upload_builder = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(upload_guard.clone())
             .user_agent(concat!("wargdash/", env!("CARGO_PKG_VERSION")));
         if let Some(ca) = &opts.ca_file {
             let pem = std::fs::read(ca)
@@ -129,11 +192,20 @@ impl RegistryClient {
                     )
                 })?;
             for cert in certs {
-                builder = builder.add_root_certificate(cert);
+                builder = builder.add_root_certificate(cert.clone());
+                upload_builder = upload_builder.add_root_certificate(cert);
             }
         }
         let http = builder.build().wrap_err("building the HTTP client")?;
-        Ok(Self { http, base, opts })
+        let upload_http = upload_builder
+            .build()
+            .wrap_err("building the upload HTTP client")?;
+        Ok(Self {
+            http,
+            upload: Arc::new((upload_http, upload_guard)),
+            base,
+            opts: Arc::new(opts),
+        })
     }
 
     pub fn base(&self) -> &Url {
@@ -165,6 +237,11 @@ impl RegistryClient {
             }
         } else if e.is_connect() {
             ApiError::Unreachable { url, cause }
+        } else if e.is_redirect() && cause.contains("refusing to follow") {
+            ApiError::Refused {
+                what: format!("a redirect from {url}"),
+                why: cause,
+            }
         } else if e.is_redirect() {
             ApiError::RedirectLoop { url, cause }
         } else {
@@ -179,7 +256,18 @@ impl RegistryClient {
         url: Url,
         body: Option<Body>,
     ) -> Result<(StatusCode, Vec<u8>), ApiError> {
-        let mut req = self.http.request(method, url.clone());
+        self.send_on(&self.http, method, url, body).await
+    }
+
+    /// [`Self::send`] on the given HTTP client (the upload client for uploads).
+    pub(super) async fn send_on(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        url: Url,
+        body: Option<Body>,
+    ) -> Result<(StatusCode, Vec<u8>), ApiError> {
+        let mut req = http.request(method, url.clone());
         // The token is the registry's: never sent to another origin (upload URLs come from the
         // registry and often point at object storage). reqwest drops it on a redirect to
         // another origin too.
@@ -363,28 +451,31 @@ impl RegistryClient {
         .await
     }
 
-    /// Uploads content to an endpoint the registry gave (method and headers as given; relative
-    /// URLs are joined to the registry base URL).
+    /// Uploads content to an endpoint the registry gave, after [`super::upload::check`]
+    /// accepted it (POST or PUT, allowed headers only, https when the registry is, no internal
+    /// address unless the registry's own is of that kind); relative URLs are joined to the
+    /// registry base URL; redirects are not followed.
     pub async fn upload(&self, endpoint: &UploadEndpoint, bytes: Vec<u8>) -> Result<(), ApiError> {
-        let method =
-            Method::from_bytes(endpoint.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
-                ApiError::Invalid {
-                    status: 0,
-                    message: format!(
-                        "the registry gave an invalid upload method `{}`",
-                        endpoint.method
-                    ),
-                }
-            })?;
         let url = self.url(&endpoint.url)?;
-        let headers = endpoint
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let checked = super::upload::check(&self.base, endpoint, &url).await?;
+        let (upload_http, guard) = &*self.upload;
+        guard.allow(checked.allow);
         let (status, body) = self
-            .send(method, url.clone(), Some(Body::Raw(bytes, headers)))
+            .send_on(
+                upload_http,
+                checked.method,
+                url.clone(),
+                Some(Body::Raw(bytes, checked.headers)),
+            )
             .await?;
+        if status.is_redirection() {
+            return Err(ApiError::Refused {
+                what: format!("the upload to {}", crate::text::clean(url.as_str())),
+                why: format!(
+                    "the upload target answered a redirect ({status}); uploads do not follow redirects"
+                ),
+            });
+        }
         if status.is_success() {
             Ok(())
         } else {
@@ -591,4 +682,54 @@ fn is_connection_broken(e: &reqwest::Error) -> bool {
 pub(super) enum Body {
     Json(Vec<u8>),
     Raw(Vec<u8>, Vec<(String, String)>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// H3-2. reqwest keeps `Authorization` on a redirect to the same host and port whatever
+    /// the scheme: the client's redirect policy refuses https → http (so the token is never
+    /// sent in cleartext), and still allows ordinary hops and cuts loops.
+    #[test]
+    fn a_redirect_from_https_down_to_http_is_refused() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let down = redirect_verdict(
+            &u("http://r.example:8443/v1/x"),
+            &[u("https://r.example:8443/v1/x")],
+        );
+        assert!(down.unwrap_err().contains("from https down to plain http"));
+        assert!(redirect_verdict(&u("https://r.example/b"), &[u("https://r.example/a")]).is_ok());
+        assert!(redirect_verdict(&u("http://127.0.0.1/b"), &[u("http://127.0.0.1/a")]).is_ok());
+        let six: Vec<Url> = (0..6)
+            .map(|i| u(&format!("https://r.example/{i}")))
+            .collect();
+        assert!(redirect_verdict(&u("https://r.example/7"), &six).is_err());
+    }
+
+    /// H3-2. A URL without a scheme is https; a token over plain http goes only to loopback
+    /// unless allowed; a client for another origin than the token's goes without it.
+    #[test]
+    fn the_token_is_bound_to_its_origin_and_scheme() {
+        assert_eq!(parse_base_url("127.0.0.1:8080").unwrap().scheme(), "https");
+        let tok = Some(Arc::new(Zeroizing::new("t".to_string())));
+        let opts = |allow| ClientOptions {
+            token: tok.clone(),
+            allow_http_token: allow,
+            ..ClientOptions::default()
+        };
+        let e = RegistryClient::new("http://10.0.0.5:8090", opts(false)).unwrap_err();
+        assert!(format!("{e}").contains("--allow-http-token"), "{e}");
+        assert!(RegistryClient::new("http://10.0.0.5:8090", opts(true))
+            .unwrap()
+            .has_token());
+        assert!(RegistryClient::new("http://localhost:8090", opts(false))
+            .unwrap()
+            .has_token());
+        let a = RegistryClient::new("https://a.example", opts(false)).unwrap();
+        let b = RegistryClient::new("https://b.example", a.options().clone()).unwrap();
+        assert!(!b.has_token());
+        let back = RegistryClient::new("https://a.example/", b.options().clone()).unwrap();
+        assert!(!back.has_token(), "b's options carry no token any more");
+    }
 }

@@ -45,6 +45,9 @@ pub enum ApiError {
     RedirectLoop { url: String, cause: String },
     /// Any other status: its code and the first 200 bytes of the body.
     Status { status: u16, excerpt: String },
+    /// wargdash refused to send what the registry asked for (an unsafe upload target, a
+    /// redirect from https to http): `what` was refused, `why`.
+    Refused { what: String, why: String },
 }
 
 /// What went wrong in a TLS handshake, so the message can say what to do about it.
@@ -246,6 +249,7 @@ impl fmt::Display for ApiError {
                 write!(f, "redirect loop: {url} redirected more than 5 times ({cause})")
             }
             Self::Status { status, excerpt } => write!(f, "the registry answered HTTP {status}: {excerpt:?}"),
+            Self::Refused { what, why } => write!(f, "wargdash refused {what}: {why}"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! sweep, and the scheduler), the checkpoint watcher and the [`tracking::Tracking`] trait the
 //! publish flow records into.
 
+pub mod capped;
 pub mod links;
 pub mod poll;
 pub mod prefs;

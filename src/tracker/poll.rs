@@ -33,7 +33,8 @@ impl Polled {
                         _ => None,
                     },
                 }),
-                Err(e) => Err(e.to_string()),
+                // Registry text (an error body) is stored cleaned: it is data, never control.
+                Err(e) => Err(crate::text::clean(&e.to_string()).into_owned()),
             },
         }
     }

@@ -314,6 +314,10 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .wrap_err_with(|| format!("creating data directory {}", dir.display()))?;
         }
+        // Private: the directory 0700, the file and its -wal/-shm 0600 (also when they existed
+        // before with wider permissions).
+        crate::fsutil::private_store(path)
+            .wrap_err_with(|| format!("keeping the store {} private", path.display()))?;
         let broken = |e: rusqlite::Error| {
             eyre!(
                 "the store {} cannot be used: {e}. It was left untouched; move it aside to start with an empty store",
@@ -346,6 +350,9 @@ impl Store {
             tx.execute_batch(SCHEMA).map_err(broken)?;
         }
         tx.commit().map_err(broken)?;
+        // The -wal and -shm exist now: narrow them too if an older run left them wider.
+        crate::fsutil::private_store(path)
+            .wrap_err_with(|| format!("keeping the store {} private", path.display()))?;
         let mut store = Self {
             conn,
             path: path.to_path_buf(),
@@ -620,7 +627,7 @@ impl Store {
                         let Some((prev_state, prev_response)) = prev else {
                             continue;
                         };
-                        let response = s.response.to_string();
+                        let response = super::capped::stored_text(&s.response);
                         let missing = s.missing.as_ref().map(|m| m.to_string());
                         ok.execute(params![log, rec, s.state, response, o.at, missing, reg])?;
                         if prev_state.as_deref() != Some(s.state.as_str())
@@ -631,7 +638,8 @@ impl Store {
                         }
                     }
                     Err(e) => {
-                        err.execute(params![log, rec, e, o.at, reg])?;
+                        let e = crate::text::clean(e);
+                        err.execute(params![log, rec, e.as_ref(), o.at, reg])?;
                     }
                 }
             }

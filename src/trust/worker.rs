@@ -141,6 +141,11 @@ pub async fn run<T>(
     };
     // What `--on-alert` was handed, by what the alert is about (see `about`).
     let mut handed: HashSet<(AlertKind, String)> = HashSet::new();
+    // `--on-alert` runs off this loop, from a bounded queue (see `notify`).
+    let mut hooks = cfg
+        .on_alert
+        .clone()
+        .map(|cmd| super::notify::Hooks::start(cmd, super::notify::HOOK_TIMEOUT));
     // The tracked records found not included at the last check (see `about`).
     let mut not_included: HashSet<(AlertKind, String)> = HashSet::new();
     // What the proofs depend on: the registry, the verified length, the tracked set's mark.
@@ -302,10 +307,15 @@ pub async fn run<T>(
                 }
             }
         }
-        if let Some(cmd) = &cfg.on_alert {
+        if let Some(hooks) = hooks.as_mut() {
+            // Handed only once its hook started: one that could not is handed again.
+            for k in hooks.take_failed() {
+                handed.remove(&k);
+            }
             for a in new_alerts {
-                if handed.insert(about(&a)) {
-                    super::notify::run_on_alert(cmd, &registry, &a).await;
+                let key = about(&a);
+                if !handed.contains(&key) && hooks.hand(key.clone(), &registry, &a) {
+                    handed.insert(key);
                 }
             }
         }

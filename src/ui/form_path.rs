@@ -108,8 +108,9 @@ pub fn complete(input: &str, env: &PathEnv) -> Completion {
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
-            // A name with control characters could not be typed, and is never drawn.
-            if name.chars().any(char::is_control)
+            // A name with control characters could not be typed, and one with a BiDi control
+            // would show as another name: neither is offered (the same test as `text::clean`).
+            if name.chars().any(crate::text::is_unsafe)
                 || !name.starts_with(prefix)
                 || (name.starts_with('.') && !prefix.starts_with('.'))
             {

@@ -89,7 +89,7 @@ pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
     if let Some(n) = ctx.config.history_limit {
         store.set_history_limit(n);
     }
-    let client_opts = ctx.client_options().map_err(|e| fail(exit::USAGE, e))?;
+    let client_opts = ctx.client_options_for(&url)?;
     let client = crate::registry::RegistryClient::new(&url, client_opts.clone())
         .map_err(|e| fail(exit::USAGE, e))?;
     tracing::info!(registry = %url, sandbox = sandbox.is_some(), store = %store_path.display(), "dashboard starting");

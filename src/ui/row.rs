@@ -32,7 +32,11 @@ impl Row {
             .as_ref()
             .and_then(RawJson::parse::<PackageRecord>)
             .map(|r| r.state);
-        let error = t.error.clone();
+        // Stored errors may predate cleaning (or come from another writer): cleaned here too.
+        let error = t
+            .error
+            .as_deref()
+            .map(|e| crate::text::clean(e).into_owned());
         let record_ms = (t.origin == Origin::Submitted).then_some(t.added_at);
         Self {
             tracked: t,

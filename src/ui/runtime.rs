@@ -64,16 +64,14 @@ fn load_keys(keys: &KeyStore) -> Vec<KeyInfo> {
     })
 }
 
-/// Hashes a content file for the form (bounded: at most 1 GiB).
+/// The largest content file the dashboard's form accepts.
+const MAX_FORM_FILE: u64 = 1 << 30;
+
+/// Hashes a content file for the form: one descriptor, a regular file of at most 1 GiB, read
+/// through a bounded reader (a FIFO or `/dev/zero` is refused at once).
 fn hash_file(path: &str) -> Result<(ContentDigest, u64), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("{path} is not a file"));
-    }
-    if meta.len() > 1 << 30 {
-        return Err(format!("{path} is larger than 1 GiB"));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let bytes = crate::fsutil::read_content(std::path::Path::new(path), MAX_FORM_FILE)
+        .map_err(|e| e.to_string())?;
     Ok((ContentDigest::of_bytes(&bytes), bytes.len() as u64))
 }
 
@@ -128,6 +126,15 @@ impl Dashboard {
         let store =
             store_thread::spawn(store, actions_tx.clone()).wrap_err("starting the store thread")?;
         let (sched_ev_tx, sched_ev_rx) = mpsc::channel::<SchedEvent>(4096);
+        // The token stays bound to the origin it was given for, whatever the switches.
+        let mut client_opts = opts.client;
+        if client_opts.token.is_some() && client_opts.token_origin.is_none() {
+            client_opts.token_origin = client
+                .options()
+                .token_origin
+                .clone()
+                .or_else(|| Some(client.base().clone()));
+        }
         let (sched, _task) = scheduler::spawn(client.clone(), opts.scheduler, sched_ev_tx);
         forward_scheduler_events(sched_ev_rx, actions_tx.clone(), store.clone());
         let (client_tx, client_rx) = watch::channel(client.clone());
@@ -151,7 +158,7 @@ impl Dashboard {
             state,
             client,
             client_tx,
-            opts: opts.client,
+            opts: client_opts,
             sched,
             store,
             store_path,
@@ -301,9 +308,13 @@ impl Dashboard {
                             .map_err(|e| format!("{e:#}"))?;
                         let mut contents = BTreeMap::new();
                         for (digest, path) in &files {
-                            let bytes = tokio::fs::read(path)
-                                .await
-                                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                            let p = path.clone();
+                            let bytes = tokio::task::spawn_blocking(move || {
+                                crate::fsutil::read_content(&p, MAX_FORM_FILE)
+                            })
+                            .await
+                            .map_err(|e| format!("reading {}: {e}", path.display()))?
+                            .map_err(|e| e.to_string())?;
                             if ContentDigest::of_bytes(&bytes) != *digest {
                                 return Err(format!(
                                     "{} changed since it was hashed; pick it again",
@@ -357,18 +368,25 @@ impl Dashboard {
                 });
             }
             Effect::SetRegistry(url) => {
-                // The bearer token belongs to the registry it was given for: switching to
-                // another origin drops it, and says so.
-                let mut opts = self.opts.clone();
-                let other_origin = crate::registry::client::parse_base_url(&url)
-                    .map(|u| !crate::registry::client::same_origin(&u, self.client.base()))
-                    .unwrap_or(false);
-                if other_origin && opts.token.is_some() {
-                    opts.token = None;
+                // The bearer token belongs to the origin it was given for (not the current
+                // client's: after a switch away, the current client is another origin):
+                // another origin goes without it, and the flash says so. `RegistryClient::new`
+                // enforces the same binding.
+                let opts = self.opts.clone();
+                let token_elsewhere = match (&opts.token, &opts.token_origin) {
+                    (Some(_), Some(origin)) => crate::registry::client::parse_base_url(&url)
+                        .map(|u| !crate::registry::client::same_origin(&u, origin))
+                        .unwrap_or(false),
+                    _ => false,
+                };
+                if token_elsewhere {
                     let _ = actions.try_send(Action::Flash(format!(
                         "the bearer token is not sent to {}: it was given for {}",
                         crate::text::clean(url.trim()),
-                        self.client.base()
+                        opts.token_origin
+                            .as_ref()
+                            .map(|o| o.to_string())
+                            .unwrap_or_default()
                     )));
                 }
                 // Building a client reads the CA file and the system roots: off the loop.

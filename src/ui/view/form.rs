@@ -48,7 +48,10 @@ pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 lines.push(Line::from(format!("  {}. {e}", i + 1)));
             }
             for w in &p.warnings {
-                lines.push(Line::from(Span::styled(format!("⚠ {w}"), t.error())));
+                lines.push(Line::from(Span::styled(
+                    format!("⚠ {}", crate::text::clean(w)),
+                    t.error(),
+                )));
             }
             lines.push(Line::from(""));
             lines.push(Line::from(vec![

@@ -69,7 +69,10 @@ pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     match s.checkpoint {
         Some((len, ts)) => l2.push(Span::raw(format!(
             " · checkpoint: log length {len}, {} old",
-            ago(s.now - (ts as i64) * 1000)
+            // A hostile timestamp (up to u64::MAX seconds) must not overflow: saturate.
+            ago(s
+                .now
+                .saturating_sub(i64::try_from(ts).unwrap_or(i64::MAX).saturating_mul(1000)))
         ))),
         None => l2.push(Span::styled(" · checkpoint: none yet", t.dim())),
     }

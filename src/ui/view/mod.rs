@@ -109,6 +109,19 @@ pub fn draw(s: &State, f: &mut Frame) {
         }
         _ => {}
     }
+    scrub(f.buffer_mut());
+}
+
+/// The one place every drawn cell passes: a cell holding a control character or a BiDi
+/// control (whatever path put it there: registry text a pane forgot to clean, a stored error
+/// from an older version) shows U+FFFD instead. The panes clean registry text themselves so
+/// it reads as visible escapes (`\x1b`); this is the backstop that no path can miss.
+fn scrub(buf: &mut ratatui::buffer::Buffer) {
+    for cell in buf.content.iter_mut() {
+        if cell.symbol().chars().any(crate::text::is_unsafe) {
+            cell.set_symbol("\u{fffd}");
+        }
+    }
 }
 
 pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {

@@ -391,29 +391,40 @@ fn assert_store_intact(name: &str, o: &Outcome, says: Option<&str>) {
             assert!(e.contains(says), "{name}: {e}");
         }
     }
-    let list = Store::open(&o.store_path, &o.state.cfg.registry)
-        .unwrap()
-        .list()
-        .unwrap();
-    assert_ne!(o.state.cfg.registry, o.faulty_url);
-    assert_eq!(list.len(), RECORDS, "{name}: records lost");
-    let mut errors = 0;
-    for t in &list {
-        assert_eq!(t.state.as_deref(), Some("processing"), "{name}: {t:?}");
-        assert_eq!(
-            t.response.as_ref().and_then(|r| r.value()),
-            Some(processing_json(&t.record_id)),
-            "{name}"
-        );
-        if let Some(e) = &t.error {
-            errors += 1;
-            if let Some(says) = says {
-                assert!(e.contains(says), "{name}: {e}");
+    // Recovery polled every record again, which clears their errors. The store thread writes
+    // after the screen shows it: give it a moment (bounded) to catch up.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let list = Store::open(&o.store_path, &o.state.cfg.registry)
+            .unwrap()
+            .list()
+            .unwrap();
+        assert_ne!(o.state.cfg.registry, o.faulty_url);
+        assert_eq!(list.len(), RECORDS, "{name}: records lost");
+        let mut errors = 0;
+        for t in &list {
+            assert_eq!(t.state.as_deref(), Some("processing"), "{name}: {t:?}");
+            assert_eq!(
+                t.response.as_ref().and_then(|r| r.value()),
+                Some(processing_json(&t.record_id)),
+                "{name}"
+            );
+            if let Some(e) = &t.error {
+                errors += 1;
+                if let Some(says) = says {
+                    assert!(e.contains(says), "{name}: {e}");
+                }
             }
         }
+        if errors == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name}: {errors} errors left after recovery"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
-    // Recovery polled every record again, which clears their errors.
-    assert_eq!(errors, 0, "{name}: errors left after recovery");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

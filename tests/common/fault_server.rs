@@ -157,6 +157,13 @@ fn asked_record(path: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The trust endpoints this fake does not serve (all but the checkpoint).
+fn is_other_trust_endpoint(path: &str) -> bool {
+    ["/v1/fetch/logs", "/v1/ledger", "/v1/proof/"]
+        .iter()
+        .any(|p| path.contains(p))
+}
+
 fn is_checkpoint(path: &str) -> bool {
     path.ends_with("/v1/fetch/checkpoint")
 }
@@ -218,6 +225,20 @@ async fn serve(mut sock: TcpStream, fault: Fault, stats: Arc<Stats>) {
         return;
     };
     stats.requests.fetch_add(1, Ordering::SeqCst);
+    // This registry serves records and a checkpoint, not the rest of the trust API: a healthy
+    // (or record-specific) one says so with a bare 404, so a verification cycle cannot run
+    // and trust is off, as with any registry without those endpoints.
+    let healthy_elsewhere = matches!(
+        fault,
+        Fault::Healthy | Fault::Only { .. } | Fault::OtherRecord(_)
+    );
+    if healthy_elsewhere && is_other_trust_endpoint(&path) {
+        let body = br#"{"status":404,"message":"not found"}"#;
+        let _ = sock
+            .write_all(&response("404 Not Found", "application/json", body))
+            .await;
+        return;
+    }
     let fault = match fault {
         // A record-specific fault leaves the rest of the registry (its checkpoint) healthy.
         Fault::Only { .. } | Fault::OtherRecord(_) if is_checkpoint(&path) => Fault::Healthy,

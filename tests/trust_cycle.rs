@@ -639,3 +639,67 @@ async fn a_ledger_that_appears_must_extend_the_root_verified_without_it() {
     );
     assert!(!r.state_advanced);
 }
+
+/// Issue 15, finding 3: the ledger sync has a per-cycle budget and resumes where it stopped:
+/// with a budget of one page, a ledger of more than a page is verified over two cycles, the
+/// second fetching only what the first did not (nothing is planned or fetched twice), and the
+/// state advances only when the whole length is verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_over_budget_resumes_next_cycle() {
+    let reg = TestRegistry::start_with_operator_key(&key(), TICK);
+    let c = client(&reg.url);
+    let k = key();
+    let pkgs: Vec<PackageName> = (0..1100)
+        .map(|i| format!("demo:many{i}").parse().unwrap())
+        .collect();
+    use futures::StreamExt;
+    futures::stream::iter(&pkgs)
+        .map(|pkg| {
+            let (c, k) = (&c, &k);
+            async move {
+                let rec = wargdash::record::RecordContent {
+                    prev: None,
+                    time: wargdash::record::RecordTime::now(),
+                    entries: vec![Entry::Init {
+                        public_key: k.public_key(),
+                    }],
+                }
+                .sign(k);
+                c.publish(&pkg.log_id(), pkg.as_str(), &rec.envelope)
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+    // Wait for a checkpoint covering them all.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while checkpoint(&c).await.log_length < 1101 {
+        assert!(std::time::Instant::now() < deadline, "not all published");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut db = TrustDb::in_memory().unwrap();
+    let budget = CycleOptions {
+        ledger_budget: Some(1000),
+        ..Default::default()
+    };
+    let r1 = cycle(&c, &mut db, &budget).await;
+    assert!(r1.alerts.is_empty(), "{r1:#?}");
+    let (reached, of) = r1.ledger_pending.expect("cut by the budget");
+    assert_eq!(reached, 1000, "{r1:#?}");
+    assert!(of >= 1101);
+    assert!(!r1.state_advanced);
+    assert_eq!(r1.synced_entries, 1000);
+    let r2 = cycle(&c, &mut db, &budget).await;
+    assert!(r2.alerts.is_empty(), "{r2:#?}");
+    assert!(r2.state_advanced, "{r2:#?}");
+    assert_eq!(r2.ledger_pending, None);
+    assert!(r2.ledger_len >= 1101, "{r2:#?}");
+    // Resumed: only the rest was fetched (the overlap entry is not counted as new).
+    assert!(
+        r2.synced_entries < 200,
+        "the second cycle fetched {} entries",
+        r2.synced_entries
+    );
+}

@@ -411,11 +411,8 @@ fn help_and_readme_explain_every_glyph() {
     key(&mut s, KeyCode::Char('?'));
     let out = text(&render(&mut s, 120, 200));
     // The glyph legend and the key table live in the operating guide (the README links it).
-    let readme = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/docs/operating.md"
-    ))
-    .expect("docs/operating.md");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/operating.md"))
+        .expect("docs/operating.md");
     for (name, glyph, meaning) in wargdash::ui::theme::STATES {
         assert!(
             out.contains(&format!("{glyph} {name}  {meaning}")),

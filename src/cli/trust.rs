@@ -41,7 +41,8 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
     // proven by their heads), heads proven.
     let store = ctx.store()?;
     let tracked = store.list().map_err(|e| fail(exit::STORE, e))?;
-    let mut cache = wargdash::trust::tracked::PackageCache::default();
+    // Logs proven at an unmoved head by an earlier run are not fetched again.
+    let mut cache = wargdash::trust::tracked::PackageCache::persisted();
     // A store failure here does not hide the cycle's alerts: they are printed below.
     let packages = match wargdash::trust::tracked::check_packages(
         &client,

@@ -190,6 +190,27 @@ impl RegistryClient {
         .await
     }
 
+    /// `POST /v1/fetch/logs` for many package logs at once, each after its own `since`
+    /// (`None` = from its start); `limit` applies to each log. The whole request fails when one
+    /// log is unknown (`NotFound { what: "log", id }` names it).
+    pub async fn fetch_package_logs_page(
+        &self,
+        log_length: u64,
+        logs: &std::collections::BTreeMap<LogId, Option<RecordId>>,
+        limit: u16,
+    ) -> Result<PackageLogPage, ApiError> {
+        self.post_json(
+            "v1/fetch/logs",
+            &FetchPackageRequest {
+                log_length,
+                limit,
+                packages: logs.iter().map(|(l, s)| (l, s.as_ref())).collect(),
+            },
+            "package logs",
+        )
+        .await
+    }
+
     /// `POST /v1/proof/inclusion {"logLength", "leafs"}` (verify with
     /// [`crate::trust::map::verify_inclusion`]).
     pub async fn proof_inclusion(

@@ -661,47 +661,83 @@ pub async fn prove_heads_checked(
     checkpoint: &Checkpoint,
     leaves: &[ProvedLeaf],
 ) -> Vec<Result<(), HeadProofError>> {
-    async fn one(
-        client: &RegistryClient,
-        cp: &Checkpoint,
-        leaves: &[ProvedLeaf],
-    ) -> Result<(), HeadProofError> {
-        let idx: Vec<u64> = leaves.iter().map(|l| l.index).collect();
-        let answer = client
-            .proof_inclusion(cp.log_length, &idx)
-            .await
-            .map_err(|e| {
-                if e.is_unreachable() {
-                    HeadProofError::Unreachable(e.to_string())
-                } else {
-                    HeadProofError::Failed(e.to_string())
-                }
-            })?;
-        verify_inclusion(
-            &answer.log,
-            &answer.map,
-            cp.log_length,
-            &cp.log_root,
-            &cp.map_root,
-            leaves,
-        )
-        .map_err(|e| HeadProofError::Failed(e.to_string()))
-    }
     if leaves.is_empty() {
         return Vec::new();
     }
-    match one(client, checkpoint, leaves).await {
-        Ok(()) => return vec![Ok(()); leaves.len()],
-        // Asking again leaf by leaf would not help.
-        Err(e @ HeadProofError::Unreachable(_)) => return vec![Err(e); leaves.len()],
-        Err(HeadProofError::Failed(_)) => {}
-    }
-    let mut out = Vec::with_capacity(leaves.len());
-    for l in leaves {
-        out.push(one(client, checkpoint, std::slice::from_ref(l)).await);
-    }
-    out
+    // At most HEAD_PROOF_BATCH leaves per request (the answer stays under the body cap), two
+    // requests in flight; a batch that fails is split in halves until the failing leaves are
+    // found (a bad leaf among n costs about 2·log2(n) more requests, not n).
+    use futures::StreamExt;
+    // Owned chunks: a stream over borrowed ones trips rustc's higher-ranked `Send` check in
+    // the spawned tasks that await this.
+    let chunks: Vec<Vec<ProvedLeaf>> = leaves.chunks(HEAD_PROOF_BATCH).map(<[_]>::to_vec).collect();
+    let per_chunk: Vec<Vec<Result<(), HeadProofError>>> = futures::stream::iter(chunks)
+        .map(|chunk| prove_chunk(client, checkpoint, chunk))
+        .buffered(2)
+        .collect()
+        .await;
+    per_chunk.into_iter().flatten().collect()
 }
+
+/// One request for `leaves`; on a failed proof, halves asked again until each failing leaf is
+/// found.
+async fn prove_chunk(
+    client: &RegistryClient,
+    cp: &Checkpoint,
+    leaves: Vec<ProvedLeaf>,
+) -> Vec<Result<(), HeadProofError>> {
+    let mut out: Vec<Option<Result<(), HeadProofError>>> = vec![None; leaves.len()];
+    let mut stack = vec![(0usize, leaves.len())];
+    while let Some((from, to)) = stack.pop() {
+        match prove_once(client, cp, &leaves[from..to]).await {
+            Ok(()) => out[from..to].iter_mut().for_each(|o| *o = Some(Ok(()))),
+            // Asking again in parts would not help.
+            Err(e @ HeadProofError::Unreachable(_)) => out[from..to]
+                .iter_mut()
+                .for_each(|o| *o = Some(Err(e.clone()))),
+            Err(e) if to - from == 1 => out[from] = Some(Err(e)),
+            Err(HeadProofError::Failed(_)) => {
+                let mid = from + (to - from) / 2;
+                stack.push((mid, to));
+                stack.push((from, mid));
+            }
+        }
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(HeadProofError::Failed("not asked".into()))))
+        .collect()
+}
+
+/// One `proof/inclusion` request for `leaves`, checked strictly.
+async fn prove_once(
+    client: &RegistryClient,
+    cp: &Checkpoint,
+    leaves: &[ProvedLeaf],
+) -> Result<(), HeadProofError> {
+    let idx: Vec<u64> = leaves.iter().map(|l| l.index).collect();
+    let answer = client
+        .proof_inclusion(cp.log_length, &idx)
+        .await
+        .map_err(|e| {
+            if e.is_unreachable() {
+                HeadProofError::Unreachable(e.to_string())
+            } else {
+                HeadProofError::Failed(e.to_string())
+            }
+        })?;
+    verify_inclusion(
+        &answer.log,
+        &answer.map,
+        cp.log_length,
+        &cp.log_root,
+        &cp.map_root,
+        leaves,
+    )
+    .map_err(|e| HeadProofError::Failed(e.to_string()))
+}
+
+/// Leaves per `proof/inclusion` request.
+pub const HEAD_PROOF_BATCH: usize = 1000;
 
 /// The fast path: registry indices of published records in the verified ledger (below the
 /// verified length), `None` for records not (yet) in it.

@@ -46,6 +46,13 @@ CREATE TABLE IF NOT EXISTS trust_ledger (
     PRIMARY KEY (registry, idx)
 );
 CREATE INDEX IF NOT EXISTS trust_ledger_record ON trust_ledger (registry, log_id, record_id);
+CREATE TABLE IF NOT EXISTS trust_heads (
+    registry TEXT NOT NULL,
+    log_id BLOB NOT NULL,
+    head_idx INTEGER NOT NULL,
+    head BLOB NOT NULL,
+    PRIMARY KEY (registry, log_id)
+);
 CREATE TABLE IF NOT EXISTS trust_sync (
     registry TEXT PRIMARY KEY,
     base INTEGER NOT NULL,
@@ -379,6 +386,67 @@ impl TrustDb {
             .map_err(db_err)?;
         tx.execute("DELETE FROM trust_sync WHERE registry = ?1", [registry])
             .map_err(db_err)?;
+        tx.execute("DELETE FROM trust_heads WHERE registry = ?1", [registry])
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)
+    }
+
+    /// Package logs whose chain was proven (validated, equal to the verified ledger, head in
+    /// the map), by the head they were proven at: a log whose head has not moved since needs
+    /// no request (`verify` and `poll --once` run after run).
+    pub fn proven_heads(
+        &self,
+        registry: &str,
+    ) -> Result<std::collections::HashMap<LogId, (u64, RecordId)>, TrustError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT log_id, head_idx, head FROM trust_heads WHERE registry = ?1")
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([registry], |r| {
+                Ok((
+                    LogId(blob32(r.get(0)?)?),
+                    (r.get::<_, i64>(1)? as u64, RecordId(blob32(r.get(2)?)?)),
+                ))
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    /// Remembers these logs as proven at these heads (one transaction); `forget` drops others.
+    pub fn save_proven_heads(
+        &mut self,
+        registry: &str,
+        proven: &[(LogId, u64, RecordId)],
+        forget: &[LogId],
+    ) -> Result<(), TrustError> {
+        if proven.is_empty() && forget.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction().map_err(db_err)?;
+        {
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO trust_heads (registry, log_id, head_idx, head) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(db_err)?;
+            for (log, idx, head) in proven {
+                put.execute(params![
+                    registry,
+                    &log.0 .0[..],
+                    *idx as i64,
+                    &head.0 .0[..]
+                ])
+                .map_err(db_err)?;
+            }
+            let mut del = tx
+                .prepare_cached("DELETE FROM trust_heads WHERE registry = ?1 AND log_id = ?2")
+                .map_err(db_err)?;
+            for log in forget {
+                del.execute(params![registry, &log.0 .0[..]])
+                    .map_err(db_err)?;
+            }
+        }
         tx.commit().map_err(db_err)
     }
 

@@ -77,8 +77,9 @@ impl ClaimRules {
         Ok(Self {
             verified,
             signed: cp.as_ref().map(|c| c.log_length).unwrap_or(0),
+            // As CHECKPOINT_STALE judges it: whole seconds.
             signed_fresh: cp.is_some_and(|c| {
-                now_ms.saturating_sub((c.timestamp as i64).saturating_mul(1000)) <= grace_ms
+                (now_ms / 1000).saturating_sub(c.timestamp as i64) <= grace_ms / 1000
             }),
             grace_ms,
             now_ms,

@@ -16,17 +16,13 @@ use super::cycle::{not_included_alert, prove_heads_checked, HeadProofError};
 use super::db::TrustDb;
 use super::ledger::LedgerEntry;
 use super::package::{
-    fetch_package_log, invalid_log_alert, validate_package_log, PackageLogRecord,
+    fetch_package_logs, invalid_log_alert, validate_package_log, PackageLogRecord,
 };
 use super::TrustError;
 use crate::ids::{LogId, RecordId, RecordRef};
 use crate::registry::{ApiError, RegistryClient};
-use futures::StreamExt;
 use serde_json::json;
 use std::collections::HashMap;
-
-/// Package logs fetched at once.
-const FETCH_CONCURRENCY: usize = 8;
 
 /// What a check of one package log concluded.
 #[derive(Debug, Clone)]
@@ -49,6 +45,21 @@ pub struct PackageCache {
     /// differs at that entry and gets a full pass.
     seen: Option<(u64, Option<LedgerEntry>, crate::ids::Sha256Hash)>,
     retry: std::collections::HashSet<LogId>,
+    /// Whether proven heads are kept in the store (the CLI, run after run) and were loaded.
+    persist: bool,
+    loaded: bool,
+}
+
+impl PackageCache {
+    /// A cache that remembers proven heads in the store, so that a log whose head has not
+    /// moved since an earlier run is not fetched again (`verify`, `poll --once`). What those
+    /// logs' records did is then not known to this run (the dashboard keeps its own cache).
+    pub fn persisted() -> Self {
+        Self {
+            persist: true,
+            ..Self::default()
+        }
+    }
 }
 
 /// The result of [`check_packages`].
@@ -67,15 +78,14 @@ pub struct PackagesReport {
     pub checked: usize,
     /// Logs that could not be checked this time (registry unreachable, checkpoint gone), and why.
     pub skipped: Vec<(LogId, String)>,
+    /// Logs whose chain validated and whose head is proven (this time or at an unmoved head).
+    pub proven: Vec<LogId>,
 }
 
 impl PackagesReport {
     /// Package logs whose chain validated and whose head is proven.
     pub fn proven_logs(&self) -> usize {
-        let mut logs: Vec<LogId> = self.did.iter().map(|(r, _)| r.log).collect();
-        logs.sort_unstable();
-        logs.dedup();
-        logs.len()
+        self.proven.len()
     }
 }
 
@@ -159,11 +169,14 @@ pub async fn check_packages(
     // Everything in force for the logs asked about.
     for (log, _) in logs {
         match cache.logs.get(log) {
-            Some((_, _, Outcome::Proven(records))) => report.did.extend(
-                records
-                    .iter()
-                    .map(|r| (RecordRef::new(*log, r.record_id), r.clone())),
-            ),
+            Some((_, _, Outcome::Proven(records))) => {
+                report.proven.push(*log);
+                report.did.extend(
+                    records
+                        .iter()
+                        .map(|r| (RecordRef::new(*log, r.record_id), r.clone())),
+                )
+            }
             Some((_, _, Outcome::Failed(a))) => {
                 report.active.push(a.clone());
                 report.failed_logs.push(*log);
@@ -209,6 +222,15 @@ async fn check_moved(
     };
     cache.seen = Some((verified, last_of(db, verified)?, asked));
     cache.retry.clear();
+    if cache.persist && !cache.loaded {
+        for (log, (idx, head)) in db.proven_heads(registry)? {
+            cache
+                .logs
+                .entry(log)
+                .or_insert((idx, head, Outcome::Proven(Vec::new())));
+        }
+        cache.loaded = true;
+    }
     for (log, name) in logs {
         if candidates.as_ref().is_some_and(|c| !c.contains(log)) {
             continue;
@@ -247,15 +269,20 @@ async fn check_moved(
     };
     let mut proven: Vec<(LogId, u64, RecordId, Vec<PackageLogRecord>)> = Vec::new();
     let mut skipped: Vec<(LogId, String)> = Vec::new();
-    // Fetched FETCH_CONCURRENCY at a time (a first cycle over many tracked packages), checked
-    // one by one.
-    let mut fetched = futures::stream::iter(todo)
-        .map(|(log, name, ledger)| async move {
-            let got = fetch_package_log(client, verified, &log).await;
-            (log, name, ledger, got)
-        })
-        .buffer_unordered(FETCH_CONCURRENCY);
-    while let Some((log, name, ledger, got)) = fetched.next().await {
+    // Fetched in batches (many logs per request, sized by what the verified ledger holds for
+    // each), checked one by one.
+    let asks: Vec<(LogId, Option<u64>)> = todo
+        .iter()
+        .map(|(l, _, ledger)| (*l, Some(ledger.len() as u64)))
+        .collect();
+    let mut fetched = fetch_package_logs(client, verified, &asks).await;
+    for (log, name, ledger) in todo {
+        let got = fetched.remove(&log).unwrap_or_else(|| {
+            Err(ApiError::Invalid {
+                status: 0,
+                message: "no answer for this log in its batch".into(),
+            })
+        });
         let Some(&(head_idx, head)) = ledger.last() else {
             continue;
         };
@@ -307,9 +334,8 @@ async fn check_moved(
             ),
         }
     }
-    drop(fetched);
 
-    // The heads of the chains that matched the ledger, proven in the map (one request).
+    // The heads of the chains that matched the ledger, proven in the map (batched).
     let leaves: Vec<super::map::ProvedLeaf> = proven
         .iter()
         .map(|(log, idx, head, _)| super::map::ProvedLeaf {
@@ -319,11 +345,15 @@ async fn check_moved(
         })
         .collect();
     let results = prove_heads_checked(client, cp, &leaves).await;
+    let mut newly: Vec<(LogId, u64, RecordId)> = Vec::new();
     for ((log, idx, head, records), (leaf, result)) in
         proven.into_iter().zip(leaves.iter().zip(results))
     {
         match result {
-            Ok(()) => fail_or_prove(log, idx, head, Ok(records)),
+            Ok(()) => {
+                newly.push((log, idx, head));
+                fail_or_prove(log, idx, head, Ok(records))
+            }
             Err(HeadProofError::Unreachable(e)) => skipped.push((log, e)),
             Err(HeadProofError::Failed(e)) => {
                 fail_or_prove(log, idx, head, Err(not_included_alert(leaf, &e, cp)))
@@ -332,6 +362,15 @@ async fn check_moved(
     }
     cache.retry.extend(skipped.iter().map(|(l, _)| *l));
     report.skipped.extend(skipped);
+    if cache.persist {
+        let failed: Vec<LogId> = cache
+            .logs
+            .iter()
+            .filter(|(_, (_, _, o))| matches!(o, Outcome::Failed(_)))
+            .map(|(l, _)| *l)
+            .collect();
+        db.save_proven_heads(registry, &newly, &failed)?;
+    }
     Ok(())
 }
 
@@ -355,14 +394,16 @@ async fn check_chains(
         .cloned()
         .collect();
     cache.retry.clear();
-    let mut fetched = futures::stream::iter(todo)
-        .map(|(log, name)| async move {
-            let got = fetch_package_log(client, len, &log).await;
-            (log, name, got)
-        })
-        .buffer_unordered(FETCH_CONCURRENCY);
+    let asks: Vec<(LogId, Option<u64>)> = todo.iter().map(|(l, _)| (*l, None)).collect();
+    let mut answers = fetch_package_logs(client, len, &asks).await;
     let mut proven: Vec<(LogId, Vec<PackageLogRecord>)> = Vec::new();
-    while let Some((log, name, got)) = fetched.next().await {
+    for (log, name) in todo {
+        let got = answers.remove(&log).unwrap_or_else(|| {
+            Err(ApiError::Invalid {
+                status: 0,
+                message: "no answer for this log in its batch".into(),
+            })
+        });
         let envelopes = match got {
             Ok(v) => v,
             Err(ApiError::NotFound { what, .. }) if what == "log" => {
@@ -389,7 +430,6 @@ async fn check_chains(
             }
         }
     }
-    drop(fetched);
     let leaves: Vec<super::map::ProvedLeaf> = proven
         .iter()
         .filter_map(|(log, records)| {

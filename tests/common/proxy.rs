@@ -1,5 +1,6 @@
 //! A counting TCP proxy on 127.0.0.1 in front of a real registry: forwards bytes both ways and
-//! counts the HTTP requests (by request line) that pass through, per path prefix.
+//! counts the HTTP requests (by request head, bodies skipped by their length) that pass through.
+#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -27,30 +28,47 @@ pub struct CountingProxy {
     pub counts: Counts,
 }
 
-fn count_requests(buf: &[u8], carry: &mut Vec<u8>, counts: &Counts) -> usize {
-    // Request lines start a line; keep a small tail so one split across reads still counts.
+/// Counts the requests in a client's byte stream: each request head (up to the blank line) is
+/// one request, and its `Content-Length` body is skipped (a POST body does not end in a line
+/// break, so reading line by line would glue the next request line to it and miss it).
+/// `carry` holds what is not parsed yet; `skip` the body bytes still to pass over.
+fn count_requests(buf: &[u8], carry: &mut Vec<u8>, skip: &mut usize, counts: &Counts) -> usize {
     carry.extend_from_slice(buf);
-    let text = String::from_utf8_lossy(carry);
     let mut gets = 0;
-    for line in text.split("\r\n") {
-        if line.starts_with("GET /") || line.starts_with("POST /") || line.starts_with("PUT /") {
+    loop {
+        // Pass over the body of the request before.
+        let n = (*skip).min(carry.len());
+        carry.drain(..n);
+        *skip -= n;
+        if *skip > 0 {
+            return gets;
+        }
+        let Some(end) = carry.windows(4).position(|w| w == b"\r\n\r\n") else {
+            if carry.len() > 64 * 1024 {
+                carry.clear();
+            }
+            return gets;
+        };
+        let head = String::from_utf8_lossy(&carry[..end]).to_string();
+        carry.drain(..end + 4);
+        let line = head.lines().next().unwrap_or_default();
+        if ["GET /", "POST /", "PUT /", "DELETE /", "HEAD /"]
+            .iter()
+            .any(|m| line.starts_with(m))
+        {
             counts.total.fetch_add(1, Ordering::SeqCst);
             if line.starts_with("GET /v1/package/") && line.contains("/record/") {
                 counts.record_gets.fetch_add(1, Ordering::SeqCst);
                 gets += 1;
             }
         }
+        *skip = head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .unwrap_or(0);
     }
-    let keep = carry
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map(|p| p + 1)
-        .unwrap_or(0);
-    carry.drain(..keep);
-    if carry.len() > 4096 {
-        carry.clear();
-    }
-    gets
 }
 
 impl CountingProxy {
@@ -96,12 +114,13 @@ async fn relay(mut client: tokio::net::TcpStream, upstream: String, counts: Coun
     let up = async {
         let mut buf = vec![0u8; 16 * 1024];
         let mut carry = Vec::new();
+        let mut skip = 0usize;
         loop {
             let n = match cr.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let gets = count_requests(&buf[..n], &mut carry, &counts);
+            let gets = count_requests(&buf[..n], &mut carry, &mut skip, &counts);
             if gets > 0 {
                 let now = counts.in_flight.fetch_add(gets, Ordering::SeqCst) + gets;
                 counts.max_in_flight.fetch_max(now, Ordering::SeqCst);

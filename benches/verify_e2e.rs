@@ -11,6 +11,7 @@
 //! - `poll --once --json`, fresh store and a second run: wall time and requests, against
 //!   `wrk -t2 -c16` over the same N record URLs (goals: fresh ≥ 2× faster than wrk's time for
 //!   the N GETs, second ≥ 5×, each ≤ 100 requests).
+//!
 //! `cargo bench --bench verify_e2e` prints them; under `cargo test` it is a smoke run (N = 60)
 //! that only checks the commands work end to end.
 
@@ -46,6 +47,15 @@ fn run(
         .expect("run wargdash");
     let secs = t.elapsed().as_secs_f64();
     let n = counts.total.load(Ordering::SeqCst) - before;
+    // Where the time went, as the command logged it.
+    let log = std::fs::read_to_string(support::log_file(home)).unwrap_or_default();
+    if let Some(l) = log.lines().rev().find(|l| l.contains(" took ")) {
+        let at = l
+            .find(" took ")
+            .map(|i| l[..i].rfind(' ').map_or(0, |j| j + 1))
+            .unwrap_or(0);
+        println!("    {}", &l[at..]);
+    }
     (
         secs,
         out.status.code().unwrap_or(-1),
@@ -113,7 +123,9 @@ fn main() {
     let (p2, pc2, q2, _) = run(home.path(), &counting.url, &counting.counts, &poll);
     assert_eq!(pc2, 0);
 
-    println!("  whole commands, the wargdash binary of this build as a process, {n} tracked packages:");
+    println!(
+        "  whole commands, the wargdash binary of this build as a process, {n} tracked packages:"
+    );
     println!("  | command | wall | requests | goal |");
     println!("  |---|---|---|---|");
     println!("  | `verify --json`, fresh store | {v1:.2} s | {r1} | ≤ 2 s, ≤ 100 |");

@@ -164,3 +164,42 @@ pub fn resolve_ids(
         )),
     }
 }
+
+/// Where a command's time went, logged at its end (`verify took 3.71 s: cycle 0.82 s, …`):
+/// the log file says what a slow run spent its time on.
+pub struct Phases {
+    start: std::time::Instant,
+    last: std::time::Instant,
+    parts: Vec<(&'static str, f64)>,
+}
+
+impl Phases {
+    pub fn start() -> Self {
+        let now = std::time::Instant::now();
+        Self {
+            start: now,
+            last: now,
+            parts: Vec::new(),
+        }
+    }
+
+    /// The phase that just ended.
+    pub fn mark(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.parts.push((name, (now - self.last).as_secs_f64()));
+        self.last = now;
+    }
+
+    pub fn log(&self, command: &str) {
+        let parts: Vec<String> = self
+            .parts
+            .iter()
+            .map(|(n, s)| format!("{n} {s:.3} s"))
+            .collect();
+        tracing::info!(
+            "{command} took {:.3} s: {}",
+            self.start.elapsed().as_secs_f64(),
+            parts.join(", ")
+        );
+    }
+}

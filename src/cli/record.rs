@@ -130,6 +130,7 @@ async fn run_cycle(
 pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> CmdResult {
     let ctx = env.ctx;
     ctx.check_trust_options()?;
+    let mut phases = super::output::Phases::start();
     let mut store = ctx.store()?;
     let mut tracked =
         tokio::task::block_in_place(|| store.list()).map_err(|e| fail(exit::STORE, e))?;
@@ -143,11 +144,13 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
     // Published records come from the verified ledger (a dozen requests for 10 000 records);
     // the rest, and every record without a ledger, with one GET each.
     let mut db = env.ctx.trust_db()?;
+    phases.mark("open");
     let cycle = if use_ledger && !items.is_empty() {
         run_cycle(env, &client, &mut db).await?
     } else {
         None
     };
+    phases.mark("cycle");
     let registry = client.base().to_string();
     let ledger = cycle.as_ref().is_some_and(|r| r.ledger_available);
     let max_age = ctx.cycle_options(&registry, false)?.max_age;
@@ -203,10 +206,12 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
             );
         }
     }
+    phases.mark("records");
     let results: Vec<&poll::Polled> = resolved.iter().map(|r| &r.polled).collect();
     let outcomes: Vec<_> = results.iter().map(|p| p.outcome()).collect();
     tokio::task::block_in_place(|| store.record_polls(&outcomes))
         .map_err(|e| fail(exit::STORE, e))?;
+    phases.mark("store");
     // The cycle's own alerts fail the run as a record's would.
     let mut worst = if cycle.as_ref().is_some_and(|c| !c.alerts.is_empty()) {
         exit::ALERT
@@ -276,5 +281,7 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
             )?;
         }
     }
+    phases.mark("print");
+    phases.log("poll --once");
     Ok(worst)
 }

@@ -27,13 +27,16 @@ fn print_alert(a: &Alert) -> std::io::Result<()> {
 pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
     let ctx = env.ctx;
     ctx.check_trust_options()?;
+    let mut phases = super::output::Phases::start();
     let client = ctx.client()?;
     let registry = client.base().to_string();
     let opts = ctx.cycle_options(&registry, reset_trust)?;
     let mut db = ctx.trust_db()?;
+    phases.mark("open");
     let report = cycle::run_cycle(&client, &mut db, &opts, now_secs())
         .await
         .map_err(api_fail)?;
+    phases.mark("cycle");
     let mut alerts = report.alerts.clone();
     let now_ms = || (now_secs() * 1000) as i64;
 
@@ -63,6 +66,7 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
         let _ = db.add_alert(&registry, a, now_ms());
     }
     alerts.extend(packages.new_alerts.iter().cloned());
+    phases.mark("packages");
 
     // Tracked records: proven by the verified ledger or a proven chain, contradicted, or a
     // registry claim not proven yet.
@@ -81,6 +85,7 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
         .map(|r| (r.record, &mut r.proof))
         .collect();
     records::apply_chains(&mut refs, &packages.did);
+    phases.mark("records");
     let (mut verified, mut not_included, mut claimed, mut pending) = (0, 0, 0, 0);
     for r in &resolved {
         match &r.proof {
@@ -132,6 +137,8 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
         }
     }
 
+    phases.mark("full");
+    phases.log("verify");
     // The retention limit, kept by every verification.
     if let Err(e) = db.prune_alerts(&registry, ctx.alert_retention(), now_ms()) {
         tracing::warn!("pruning stored alerts: {e}");

@@ -258,7 +258,8 @@ CREATE TRIGGER IF NOT EXISTS tracked_rev_insert AFTER INSERT ON tracked BEGIN
     INSERT INTO tracked_rev (registry, rev) VALUES (NEW.registry, 1)
         ON CONFLICT (registry) DO UPDATE SET rev = rev + 1;
 END;
-CREATE TRIGGER IF NOT EXISTS tracked_rev_update AFTER UPDATE ON tracked BEGIN
+CREATE TRIGGER IF NOT EXISTS tracked_rev_update
+    AFTER UPDATE OF state, response, package, error, missing, entries, origin ON tracked BEGIN
     INSERT INTO tracked_rev (registry, rev) VALUES (NEW.registry, 1)
         ON CONFLICT (registry) DO UPDATE SET rev = rev + 1;
 END;
@@ -347,6 +348,22 @@ impl Store {
             tx.execute_batch(SCHEMA).map_err(broken)?;
             tx.execute_batch(MIGRATE_V1_COPY).map_err(broken)?;
         } else {
+            tx.execute_batch(SCHEMA).map_err(broken)?;
+        }
+        // Stores from before: the revision trigger fired on every update, `polled_at` alone
+        // included (a poll that changed nothing moved the mark and woke the verifier).
+        let old_trigger: bool = tx
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'tracked_rev_update'
+                   AND sql NOT LIKE '%UPDATE OF%'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(broken)?
+            > 0;
+        if old_trigger {
+            tx.execute_batch("DROP TRIGGER tracked_rev_update;")
+                .map_err(broken)?;
             tx.execute_batch(SCHEMA).map_err(broken)?;
         }
         tx.commit().map_err(broken)?;
@@ -599,7 +616,11 @@ impl Store {
         test_stall_in_tx(true);
         {
             let mut current = tx.prepare_cached(
-                "SELECT state, response FROM tracked WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3",
+                "SELECT state, response, error IS NOT NULL FROM tracked WHERE log_id = ?1 AND record_id = ?2 AND registry = ?3",
+            )?;
+            // A poll that changed nothing: only when it was asked.
+            let mut polled = tx.prepare_cached(
+                "UPDATE tracked SET polled_at = ?3 WHERE log_id = ?1 AND record_id = ?2 AND registry = ?4",
             )?;
             let mut ok = tx.prepare_cached(
                 "UPDATE tracked SET state = ?3, response = ?4, polled_at = ?5, error = NULL,
@@ -621,20 +642,30 @@ impl Store {
                 let (log, rec) = (o.log_id.to_string(), o.record_id.to_string());
                 match &o.result {
                     Ok(s) => {
-                        let prev: Option<(Option<String>, Option<String>)> = current
-                            .query_row(params![log, rec, reg], |r| Ok((r.get(0)?, r.get(1)?)))
+                        type Current = (Option<String>, Option<String>, bool);
+                        let prev: Option<Current> = current
+                            .query_row(params![log, rec, reg], |r| {
+                                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                            })
                             .optional()?;
-                        let Some((prev_state, prev_response)) = prev else {
+                        let Some((prev_state, prev_response, had_error)) = prev else {
                             continue;
                         };
                         let response = super::capped::stored_text(&s.response);
+                        let same = prev_state.as_deref() == Some(s.state.as_str())
+                            && prev_response.as_deref() == Some(response.as_str());
+                        if same && !had_error && (s.missing.is_none() || s.state == "published") {
+                            polled.execute(params![log, rec, o.at, reg])?;
+                            continue;
+                        }
                         let missing = s.missing.as_ref().map(|m| m.to_string());
                         ok.execute(params![log, rec, s.state, response, o.at, missing, reg])?;
-                        if prev_state.as_deref() != Some(s.state.as_str())
-                            || prev_response.as_deref() != Some(response.as_str())
-                        {
+                        if !same {
                             hist.execute(params![log, rec, o.at, s.state, s.detail, reg])?;
-                            trim.execute(params![log, rec, reg, limit])?;
+                            // A record's first answer leaves one entry: nothing to trim.
+                            if prev_state.is_some() {
+                                trim.execute(params![log, rec, reg, limit])?;
+                            }
                         }
                     }
                     Err(e) => {

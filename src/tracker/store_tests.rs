@@ -218,3 +218,36 @@ fn the_change_mark_follows_this_registrys_tracked_rows_only() {
     a.remove(&l, &r).unwrap();
     assert_ne!(a.change_mark().unwrap(), m3);
 }
+
+/// Issue 19: a poll that changed nothing only notes when it was asked (no history entry, no
+/// move of the change mark: the verifier and the store thread stay idle), and a changed one
+/// is recorded in full.
+#[test]
+fn an_unchanged_poll_only_notes_its_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut s = Store::open(&path, "http://a").unwrap();
+    let (l, r) = ids(4);
+    s.add(&[NewTracked::by_hand(l, r, None)]).unwrap();
+    let outcome = |at: i64, state: &str| PollOutcome {
+        log_id: l,
+        record_id: r,
+        at,
+        result: Ok(PolledState {
+            state: state.into(),
+            detail: String::new(),
+            response: serde_json::json!({"recordId": r.to_string(), "state": state}),
+            missing: None,
+        }),
+    };
+    s.record_polls(&[outcome(1, "processing")]).unwrap();
+    let m = s.change_mark().unwrap();
+    s.record_polls(&[outcome(2, "processing")]).unwrap();
+    assert_eq!(s.change_mark().unwrap(), m, "nothing changed");
+    let t = &s.list().unwrap()[0];
+    assert_eq!(t.polled_at, Some(2));
+    assert_eq!(s.history(&l, &r).unwrap().len(), 1);
+    s.record_polls(&[outcome(3, "published")]).unwrap();
+    assert_ne!(s.change_mark().unwrap(), m);
+    assert_eq!(s.history(&l, &r).unwrap().len(), 2);
+}

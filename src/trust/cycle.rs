@@ -725,15 +725,16 @@ async fn prove_once(
                 HeadProofError::Failed(e.to_string())
             }
         })?;
-    verify_inclusion(
-        &answer.log,
-        &answer.map,
-        cp.log_length,
-        &cp.log_root,
-        &cp.map_root,
-        leaves,
-    )
-    .map_err(|e| HeadProofError::Failed(e.to_string()))
+    // Checking a batch (256 hashes per map proof) is CPU work: off the async threads, so two
+    // batches in flight are checked on two cores.
+    let (len, log_root, map_root, leaves) =
+        (cp.log_length, cp.log_root, cp.map_root, leaves.to_vec());
+    tokio::task::spawn_blocking(move || {
+        verify_inclusion(&answer.log, &answer.map, len, &log_root, &map_root, &leaves)
+            .map_err(|e| HeadProofError::Failed(e.to_string()))
+    })
+    .await
+    .unwrap_or_else(|e| Err(HeadProofError::Failed(format!("proof check stopped: {e}"))))
 }
 
 /// Leaves per `proof/inclusion` request.

@@ -556,6 +556,24 @@ impl TrustDb {
         tx.commit().map_err(db_err)
     }
 
+    /// For a bulk first sync: the record-ID index is dropped, so each page's rows go in at the
+    /// end of the table's key order instead of at random places in a second B-tree (random
+    /// 32-byte IDs), and built again at the end in one sorted pass ([`Self::restore_record_index`]).
+    pub fn suspend_record_index(&mut self) -> Result<(), TrustError> {
+        self.conn
+            .execute_batch("DROP INDEX IF EXISTS trust_ledger_record")
+            .map_err(db_err)
+    }
+
+    /// Builds the record-ID index again (a no-op when it exists).
+    pub fn restore_record_index(&mut self) -> Result<(), TrustError> {
+        self.conn
+            .execute_batch(
+                "CREATE INDEX IF NOT EXISTS trust_ledger_record ON trust_ledger (registry, log_id, record_id)",
+            )
+            .map_err(db_err)
+    }
+
     /// Drops stored ledger entries at `from` and beyond.
     pub fn truncate_ledger(&mut self, registry: &str, from: u64) -> Result<(), TrustError> {
         self.conn

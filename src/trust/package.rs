@@ -291,6 +291,47 @@ async fn fetch_batch(
     out
 }
 
+/// [`validate_package_log`] for many logs, spread over the machine's cores (signature checks
+/// are most of a first pass over thousands of packages).
+pub fn validate_all<'a>(
+    logs: impl IntoIterator<Item = (LogId, &'a [PackageEnvelope])>,
+) -> std::collections::HashMap<LogId, Result<PackageLog, TrustError>> {
+    let items: Vec<(LogId, &[PackageEnvelope])> = logs.into_iter().collect();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    if threads == 1 || items.len() < 64 {
+        return items
+            .into_iter()
+            .map(|(l, e)| (l, validate_package_log(&l, e)))
+            .collect();
+    }
+    let per = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(l, e)| (*l, validate_package_log(l, e)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    // A panicking validation is a bug; its logs are reported unvalidated.
+                    Vec::new()
+                })
+            })
+            .collect()
+    })
+}
+
 fn short_text(s: &str) -> String {
     s.chars().take(80).collect()
 }

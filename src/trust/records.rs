@@ -32,6 +32,17 @@ impl Proof {
         matches!(self, Self::Proven { .. })
     }
 
+    /// A claim the latest verified checkpoint does not cover (or a contradicted answer): worth
+    /// asking again every cycle. A claim below the signed length only waits for the ledger
+    /// sync to reach it (asking the registry again would not help).
+    pub fn is_suspect(&self) -> bool {
+        match self {
+            Self::Claimed { index, signed } => *signed > 0 && index >= signed,
+            Self::NotIncluded { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Why a claim is not proven, in a few words (`None` for anything but a claim).
     pub fn claim_text(&self) -> Option<String> {
         match self {
@@ -268,7 +279,18 @@ pub async fn resolve(
     for (i, p) in ask.into_iter().zip(polled) {
         let r = items[i];
         let proof = match &p.result {
-            Ok((rec, _)) => check_answer(db, &registry, r, rec, rules, since(&r))?,
+            Ok((rec, _)) => {
+                // Only a claim past the signed log is judged by its age.
+                let when = match rec.state {
+                    RecordState::Published { registry_index }
+                        if rules.signed > 0 && registry_index >= rules.signed =>
+                    {
+                        since(&r)
+                    }
+                    _ => None,
+                };
+                check_answer(db, &registry, r, rec, rules, when)?
+            }
             Err(_) => Proof::Unproven,
         };
         out[i] = Some(Resolved {

@@ -178,84 +178,33 @@ pub(super) async fn sync_ledger(
         Some(_) => db.clear_sync(registry).map_err(store_err)?,
         None => {}
     }
-    let mut start = known.saturating_sub(1);
+    let start = known.saturating_sub(1);
     let mut synced = 0u64;
-    let mut prefix_changed: Option<String> = None;
-    let mut problem: Option<String> = None;
-    let mut forked: Option<String> = None;
-    let mut restart = false;
-    let mut cut = false;
-    let mut pages = PagePlan::new(client, start, l);
-    loop {
-        let bytes = pages.page(start).await?;
-        let entries = match parse_page(&bytes) {
-            Ok(e) => e,
-            Err(e) => {
-                problem = Some(format!("ledger page at {start}: {e}"));
-                break;
-            }
-        };
-        let n = entries.len() as u64;
-        if n == 0 {
-            break;
-        }
-        let mut first_new = 0usize;
-        for (i, e) in entries.iter().enumerate() {
-            let idx = start + i as u64;
-            if idx < known {
-                first_new = i + 1;
-                let stored_row = db.ledger_entry(registry, idx).map_err(store_err)?;
-                if stored_row.is_some_and(|k| k != *e) {
-                    if idx >= verified {
-                        // A row fetched last cycle (not verified yet) changed: start over.
-                        restart = true;
-                    } else {
-                        prefix_changed = Some(format!(
-                            "verified ledger entry {idx} changed: it was ({}, {}), now ({}, {})",
-                            stored_row.map(|k| k.log_id.to_string()).unwrap_or_default(),
-                            stored_row
-                                .map(|k| k.record_id.to_string())
-                                .unwrap_or_default(),
-                            e.log_id,
-                            e.record_id
-                        ));
-                    }
-                }
-            } else if idx < l {
-                frontier.push_entry(e);
-                if let Some((at, root)) = check_at {
-                    if frontier.len() == at && frontier.root() != root && forked.is_none() {
-                        forked = Some(format!(
-                            "the ledger's first {at} entries hash to {}, but the checkpoint of length {at} verified before (without a ledger) has logRoot {root}",
-                            frontier.root()
-                        ));
-                    }
-                }
-            }
-        }
-        let new = &entries[first_new..];
-        if !new.is_empty() {
-            db.write_ledger_batch(registry, start + first_new as u64, new)
-                .map_err(store_err)?;
-            synced += new.len() as u64;
-        }
-        start += n;
-        if let Some(p) = progress {
-            (p.0)(frontier.len(), l);
-        }
-        if restart {
-            break;
-        }
-        // The ledger runs a few entries ahead of the checkpoint; never page on without end.
-        if (n as usize) < MAX_PAGE_ENTRIES || start >= l.saturating_add(MAX_LEDGER_AHEAD) {
-            break;
-        }
-        if frontier.len() < l && budget.is_some_and(|b| synced >= b) {
-            cut = true;
-            break;
-        }
+    // A long sync writes without the record-ID index and builds it once at the
+    // end, instead of inserting random 32-byte keys into it page by page.
+    let bulk = l.saturating_sub(known) > BULK_SYNC;
+    if bulk {
+        db.suspend_record_index().map_err(store_err)?;
     }
-    drop(pages);
+    let outcome = sync_pages(
+        client,
+        db,
+        registry,
+        cp,
+        progress,
+        budget,
+        &mut frontier,
+        verified,
+        known,
+        check_at,
+        start,
+        &mut synced,
+    )
+    .await;
+    if bulk {
+        db.restore_record_index().map_err(store_err)?;
+    }
+    let (start, prefix_changed, problem, forked, restart, cut) = outcome?;
     if restart {
         db.clear_sync(registry).map_err(store_err)?;
         db.truncate_ledger(registry, verified).map_err(store_err)?;
@@ -330,4 +279,115 @@ pub(super) async fn sync_ledger(
         db.truncate_ledger(registry, verified).map_err(store_err)?;
     }
     Ok(LedgerOutcome { synced, result })
+}
+
+/// Entries a sync must have ahead of it to be done without the record-ID index.
+const BULK_SYNC: u64 = 50_000;
+
+type PagesOutcome = (
+    u64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    bool,
+    bool,
+);
+
+/// The page loop of [`sync_ledger`]: fetches, compares the known rows, stores the new ones,
+/// folds them into `frontier`. Returns (where it stopped, a verified entry that changed, an
+/// unreadable page, a prefix that forks the root verified without a ledger, a changed
+/// unverified row, cut by the budget).
+#[allow(clippy::too_many_arguments)]
+async fn sync_pages(
+    client: &RegistryClient,
+    db: &mut TrustDb,
+    registry: &str,
+    cp: &Checkpoint,
+    progress: Option<&Progress>,
+    budget: Option<u64>,
+    frontier: &mut Frontier,
+    verified: u64,
+    known: u64,
+    check_at: Option<(u64, Sha256Hash)>,
+    mut start: u64,
+    synced: &mut u64,
+) -> Result<PagesOutcome, ApiError> {
+    let l = cp.log_length;
+    let mut prefix_changed: Option<String> = None;
+    let mut problem: Option<String> = None;
+    let mut forked: Option<String> = None;
+    let mut restart = false;
+    let mut cut = false;
+    let mut pages = PagePlan::new(client, start, l);
+    loop {
+        let bytes = pages.page(start).await?;
+        let entries = match parse_page(&bytes) {
+            Ok(e) => e,
+            Err(e) => {
+                problem = Some(format!("ledger page at {start}: {e}"));
+                break;
+            }
+        };
+        let n = entries.len() as u64;
+        if n == 0 {
+            break;
+        }
+        let mut first_new = 0usize;
+        for (i, e) in entries.iter().enumerate() {
+            let idx = start + i as u64;
+            if idx < known {
+                first_new = i + 1;
+                let stored_row = db.ledger_entry(registry, idx).map_err(store_err)?;
+                if stored_row.is_some_and(|k| k != *e) {
+                    if idx >= verified {
+                        // A row fetched last cycle (not verified yet) changed: start over.
+                        restart = true;
+                    } else {
+                        prefix_changed = Some(format!(
+                            "verified ledger entry {idx} changed: it was ({}, {}), now ({}, {})",
+                            stored_row.map(|k| k.log_id.to_string()).unwrap_or_default(),
+                            stored_row
+                                .map(|k| k.record_id.to_string())
+                                .unwrap_or_default(),
+                            e.log_id,
+                            e.record_id
+                        ));
+                    }
+                }
+            } else if idx < l {
+                frontier.push_entry(e);
+                if let Some((at, root)) = check_at {
+                    if frontier.len() == at && frontier.root() != root && forked.is_none() {
+                        forked = Some(format!(
+                            "the ledger's first {at} entries hash to {}, but the checkpoint of length {at} verified before (without a ledger) has logRoot {root}",
+                            frontier.root()
+                        ));
+                    }
+                }
+            }
+        }
+        let new = &entries[first_new..];
+        if !new.is_empty() {
+            db.write_ledger_batch(registry, start + first_new as u64, new)
+                .map_err(store_err)?;
+            *synced += new.len() as u64;
+        }
+        start += n;
+        if let Some(p) = progress {
+            (p.0)(frontier.len(), l);
+        }
+        if restart {
+            break;
+        }
+        // The ledger runs a few entries ahead of the checkpoint; never page on without end.
+        if (n as usize) < MAX_PAGE_ENTRIES || start >= l.saturating_add(MAX_LEDGER_AHEAD) {
+            break;
+        }
+        if frontier.len() < l && budget.is_some_and(|b| *synced >= b) {
+            cut = true;
+            break;
+        }
+    }
+    drop(pages);
+    Ok((start, prefix_changed, problem, forked, restart, cut))
 }

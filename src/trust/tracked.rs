@@ -16,7 +16,7 @@ use super::cycle::{not_included_alert, prove_heads_checked, HeadProofError};
 use super::db::TrustDb;
 use super::ledger::LedgerEntry;
 use super::package::{
-    fetch_package_logs, invalid_log_alert, validate_package_log, PackageLogRecord,
+    fetch_package_logs, invalid_log_alert, validate_all, validate_package_log, PackageLogRecord,
 };
 use super::TrustError;
 use crate::ids::{LogId, RecordId, RecordRef};
@@ -276,6 +276,12 @@ async fn check_moved(
         .map(|(l, _, ledger)| (*l, Some(ledger.len() as u64)))
         .collect();
     let mut fetched = fetch_package_logs(client, verified, &asks).await;
+    // Chains validated on every core first, then checked against the ledger one by one.
+    let mut validated = validate_all(
+        fetched
+            .iter()
+            .filter_map(|(l, got)| got.as_ref().ok().map(|e| (*l, e.as_slice()))),
+    );
     for (log, name, ledger) in todo {
         let got = fetched.remove(&log).unwrap_or_else(|| {
             Err(ApiError::Invalid {
@@ -319,7 +325,10 @@ async fn check_moved(
             }
         };
         report.checked += 1;
-        let checked = validate_package_log(&log, &envelopes).and_then(|pl| {
+        let valid = validated
+            .remove(&log)
+            .unwrap_or_else(|| validate_package_log(&log, &envelopes));
+        let checked = valid.and_then(|pl| {
             against_ledger(&log, &pl.records, &ledger)
                 .map(|()| pl.records)
                 .map_err(TrustError)

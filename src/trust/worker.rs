@@ -82,10 +82,15 @@ fn proofs(
             Some(index) => Proof::Proven { index },
             None => match t.response.as_ref().and_then(|j| j.parse::<PackageRecord>()) {
                 Some(answer) => {
+                    // Only a claim past the signed log is judged by its age.
                     let since = match answer.state {
-                        crate::registry::RecordState::Published { .. } => store
-                            .published_since(&t.log_id, &t.record_id)
-                            .map_err(|e| format!("{e:#}"))?,
+                        crate::registry::RecordState::Published { registry_index }
+                            if rules.signed > 0 && registry_index >= rules.signed =>
+                        {
+                            store
+                                .published_since(&t.log_id, &t.record_id)
+                                .map_err(|e| format!("{e:#}"))?
+                        }
                         _ => None,
                     };
                     records::check_answer(db, registry, r, &answer, rules, since)
@@ -282,9 +287,7 @@ pub async fn run<T>(
                         }
                     }
                     not_included = now;
-                    claims = p.iter().any(|(_, p)| {
-                        matches!(p, Proof::Claimed { .. } | Proof::NotIncluded { .. })
-                    });
+                    claims = p.iter().any(|(_, p)| p.is_suspect());
                     if !send(TrustEvent::Proofs(p)).await {
                         return;
                     }

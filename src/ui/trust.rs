@@ -75,7 +75,7 @@ pub(super) fn apply(s: &mut State, e: TrustEvent, cmds: &mut Vec<Effect>) {
         TrustEvent::Proofs(p) => {
             let claims: Vec<RecordRef> = p
                 .iter()
-                .filter(|(_, p)| matches!(p, Proof::Claimed { .. } | Proof::NotIncluded { .. }))
+                .filter(|(_, p)| p.is_suspect())
                 .map(|(r, _)| *r)
                 .filter(|r| s.index.contains_key(r))
                 .collect();

@@ -189,6 +189,7 @@ impl Loop {
                 return;
             }
         };
+        let before = wdb.cosigned(&self.origin).ok().flatten().map(|c| c.size);
         match cosign_verified(
             &mut wdb,
             &tdb,
@@ -198,6 +199,9 @@ impl Loop {
             cp,
             now_secs(),
         ) {
+            Ok(c) if before == Some(c.size) => {
+                tracing::debug!("cycle: verified and cosigned again {} size {}", self.origin, c.size)
+            }
             Ok(c) => {
                 self.metrics.cosigned_size.set(c.size as i64);
                 tracing::info!(
@@ -562,7 +566,7 @@ pub async fn run(
                         lp.last_round_end = Some(Instant::now());
                     }
                     MonitorEvent::Trust(_, TrustEvent::Progress(done, of)) => {
-                        tracing::info!("ledger sync: {done} of {of} entries verified");
+                        tracing::debug!("ledger sync: {done} of {of} entries verified");
                     }
                     MonitorEvent::Store(StoreEvent::Loaded(list)) => schedule(&list, &mut scheduled),
                     MonitorEvent::Store(StoreEvent::Error(e)) => tracing::error!("store: {e}"),

@@ -85,6 +85,14 @@ impl Mon {
         }
     }
 
+    fn log_path(&self) -> std::path::PathBuf {
+        self.wd.home.path().join("monitor.stderr")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -108,11 +116,12 @@ impl Mon {
             args.push("--peer");
             args.push(p);
         }
+        let log = std::fs::File::create(self.log_path()).expect("log file");
         let child = self
             .wd
             .command(&args)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log)
             .spawn()
             .expect("spawn monitor");
         self.child = Some(child);
@@ -142,7 +151,7 @@ impl Mon {
 
     /// SIGTERM; the exit code and the stderr.
     fn stop(&mut self) -> (i32, Duration, String) {
-        let mut child = self.child.take().expect("running");
+        let child = self.child.take().expect("running");
         let t = Instant::now();
         let pid = child.id().to_string();
         let ok = std::process::Command::new("kill")
@@ -152,11 +161,8 @@ impl Mon {
             .success();
         assert!(ok, "kill -TERM");
         let out = child.wait_with_output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            t.elapsed(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let _ = out;
+        (out.status.code().unwrap_or(-1), t.elapsed(), self.log())
     }
 }
 
@@ -186,7 +192,7 @@ async fn wait_note(m: &Mon) -> String {
         if let Some((200, t)) = m.get("/checkpoint").await {
             return t;
         }
-        assert!(Instant::now() < end, "no /checkpoint from {}", m.url());
+        assert!(Instant::now() < end, "no /checkpoint from {}:\n{}", m.url(), m.log());
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }

@@ -105,7 +105,11 @@ impl Drop for Mon {
 }
 
 fn main() {
-    println!("monitor_idle ({}) on {}", support::mode_name(), support::machine());
+    println!(
+        "monitor_idle ({}) on {}",
+        support::mode_name(),
+        support::machine()
+    );
     let window = if support::full_mode() {
         Duration::from_secs(60)
     } else {
@@ -147,7 +151,11 @@ fn main() {
         println!(
             "  target < 1 % of a core: {}; < 50 MB: {}",
             if share < 1.0 { "met" } else { "NOT met" },
-            if (hwm as f64) * 1024.0 < 50e6 { "met" } else { "NOT met" }
+            if (hwm as f64) * 1024.0 < 50e6 {
+                "met"
+            } else {
+                "NOT met"
+            }
         );
     }
 }

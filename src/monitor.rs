@@ -80,8 +80,9 @@ fn now_ms() -> i64 {
 /// stderr logging for the monitor: one line per event, no colours; without timestamps under
 /// journald (`JOURNAL_STREAM`), which adds its own.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WARGDASH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,warg_server=warn,tower_http=warn,hyper=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WARGDASH_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,warg_server=warn,tower_http=warn,hyper=warn")
+    });
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
@@ -141,7 +142,11 @@ impl Loop {
     }
 
     fn cycle(&mut self, at: Instant, report: &crate::trust::cycle::CycleReport) {
-        let outcome = if report.alerts.is_empty() { "clean" } else { "alert" };
+        let outcome = if report.alerts.is_empty() {
+            "clean"
+        } else {
+            "alert"
+        };
         self.metrics
             .cycles
             .get_or_create(&OutcomeLabel {
@@ -200,7 +205,11 @@ impl Loop {
             now_secs(),
         ) {
             Ok(c) if before == Some(c.size) => {
-                tracing::debug!("cycle: verified and cosigned again {} size {}", self.origin, c.size)
+                tracing::debug!(
+                    "cycle: verified and cosigned again {} size {}",
+                    self.origin,
+                    c.size
+                )
             }
             Ok(c) => {
                 self.metrics.cosigned_size.set(c.size as i64);
@@ -225,7 +234,11 @@ impl Loop {
                 Proof::Unproven => {}
             }
         }
-        for (s, n) in [("proven", proven), ("claimed", claimed), ("not_included", not)] {
+        for (s, n) in [
+            ("proven", proven),
+            ("claimed", claimed),
+            ("not_included", not),
+        ] {
             self.metrics
                 .records
                 .get_or_create(&StateLabel { state: s.into() })
@@ -239,12 +252,8 @@ impl Loop {
         if self.peers.is_empty() {
             return;
         }
-        let fetched = futures::future::join_all(
-            self.peers
-                .iter()
-                .map(|p| peer::fetch(&self.http, p)),
-        )
-        .await;
+        let fetched =
+            futures::future::join_all(self.peers.iter().map(|p| peer::fetch(&self.http, p))).await;
         let (mut tdb, mut wdb) = match self.open() {
             Ok(d) => d,
             Err(e) => {
@@ -377,7 +386,11 @@ impl Loop {
                 tracing::error!("storing peer {}: {e}", p.url);
             }
             if let Some(a) = alert {
-                tracing::warn!("alert {}: {}", a.kind.as_str(), crate::text::clean(&a.detail));
+                tracing::warn!(
+                    "alert {}: {}",
+                    a.kind.as_str(),
+                    crate::text::clean(&a.detail)
+                );
                 if let Err(e) = tdb.add_alert(&self.registry, &a, now_ms()) {
                     tracing::error!("storing an alert: {e}");
                 }
@@ -425,9 +438,7 @@ pub async fn run(
         .await
         .wrap_err_with(|| format!("listening on {}", opts.listen))
         .map_err(|e| fail(exit::ERROR, e))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| fail(exit::ERROR, e))?;
+    let local = listener.local_addr().map_err(|e| fail(exit::ERROR, e))?;
 
     // The workers, as the dashboard starts them.
     let (events_tx, mut events) = mpsc::channel::<MonitorEvent>(256);

@@ -53,7 +53,10 @@ async fn publish_init(url: &str, name: &str) {
         .await
         .unwrap();
     for _ in 0..200 {
-        let (rec, _) = c.get_record(&pkg.log_id(), &signed.record_id).await.unwrap();
+        let (rec, _) = c
+            .get_record(&pkg.log_id(), &signed.record_id)
+            .await
+            .unwrap();
         if matches!(rec.state, RecordState::Published { .. }) {
             // Wait for a checkpoint that includes it.
             tokio::time::sleep(Duration::from_millis(700)).await;
@@ -104,13 +107,7 @@ impl Mon {
     fn start(&mut self, peers: &[String]) {
         let listen = format!("127.0.0.1:{}", self.port);
         let mut args = vec![
-            "monitor",
-            "--listen",
-            &listen,
-            "--origin",
-            ORIGIN,
-            "--period",
-            "1",
+            "monitor", "--listen", &listen, "--origin", ORIGIN, "--period", "1",
         ];
         for p in peers {
             args.push("--peer");
@@ -192,7 +189,12 @@ async fn wait_note(m: &Mon) -> String {
         if let Some((200, t)) = m.get("/checkpoint").await {
             return t;
         }
-        assert!(Instant::now() < end, "no /checkpoint from {}:\n{}", m.url(), m.log());
+        assert!(
+            Instant::now() < end,
+            "no /checkpoint from {}:\n{}",
+            m.url(),
+            m.log()
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
@@ -272,18 +274,25 @@ async fn a_split_view_is_caught_by_both_monitors_and_by_verify_peer() {
     for m in [&ma, &mb] {
         let alerts = wait_for("SPLIT_VIEW", 40, || {
             let al = m.alerts();
-            al.iter()
-                .any(|a| a["kind"] == "SPLIT_VIEW")
-                .then_some(al)
+            al.iter().any(|a| a["kind"] == "SPLIT_VIEW").then_some(al)
         })
         .await;
         let sv = alerts.iter().find(|a| a["kind"] == "SPLIT_VIEW").unwrap();
         let ev = &sv["evidence"];
         // Both signed checkpoints, each verifiable on its own.
         assert!(ev["peerNote"].as_str().unwrap().contains(ORIGIN), "{sv}");
-        assert!(ev["peerCheckpoint"]["signature"].as_str().unwrap().starts_with("ecdsa-p256:"));
-        assert!(ev["ownCheckpoint"]["signature"].as_str().unwrap().starts_with("ecdsa-p256:"));
-        assert_ne!(ev["peerCheckpoint"]["contents"]["logRoot"], ev["ownCheckpoint"]["contents"]["logRoot"]);
+        assert!(ev["peerCheckpoint"]["signature"]
+            .as_str()
+            .unwrap()
+            .starts_with("ecdsa-p256:"));
+        assert!(ev["ownCheckpoint"]["signature"]
+            .as_str()
+            .unwrap()
+            .starts_with("ecdsa-p256:"));
+        assert_ne!(
+            ev["peerCheckpoint"]["contents"]["logRoot"],
+            ev["ownCheckpoint"]["contents"]["logRoot"]
+        );
         assert!(!m.kinds().contains(&"PEER_SIGNATURE".to_string()));
     }
 
@@ -317,12 +326,16 @@ async fn monitors_of_one_registry_agree_and_serve_a_cosigned_note_and_metrics() 
     wait_note(&m2).await;
 
     // The note, checked by an implementation written from the spec.
-    let (size, root, t) = independent_verify(&note, &m1.vkey).unwrap_or_else(|e| panic!("{e}\n{note}"));
+    let (size, root, t) =
+        independent_verify(&note, &m1.vkey).unwrap_or_else(|e| panic!("{e}\n{note}"));
     assert!(independent_verify(&note, &m2.vkey).is_err());
     assert!(t.abs_diff(now()) < 60);
     let cp = client(&reg.url).checkpoint().await.unwrap();
     assert_eq!(size, cp.contents.log_length);
-    assert_eq!(format!("sha256:{}", hex::encode(&root)), cp.contents.log_root);
+    assert_eq!(
+        format!("sha256:{}", hex::encode(&root)),
+        cp.contents.log_root
+    );
     assert!(note.starts_with(&format!("{ORIGIN}\n{size}\n")));
     // A changed byte in the body fails the same check.
     let tampered = note.replacen(&format!("\n{size}\n"), &format!("\n{}\n", size + 1), 1);
@@ -355,15 +368,23 @@ async fn monitors_of_one_registry_agree_and_serve_a_cosigned_note_and_metrics() 
         ] {
             let s = get(name);
             assert!(
-                s.labels.get("registry").is_some_and(|r| r.starts_with(&reg.url)),
+                s.labels
+                    .get("registry")
+                    .is_some_and(|r| r.starts_with(&reg.url)),
                 "{name} is not labelled with the registry: {s:?}"
             );
         }
-        assert!(samples.iter().any(|s| s.metric.starts_with("wargdash_verify_cycle_seconds")));
-        assert!(matches!(get("wargdash_checkpoint_log_length").value, prometheus_parse::Value::Gauge(v) if v as u64 == size));
+        assert!(samples
+            .iter()
+            .any(|s| s.metric.starts_with("wargdash_verify_cycle_seconds")));
+        assert!(
+            matches!(get("wargdash_checkpoint_log_length").value, prometheus_parse::Value::Gauge(v) if v as u64 == size)
+        );
         let kinds = m.kinds();
         assert!(
-            !kinds.iter().any(|k| k == "SPLIT_VIEW" || k == "PEER_SIGNATURE"),
+            !kinds
+                .iter()
+                .any(|k| k == "SPLIT_VIEW" || k == "PEER_SIGNATURE"),
             "{kinds:?}"
         );
     }
@@ -396,7 +417,13 @@ async fn wait_for_metrics(
 
 // ---- add-checkpoint ----
 
-fn operator_note(op: &SigningKey, origin: &str, size: u64, root: [u8; 32], with_op: bool) -> String {
+fn operator_note(
+    op: &SigningKey,
+    origin: &str,
+    size: u64,
+    root: [u8; 32],
+    with_op: bool,
+) -> String {
     use wargdash::ids::Sha256Hash;
     use wargdash::witness::note::{Body, Note, OperatorSig};
     let contents = CheckpointContents {

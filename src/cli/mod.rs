@@ -292,7 +292,9 @@ fn parse_period(s: &str) -> Result<f64, String> {
         .parse()
         .map_err(|_| format!("`{s}` is not a number of seconds"))?;
     if !v.is_finite() || !(0.2..=3600.0).contains(&v) {
-        return Err(format!("`{s}` is out of range: the period is 0.2 to 3600 seconds"));
+        return Err(format!(
+            "`{s}` is out of range: the period is 0.2 to 3600 seconds"
+        ));
     }
     Ok(v)
 }

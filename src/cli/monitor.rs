@@ -13,7 +13,11 @@ use wargdash::witness::peer::{self, Outcome, Peer};
 use wargdash::witness::WitnessKey;
 
 /// The peers from the flags, else `registries.<URL>.peers` in the config.
-fn peers(env: &Env<'_>, flags: &[String], registry: &str) -> Result<Vec<Peer>, wargdash::exit::Fail> {
+fn peers(
+    env: &Env<'_>,
+    flags: &[String],
+    registry: &str,
+) -> Result<Vec<Peer>, wargdash::exit::Fail> {
     let specs: Vec<String> = if flags.is_empty() {
         env.ctx
             .config
@@ -26,7 +30,12 @@ fn peers(env: &Env<'_>, flags: &[String], registry: &str) -> Result<Vec<Peer>, w
     specs
         .iter()
         .map(|s| {
-            Peer::parse(s).map_err(|e| fail(exit::USAGE, color_eyre::eyre::eyre!("--peer `{}`: {e}", clean(s))))
+            Peer::parse(s).map_err(|e| {
+                fail(
+                    exit::USAGE,
+                    color_eyre::eyre::eyre!("--peer `{}`: {e}", clean(s)),
+                )
+            })
         })
         .collect()
 }
@@ -36,10 +45,14 @@ pub fn vkey(env: &Env<'_>, name: &str) -> CmdResult {
     let (k, created) =
         WitnessKey::load_or_create(&env.ctx.keys(), name).map_err(|e| fail(exit::KEY, e))?;
     if created {
-        errln!("created witness key `{name}` in {}", env.ctx.keys().dir().display());
+        errln!(
+            "created witness key `{name}` in {}",
+            env.ctx.keys().dir().display()
+        );
     }
     if env.json {
-        print_json(&json!({"name": name, "vkey": k.key.vkey()})).map_err(|e| fail(exit::ERROR, e))?;
+        print_json(&json!({"name": name, "vkey": k.key.vkey()}))
+            .map_err(|e| fail(exit::ERROR, e))?;
     } else {
         outln!("{}", k.key.vkey()).map_err(|e| fail(exit::ERROR, e))?;
     }
@@ -79,7 +92,10 @@ pub async fn monitor(
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
-            match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
                 (Ok(mut term), Ok(mut int)) => {
                     tokio::select! {
                         _ = term.recv() => {}
@@ -100,13 +116,20 @@ pub async fn monitor(
 }
 
 /// After `verify`: one comparison with each peer. SPLIT_VIEW or PEER_SIGNATURE → 30.
-pub async fn verify_peers(env: &Env<'_>, code: i32, peer_flags: &[String], origin: Option<String>) -> CmdResult {
+pub async fn verify_peers(
+    env: &Env<'_>,
+    code: i32,
+    peer_flags: &[String],
+    origin: Option<String>,
+) -> CmdResult {
     let client = env.ctx.client()?;
     let registry = client.base().to_string();
     let peers = peers(env, peer_flags, &registry)?;
     let origin = origin.unwrap_or_else(|| wargdash::witness::note::default_origin(&registry));
-    let http = peer::http_client(Duration::from_secs(env.ctx.overrides.request_timeout.max(1)))
-        .map_err(|e| fail(exit::ERROR, e))?;
+    let http = peer::http_client(Duration::from_secs(
+        env.ctx.overrides.request_timeout.max(1),
+    ))
+    .map_err(|e| fail(exit::ERROR, e))?;
     let mut db = env.ctx.trust_db()?;
     let mut worst = code;
     let now_ms = std::time::SystemTime::now()
@@ -129,8 +152,12 @@ pub async fn verify_peers(env: &Env<'_>, code: i32, peer_flags: &[String], origi
                     None,
                 ),
                 Ok(Outcome::Incomparable(why)) => ("not-compared", why, None),
-                Ok(Outcome::SplitView { alert, .. }) => ("SPLIT_VIEW", alert.detail.clone(), Some(alert)),
-                Ok(Outcome::BadSignature(alert)) => ("PEER_SIGNATURE", alert.detail.clone(), Some(alert)),
+                Ok(Outcome::SplitView { alert, .. }) => {
+                    ("SPLIT_VIEW", alert.detail.clone(), Some(alert))
+                }
+                Ok(Outcome::BadSignature(alert)) => {
+                    ("PEER_SIGNATURE", alert.detail.clone(), Some(alert))
+                }
             },
         };
         if let Some(a) = &alert {
@@ -141,9 +168,11 @@ pub async fn verify_peers(env: &Env<'_>, code: i32, peer_flags: &[String], origi
             print_json(&json!({"peer": p.url, "status": status, "detail": detail, "alert": alert}))
                 .map_err(|e| fail(exit::ERROR, e))?;
         } else {
-            outln!("peer {}: {status}: {}", p.url, clean(&detail)).map_err(|e| fail(exit::ERROR, e))?;
+            outln!("peer {}: {status}: {}", p.url, clean(&detail))
+                .map_err(|e| fail(exit::ERROR, e))?;
             if let Some(a) = &alert {
-                outln!("ALERT {}: {}", a.kind.as_str(), clean(&a.detail)).map_err(|e| fail(exit::ERROR, e))?;
+                outln!("ALERT {}: {}", a.kind.as_str(), clean(&a.detail))
+                    .map_err(|e| fail(exit::ERROR, e))?;
                 outln!("  means: {}", a.kind.meaning()).map_err(|e| fail(exit::ERROR, e))?;
                 outln!("  do:    {}", a.kind.what_to_do()).map_err(|e| fail(exit::ERROR, e))?;
             }

@@ -44,9 +44,14 @@ pub fn key_id(name: &str, rest: &[&[u8]]) -> [u8; 4] {
 pub fn check_name(name: &str) -> Result<(), TrustError> {
     if name.is_empty()
         || name.len() > 256
-        || name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control())
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
     {
-        bail_trust!("`{}` is not a note key name (non-empty, no spaces, no `+`)", crate::text::clean(name));
+        bail_trust!(
+            "`{}` is not a note key name (non-empty, no spaces, no `+`)",
+            crate::text::clean(name)
+        );
     }
     Ok(())
 }
@@ -106,7 +111,10 @@ impl CosignerKey {
     /// Verifies a `cosignature/v1` signature (`u64 t ‖ sig`) over `body`; returns `t`.
     pub fn verify_cosignature(&self, body: &str, sig: &[u8]) -> Result<u64, TrustError> {
         if sig.len() != 72 {
-            bail_trust!("a cosignature/v1 signature is 8 + 64 bytes, this one {}", sig.len());
+            bail_trust!(
+                "a cosignature/v1 signature is 8 + 64 bytes, this one {}",
+                sig.len()
+            );
         }
         let mut tb = [0u8; 8];
         tb.copy_from_slice(&sig[..8]);
@@ -150,7 +158,12 @@ pub struct Body {
 
 impl Body {
     pub fn text(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root.0))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root.0)
+        )
     }
 
     /// Parses a checkpoint body (extension lines are refused: warg has none).
@@ -167,7 +180,10 @@ impl Body {
             && (lines[1] == "0" || !lines[1].starts_with('0'));
         let size: u64 = match lines[1].parse() {
             Ok(s) if size_ok => s,
-            _ => bail_trust!("checkpoint size `{}` is not a decimal number", crate::text::clean(lines[1])),
+            _ => bail_trust!(
+                "checkpoint size `{}` is not a decimal number",
+                crate::text::clean(lines[1])
+            ),
         };
         let raw = B64
             .decode(lines[2])
@@ -232,17 +248,26 @@ impl Note {
         let mut sigs = Vec::new();
         for line in sigs_text.split_terminator('\n') {
             let Some(rest) = line.strip_prefix("\u{2014} ") else {
-                bail_trust!("malformed signature line `{}`", crate::text::clean(&line.chars().take(80).collect::<String>()));
+                bail_trust!(
+                    "malformed signature line `{}`",
+                    crate::text::clean(&line.chars().take(80).collect::<String>())
+                );
             };
             let Some((name, b64)) = rest.split_once(' ') else {
                 bail_trust!("malformed signature line: no signature");
             };
             check_name(name)?;
-            let raw = B64
-                .decode(b64)
-                .map_err(|e| TrustError(format!("signature line of `{}`: not base64: {e}", crate::text::clean(name))))?;
+            let raw = B64.decode(b64).map_err(|e| {
+                TrustError(format!(
+                    "signature line of `{}`: not base64: {e}",
+                    crate::text::clean(name)
+                ))
+            })?;
             if raw.len() < 5 {
-                bail_trust!("signature line of `{}` is too short", crate::text::clean(name));
+                bail_trust!(
+                    "signature line of `{}` is too short",
+                    crate::text::clean(name)
+                );
             }
             sigs.push(SigLine {
                 name: name.to_string(),
@@ -296,7 +321,11 @@ pub fn operator_line_id(origin: &str, public_key: &str) -> Result<[u8; 4], Trust
 
 impl OperatorSig {
     /// From a warg signature text `ecdsa-p256:<base64 DER>`.
-    pub fn from_warg(timestamp: u64, map_root: Sha256Hash, signature: &str) -> Result<Self, TrustError> {
+    pub fn from_warg(
+        timestamp: u64,
+        map_root: Sha256Hash,
+        signature: &str,
+    ) -> Result<Self, TrustError> {
         let Some(b) = signature.strip_prefix("ecdsa-p256:") else {
             bail_trust!("checkpoint signature is not `ecdsa-p256:<base64 DER>`");
         };
@@ -323,7 +352,10 @@ impl OperatorSig {
 
     pub fn from_line(line: &SigLine) -> Result<Self, TrustError> {
         if line.sig.len() < 8 + 32 + 8 || line.sig.len() > 8 + 32 + 80 {
-            bail_trust!("operator line has the wrong size ({} bytes)", line.sig.len());
+            bail_trust!(
+                "operator line has the wrong size ({} bytes)",
+                line.sig.len()
+            );
         }
         let mut tb = [0u8; 8];
         tb.copy_from_slice(&line.sig[..8]);
@@ -411,7 +443,8 @@ pub fn check_operator(
             continue;
         };
         if let Some(line) = note.find(&body.origin, id) {
-            let op = OperatorSig::from_line(line).map_err(|e| NoteError::Operator(e.to_string()))?;
+            let op =
+                OperatorSig::from_line(line).map_err(|e| NoteError::Operator(e.to_string()))?;
             op.verify(body, pk)
                 .map_err(|e| NoteError::Operator(e.to_string()))?;
             return Ok((op, pk.clone()));
@@ -483,7 +516,12 @@ mod tests {
         for seed in 0..64u8 {
             let sk = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
             let k = CosignerKey::new("w", sk.verifying_key()).unwrap();
-            assert_eq!(CosignerKey::parse_vkey(&k.vkey()).unwrap(), k, "{}", k.vkey());
+            assert_eq!(
+                CosignerKey::parse_vkey(&k.vkey()).unwrap(),
+                k,
+                "{}",
+                k.vkey()
+            );
         }
         let (_, k) = signer();
         let v = k.vkey();
@@ -530,6 +568,9 @@ mod tests {
     #[test]
     fn default_origins_are_host_and_path() {
         assert_eq!(default_origin("http://127.0.0.1:8090/"), "127.0.0.1:8090");
-        assert_eq!(default_origin("https://reg.example.org/warg"), "reg.example.org/warg");
+        assert_eq!(
+            default_origin("https://reg.example.org/warg"),
+            "reg.example.org/warg"
+        );
     }
 }

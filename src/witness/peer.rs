@@ -74,7 +74,10 @@ pub async fn fetch(http: &reqwest::Client, peer: &Peer) -> Result<String, String
     {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_PEER_BODY {
-            return Err(format!("{}: answer larger than {MAX_PEER_BODY} bytes", peer.checkpoint_url()));
+            return Err(format!(
+                "{}: answer larger than {MAX_PEER_BODY} bytes",
+                peer.checkpoint_url()
+            ));
         }
     }
     String::from_utf8(body).map_err(|_| format!("{}: answer is not UTF-8", peer.checkpoint_url()))
@@ -88,7 +91,10 @@ pub enum Outcome {
     /// The peer cosigned a larger size than this monitor verified.
     Ahead { note: Box<CheckedNote>, own: u64 },
     /// A signed disagreement: SPLIT_VIEW.
-    SplitView { note: Box<CheckedNote>, alert: Alert },
+    SplitView {
+        note: Box<CheckedNote>,
+        alert: Alert,
+    },
     /// PEER_SIGNATURE: the peer's cosignature (or the operator signature it carries) is bad.
     BadSignature(Alert),
     /// The note is not a checkpoint for this origin, or nothing is verified here yet, or the

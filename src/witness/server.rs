@@ -150,7 +150,9 @@ async fn metrics(State(s): State<ServerState>) -> Response {
         for p in wdb.peers(&registry).map_err(|e| e.to_string())? {
             if let Some(t) = p.cosigned_at {
                 m.peer_age
-                    .get_or_create(&PeerLabel { peer: p.peer.clone() })
+                    .get_or_create(&PeerLabel {
+                        peer: p.peer.clone(),
+                    })
                     .set(now.saturating_sub(t) as f64);
             }
         }
@@ -222,7 +224,10 @@ enum Added {
     Respond(Response),
     /// The proof holds and the checkpoint is newer than anything verified here: wait for the
     /// verifier to reach it.
-    Wait { size: u64, root: Sha256Hash },
+    Wait {
+        size: u64,
+        root: Sha256Hash,
+    },
 }
 
 fn size_conflict(size: u64) -> Response {
@@ -235,7 +240,13 @@ fn size_conflict(size: u64) -> Response {
 }
 
 /// The cosignature lines of the note stored for (`size`, `root`), if that is what is cosigned.
-fn cosignature_lines(db: &WitnessDb, origin: &str, size: u64, root: &Sha256Hash, witness: Option<&str>) -> Result<Option<String>, String> {
+fn cosignature_lines(
+    db: &WitnessDb,
+    origin: &str,
+    size: u64,
+    root: &Sha256Hash,
+    witness: Option<&str>,
+) -> Result<Option<String>, String> {
     let Some(c) = db.cosigned(origin).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
@@ -262,18 +273,36 @@ fn raise(s: &ServerState, tdb: &mut TrustDb, a: Alert) {
 fn decide(s: &ServerState, body: &str) -> Result<Added, String> {
     let req = match parse_add(body) {
         Ok(r) => r,
-        Err(e) => return Ok(Added::Respond(text(StatusCode::BAD_REQUEST, format!("{e}\n")))),
+        Err(e) => {
+            return Ok(Added::Respond(text(
+                StatusCode::BAD_REQUEST,
+                format!("{e}\n"),
+            )))
+        }
     };
     let note = match Note::parse(&req.note) {
         Ok(n) => n,
-        Err(e) => return Ok(Added::Respond(text(StatusCode::BAD_REQUEST, format!("{e}\n")))),
+        Err(e) => {
+            return Ok(Added::Respond(text(
+                StatusCode::BAD_REQUEST,
+                format!("{e}\n"),
+            )))
+        }
     };
     let cp = match Body::parse(&note.text) {
         Ok(b) => b,
-        Err(e) => return Ok(Added::Respond(text(StatusCode::BAD_REQUEST, format!("{e}\n")))),
+        Err(e) => {
+            return Ok(Added::Respond(text(
+                StatusCode::BAD_REQUEST,
+                format!("{e}\n"),
+            )))
+        }
     };
     if cp.origin != s.origin {
-        return Ok(Added::Respond(text(StatusCode::NOT_FOUND, "unknown origin\n")));
+        return Ok(Added::Respond(text(
+            StatusCode::NOT_FOUND,
+            "unknown origin\n",
+        )));
     }
     let mut tdb = TrustDb::open(&s.store).map_err(|e| e.to_string())?;
     let state = tdb.load_state(&s.registry).map_err(|e| e.to_string())?;
@@ -284,7 +313,10 @@ fn decide(s: &ServerState, body: &str) -> Result<Added, String> {
     let op = match check_operator(&note, &cp, &keys) {
         Ok((op, pk)) => (op, pk),
         Err(e) => {
-            return Ok(Added::Respond(text(StatusCode::FORBIDDEN, format!("{e}\n"))))
+            return Ok(Added::Respond(text(
+                StatusCode::FORBIDDEN,
+                format!("{e}\n"),
+            )))
         }
     };
     if req.old > cp.size {

@@ -222,10 +222,7 @@ impl WitnessDb {
     }
 
     pub fn peer(&self, registry: &str, peer: &str) -> Result<Option<PeerRow>, TrustError> {
-        Ok(self
-            .peers(registry)?
-            .into_iter()
-            .find(|p| p.peer == peer))
+        Ok(self.peers(registry)?.into_iter().find(|p| p.peer == peer))
     }
 
     pub fn save_peer(&mut self, registry: &str, p: &PeerRow) -> Result<(), TrustError> {

@@ -105,10 +105,13 @@ impl Mon {
     }
 
     fn start(&mut self, peers: &[String]) {
+        self.start_with(peers, &["--period", "1"]);
+    }
+
+    fn start_with(&mut self, peers: &[String], extra: &[&str]) {
         let listen = format!("127.0.0.1:{}", self.port);
-        let mut args = vec![
-            "monitor", "--listen", &listen, "--origin", ORIGIN, "--period", "1",
-        ];
+        let mut args = vec!["monitor", "--listen", &listen, "--origin", ORIGIN];
+        args.extend_from_slice(extra);
         for p in peers {
             args.push("--peer");
             args.push(p);
@@ -506,4 +509,98 @@ async fn add_checkpoint_answers_each_status() {
     assert_eq!(add(&m, "x".repeat(200 * 1024)).await.0, 413);
     let (code, _, err) = m.stop();
     assert_eq!(code, 0, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn histories_of_different_lengths_are_a_split_view_from_either_side() {
+    let op = SigningKey::generate(Algorithm::EcdsaP256).unwrap();
+    let a = TestRegistry::start_with_operator_key(&op, Duration::from_millis(300));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let b = TestRegistry::start_with_operator_key(&op, Duration::from_millis(300));
+    publish_init(&a.url, "demo:alpha").await;
+    publish_init(&b.url, "demo:beta").await;
+    publish_init(&b.url, "demo:gamma").await;
+
+    let mut ma = Mon::new(&a.url);
+    let mut mb = Mon::new(&b.url);
+    let (pa, pb) = (ma.peer_arg(), mb.peer_arg());
+    // A is shorter: B's larger size is a view its registry never shows it (withheld after
+    // twice the maximum checkpoint age); B finds A's size with another root in its own
+    // verified ledger's prefix (RFC 6962 from the ledger rows).
+    ma.start_with(
+        std::slice::from_ref(&pb),
+        &["--period", "1", "--max-checkpoint-age", "3"],
+    );
+    mb.start(std::slice::from_ref(&pa));
+    for (m, what) in [(&mb, "prefix"), (&ma, "withheld")] {
+        let alerts = wait_for(what, 40, || {
+            let al = m.alerts();
+            al.iter().any(|a| a["kind"] == "SPLIT_VIEW").then_some(al)
+        })
+        .await;
+        let sv = alerts.iter().find(|a| a["kind"] == "SPLIT_VIEW").unwrap();
+        let ev = &sv["evidence"];
+        assert!(ev["peerCheckpoint"]["signature"].as_str().is_some(), "{sv}");
+        assert!(ev["ownCheckpoint"]["signature"].as_str().is_some(), "{sv}");
+        if what == "withheld" {
+            assert!(sv["detail"].as_str().unwrap().contains("withheld"), "{sv}");
+        }
+    }
+    for m in [&mut ma, &mut mb] {
+        let (code, _, err) = m.stop();
+        assert_eq!(code, 0, "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_behind_agrees_a_wrong_key_is_peer_signature_and_an_unreachable_peer_is_only_a_metric(
+) {
+    let reg = TestRegistry::start();
+    publish_init(&reg.url, "demo:first").await;
+    let mut m1 = Mon::new(&reg.url);
+    let other = Mon::new(&reg.url);
+    // One cycle, then none for an hour: its note stays at today's size. Its one peer is a
+    // port where nothing listens.
+    let dead = format!("{}={}", common::refused_url(), other.vkey);
+    m1.start_with(std::slice::from_ref(&dead), &["--period", "3600"]);
+    let note = wait_note(&m1).await;
+    let (size, _, _) = independent_verify(&note, &m1.vkey).unwrap();
+    publish_init(&reg.url, "demo:second").await;
+
+    // A third home verifies the longer log; the peer's smaller size is its own prefix: agree.
+    let third = Wd::new(Some(&reg.url));
+    let r = third.run(&["verify", "--peer", &m1.peer_arg(), "--origin", ORIGIN]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("agree"), "{r:?}");
+    assert!(r.stdout.contains(&format!("size {size} ")), "{r:?}");
+    // The right URL with another monitor's key: PEER_SIGNATURE, exit 30.
+    let wrong = format!("{}={}", m1.url(), other.vkey);
+    let r = third.run(&["verify", "--peer", &wrong, "--origin", ORIGIN]);
+    assert_eq!(r.code, 30, "{r:?}");
+    assert!(r.stdout.contains("PEER_SIGNATURE"), "{r:?}");
+
+    // The unreachable peer: a metric, never an alert.
+    let samples = wait_for_metrics(&m1, |s| {
+        s.iter().any(|x| {
+            x.metric == "wargdash_peer_up"
+                && matches!(x.value, prometheus_parse::Value::Gauge(v) if v == 0.0)
+        })
+    })
+    .await;
+    assert!(samples
+        .iter()
+        .any(|x| x.metric == "wargdash_peer_fetch_errors_total"));
+    assert!(m1.kinds().is_empty(), "{:?}", m1.kinds());
+
+    // SIGINT stops it as SIGTERM does.
+    let child = m1.child.take().unwrap();
+    let t = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", m1.log());
+    assert!(t.elapsed() < Duration::from_secs(3));
 }

@@ -512,7 +512,8 @@ pub async fn run(
         metrics: metrics.clone(),
         nudge: nudge.clone(),
         alerts: alerts_tx,
-        add_wait: opts.period * 2 + Duration::from_secs(2),
+        // Within the request timeout, whatever the period (a nudge runs a cycle at once).
+        add_wait: (opts.period * 2 + Duration::from_secs(2)).min(Duration::from_secs(20)),
     });
     let (stop_http, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let http_task = tokio::spawn(async move {

@@ -604,3 +604,74 @@ async fn a_peer_behind_agrees_a_wrong_key_is_peer_signature_and_an_unreachable_p
     assert_eq!(out.status.code(), Some(0), "{}", m1.log());
     assert!(t.elapsed() < Duration::from_secs(3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_checkpoint_cosigns_a_newer_consistent_checkpoint_once_its_cycle_verified_it() {
+    use wargdash::ids::Sha256Hash;
+    use wargdash::witness::note::{Body, Note, OperatorSig};
+    let op = SigningKey::generate(Algorithm::EcdsaP256).unwrap();
+    let reg = TestRegistry::start_with_operator_key(&op, Duration::from_millis(300));
+    publish_init(&reg.url, "demo:old").await;
+    let mut m = Mon::new(&reg.url);
+    // One cycle now, the next in an hour: only add-checkpoint makes it look again.
+    m.start_with(&[], &["--period", "3600"]);
+    let note = wait_note(&m).await;
+    let (old, _, _) = independent_verify(&note, &m.vkey).unwrap();
+    publish_init(&reg.url, "demo:new").await;
+    let c = client(&reg.url);
+    let cp = c.checkpoint().await.unwrap();
+    assert!(cp.contents.log_length > old);
+    let new = cp.contents.log_length;
+    let page = c.ledger_page(0).await.unwrap();
+    let leaves: Vec<Sha256Hash> = wargdash::trust::ledger::parse_page(&page)
+        .unwrap()
+        .iter()
+        .map(|e| e.leaf_hash())
+        .collect();
+    let proof = wargdash::witness::tlog::consistency_proof(old as usize, &leaves[..new as usize]);
+    let root: Sha256Hash = cp.contents.log_root.parse().unwrap();
+    let line = OperatorSig::from_warg(
+        cp.contents.timestamp,
+        cp.contents.map_root.parse().unwrap(),
+        &cp.signature,
+    )
+    .unwrap()
+    .line(ORIGIN, &op.public_key())
+    .unwrap();
+    let submitted = Note {
+        text: Body {
+            origin: ORIGIN.into(),
+            size: new,
+            root,
+        }
+        .text(),
+        sigs: vec![line],
+    }
+    .render();
+    let lines: String = proof
+        .iter()
+        .map(|h| format!("{}\n", B64.encode(h.0)))
+        .collect();
+    let (s, body) = add(&m, format!("old {old}\n{lines}\n{submitted}")).await;
+    assert_eq!(s, 200, "{body}\n{}", m.log());
+    assert!(body.starts_with("\u{2014} witness "), "{body}");
+    // The cosignature returned is over the submitted body, by this witness.
+    let cosigned = format!(
+        "{}\n{body}",
+        Body {
+            origin: ORIGIN.into(),
+            size: new,
+            root
+        }
+        .text()
+    );
+    let (size, _, _) = independent_verify(&cosigned, &m.vkey).unwrap();
+    assert_eq!(size, new);
+    let (_, now_note) = m.get("/checkpoint").await.unwrap();
+    assert!(
+        now_note.starts_with(&format!("{ORIGIN}\n{new}\n")),
+        "{now_note}"
+    );
+    let (code, _, err) = m.stop();
+    assert_eq!(code, 0, "{err}");
+}

@@ -105,6 +105,10 @@ pub struct RegistryConfig {
     pub operator_key_id: Option<String>,
     /// Checkpoints older than this many seconds raise CHECKPOINT_STALE.
     pub max_checkpoint_age: Option<u64>,
+    /// Peer monitors of this registry for `wargdash monitor` and `verify --peer`
+    /// (`URL=VKEY`, see docs/witness.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<String>,
 }
 
 impl Config {

@@ -58,7 +58,12 @@ fn real_main() -> CmdResult {
         return done;
     }
     let ctx = Ctx::load(args.global.overrides()).map_err(|e| fail(exit::ERROR, e))?;
-    wargdash::logging::init(&ctx.paths.log_file()).map_err(|e| fail(exit::ERROR, e))?;
+    if matches!(args.command, Some(cli::Command::Monitor(_))) {
+        // The monitor has no screen: its log is stderr (journald under systemd).
+        wargdash::monitor::init_logging();
+    } else {
+        wargdash::logging::init(&ctx.paths.log_file()).map_err(|e| fail(exit::ERROR, e))?;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -5,6 +5,7 @@
 mod info;
 mod key;
 mod log;
+mod monitor;
 mod output;
 mod publish;
 mod record;
@@ -211,7 +212,22 @@ pub enum Command {
         /// re-pins and prints what it accepted.
         #[arg(long)]
         reset_trust: bool,
+        /// Also compare with a peer monitor's cosigned checkpoint (`URL=VKEY`, repeatable;
+        /// else `registries.<URL>.peers` in the config is not used: give them here). Exit 30
+        /// on SPLIT_VIEW or PEER_SIGNATURE.
+        #[arg(long, value_name = "URL=VKEY")]
+        peer: Vec<String>,
+        /// The checkpoint origin the peers cosign (default: the registry URL's host and path).
+        #[arg(long, requires = "peer")]
+        origin: Option<String>,
     },
+    /// Run headless: verify, poll and check like the dashboard, cosign what was verified,
+    /// compare with peer monitors, serve /checkpoint, /metrics and /add-checkpoint. Logs to
+    /// stderr; SIGTERM or SIGINT stops it (exit 0).
+    Monitor(MonitorArgs),
+    /// The witness key.
+    #[command(subcommand)]
+    Witness(WitnessCmd),
     /// The trust alerts stored for this registry.
     Alerts {
         /// At most this many (newest first).
@@ -241,6 +257,57 @@ pub enum Command {
     },
     /// Print the manual page (roff) on stdout: `wargdash man | man -l -`.
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Address of the HTTP side (/checkpoint, /checkpoint.json, /metrics, /add-checkpoint).
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub listen: std::net::SocketAddr,
+    /// The checkpoint origin cosigned (default: the registry URL's host and path). Peers of
+    /// one registry must use the same origin.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// A peer monitor (`URL=VKEY`, its `wargdash witness vkey`), repeatable; else
+    /// `registries.<URL>.peers` in the config.
+    #[arg(long, value_name = "URL=VKEY")]
+    pub peer: Vec<String>,
+    /// The witness key's name in the key store (an ed25519 key, created on first use).
+    #[arg(long, default_value = wargdash::witness::DEFAULT_KEY)]
+    pub witness_key: String,
+    /// Seconds between verification cycles (1–3600).
+    #[arg(long, default_value_t = 5.0, value_parser = parse_period)]
+    pub period: f64,
+    /// Seconds between polls of pending tracked records (0.01–3600).
+    #[arg(long, default_value_t = 2.0, value_parser = parse_interval)]
+    pub interval: f64,
+    /// Requests in flight at most (1–1024).
+    #[arg(long, default_value_t = 16, value_parser = parse_concurrency)]
+    pub concurrency: usize,
+}
+
+/// A cycle period in seconds: 0.2 to 3600.
+fn parse_period(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !v.is_finite() || !(0.2..=3600.0).contains(&v) {
+        return Err(format!(
+            "`{s}` is out of range: the period is 0.2 to 3600 seconds"
+        ));
+    }
+    Ok(v)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WitnessCmd {
+    /// Print this monitor's C2SP verifier key (`name+hex(keyID)+base64(0x04 ‖ pk)`), creating
+    /// the ed25519 witness key (0600, in the key store) on first use.
+    Vkey {
+        /// The witness key's name (also its name in notes).
+        #[arg(long, default_value = wargdash::witness::DEFAULT_KEY)]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -355,7 +422,33 @@ pub async fn run(env: &Env<'_>, cmd: Command) -> CmdResult {
             concurrency,
             no_ledger,
         } => record::poll_once(env, concurrency, !no_ledger).await,
-        Command::Verify { full, reset_trust } => trust::verify(env, full, reset_trust).await,
+        Command::Verify {
+            full,
+            reset_trust,
+            peer,
+            origin,
+        } => {
+            let code = trust::verify(env, full, reset_trust).await?;
+            if peer.is_empty() {
+                Ok(code)
+            } else {
+                monitor::verify_peers(env, code, &peer, origin).await
+            }
+        }
+        Command::Monitor(a) => {
+            monitor::monitor(
+                env,
+                a.listen,
+                a.origin,
+                &a.peer,
+                a.witness_key,
+                a.period,
+                a.interval,
+                a.concurrency,
+            )
+            .await
+        }
+        Command::Witness(WitnessCmd::Vkey { name }) => monitor::vkey(env, &name),
         Command::Alerts { limit, prune } => trust::alerts(env, limit, prune),
         Command::Publish(args) => publish::publish_cmd(env, args).await,
         Command::Key(k) => key::key(env, k),

@@ -19,10 +19,16 @@ pub enum AlertKind {
     CheckpointStale,
     RecordNotIncluded,
     PackageLogInvalid,
+    /// A peer monitor cosigned a checkpoint (signed by the operator) that contradicts this
+    /// monitor's verified history: the registry shows different histories to different
+    /// observers.
+    SplitView,
+    /// A peer monitor's cosignature (or the operator signature it carries) does not verify.
+    PeerSignature,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 14] = [
+    pub const ALL: [AlertKind; 16] = [
         Self::CheckpointSignature,
         Self::OperatorKeyChanged,
         Self::OperatorKeysChanged,
@@ -37,6 +43,8 @@ impl AlertKind {
         Self::CheckpointStale,
         Self::RecordNotIncluded,
         Self::PackageLogInvalid,
+        Self::SplitView,
+        Self::PeerSignature,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +63,8 @@ impl AlertKind {
             Self::CheckpointStale => "CHECKPOINT_STALE",
             Self::RecordNotIncluded => "RECORD_NOT_INCLUDED",
             Self::PackageLogInvalid => "PACKAGE_LOG_INVALID",
+            Self::SplitView => "SPLIT_VIEW",
+            Self::PeerSignature => "PEER_SIGNATURE",
         }
     }
 
@@ -79,6 +89,8 @@ impl AlertKind {
             Self::CheckpointStale => "the checkpoint is older than the maximum age: the registry stopped signing or serves an old view",
             Self::RecordNotIncluded => "a record could not be proven to be in the signed log and map",
             Self::PackageLogInvalid => "a package log does not validate",
+            Self::SplitView => "a peer monitor holds a checkpoint signed by the operator that contradicts the history verified here: the registry shows different views",
+            Self::PeerSignature => "a peer monitor served a checkpoint whose cosignature or operator signature does not verify",
         }
     }
 
@@ -99,6 +111,8 @@ impl AlertKind {
             Self::CheckpointStale => "check that the registry is running and signing; a stale view may hide new records",
             Self::RecordNotIncluded => "re-check the record; if it persists, the registry is not committing to it",
             Self::PackageLogInvalid => "report to the registry operator and the package's publishers",
+            Self::SplitView => "keep both signed checkpoints (the evidence): they prove the operator signed two histories; stop trusting the registry and tell its operator and the other monitors",
+            Self::PeerSignature => "check the peer's verifier key (--peer URL=VKEY) with its operator; a peer that keeps failing may be compromised or misconfigured",
         }
     }
 }

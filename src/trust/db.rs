@@ -148,6 +148,8 @@ pub fn alert_subject(a: &Alert) -> String {
                 .trim()
                 .to_string()
         }
+        // One row per peer while a split view with it lasts.
+        AlertKind::SplitView | AlertKind::PeerSignature => ev("peer").to_string(),
         _ => String::new(),
     }
 }

@@ -36,6 +36,9 @@ fn run(
     args: &[&str],
 ) -> (f64, i32, usize, String) {
     let before = counts.total.load(Ordering::SeqCst);
+    let log_before = std::fs::metadata(support::log_file(home))
+        .map(|m| m.len() as usize)
+        .unwrap_or(0);
     let t = Instant::now();
     let out = Command::new(support::bin())
         .args(args)
@@ -47,14 +50,16 @@ fn run(
         .expect("run wargdash");
     let secs = t.elapsed().as_secs_f64();
     let n = counts.total.load(Ordering::SeqCst) - before;
-    // Where the time went, as the command logged it.
+    // Where the time went, as the command logged it (the lines this run added).
     let log = std::fs::read_to_string(support::log_file(home)).unwrap_or_default();
-    if let Some(l) = log.lines().rev().find(|l| l.contains(" took ")) {
-        let at = l
-            .find(" took ")
-            .map(|i| l[..i].rfind(' ').map_or(0, |j| j + 1))
-            .unwrap_or(0);
-        println!("    {}", &l[at..]);
+    for l in log.get(log_before..).unwrap_or_default().lines() {
+        let at = l.find("package logs: ").or_else(|| {
+            l.find(" took ")
+                .and_then(|i| l[..i].rfind(' ').map(|j| j + 1))
+        });
+        if let Some(at) = at.filter(|_| l.contains(" took ") || l.contains("package logs: ")) {
+            println!("    {}", &l[at..]);
+        }
     }
     (
         secs,

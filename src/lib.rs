@@ -18,6 +18,8 @@ pub mod ids;
 pub mod keys;
 /// The log file (stdout is the dashboard's screen).
 pub mod logging;
+/// The headless monitor: the dashboard's workers without a terminal, a witness with an HTTP side.
+pub mod monitor;
 /// The one publish flow, for the CLI and the dashboard.
 pub mod publish;
 /// Building, encoding (warg-protobuf) and signing package records.
@@ -36,5 +38,3 @@ pub mod trust;
 pub mod ui;
 /// Witnessing: signed notes, cosignatures, peers, the monitor's HTTP side (metrics, checkpoint, add-checkpoint).
 pub mod witness;
-/// The headless monitor: the dashboard's workers without a terminal, a witness with an HTTP side.
-pub mod monitor;

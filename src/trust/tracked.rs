@@ -275,13 +275,16 @@ async fn check_moved(
         .iter()
         .map(|(l, _, ledger)| (*l, Some(ledger.len() as u64)))
         .collect();
+    let t0 = std::time::Instant::now();
     let mut fetched = fetch_package_logs(client, verified, &asks).await;
+    let t_fetch = t0.elapsed();
     // Chains validated on every core first, then checked against the ledger one by one.
     let mut validated = validate_all(
         fetched
             .iter()
             .filter_map(|(l, got)| got.as_ref().ok().map(|e| (*l, e.as_slice()))),
     );
+    let t_validate = t0.elapsed() - t_fetch;
     for (log, name, ledger) in todo {
         let got = fetched.remove(&log).unwrap_or_else(|| {
             Err(ApiError::Invalid {
@@ -353,7 +356,18 @@ async fn check_moved(
             record_id: *head,
         })
         .collect();
+    let t_prove = std::time::Instant::now();
     let results = prove_heads_checked(client, cp, &leaves).await;
+    if !leaves.is_empty() {
+        tracing::info!(
+            "package logs: {} fetched in {:.3} s, validated in {:.3} s, {} heads proven in {:.3} s",
+            asks.len(),
+            t_fetch.as_secs_f64(),
+            t_validate.as_secs_f64(),
+            leaves.len(),
+            t_prove.elapsed().as_secs_f64()
+        );
+    }
     let mut newly: Vec<(LogId, u64, RecordId)> = Vec::new();
     for ((log, idx, head, records), (leaf, result)) in
         proven.into_iter().zip(leaves.iter().zip(results))

@@ -57,7 +57,7 @@ impl Run {
             }
             self.key(KeyCode::Right);
         }
-        panic!("no signing key `{name}` in {:?}", self.dash.state.keys);
+        panic!("no signing key `{name}` in {:?}", self.dash.state.form.keys);
     }
 
     /// Fills a release of `version` with `file` (waiting for its hash).

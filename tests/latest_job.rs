@@ -246,59 +246,43 @@ fn a_completion_for_older_text_is_dropped() {
     assert_eq!(s.form.file, "alx");
 }
 
-/// A content file is hashed, then the field is cleared (Ctrl-N stages the entry): the hash
-/// landing afterwards — `Ok` or `Err` — is dropped.
+/// A content file's hash is asked for, then the field stops naming a file (`~b` is not
+/// expanded): the hash landing afterwards — `Ok` or `Err` — is dropped.
 #[test]
-fn a_hash_for_a_cleared_field_is_dropped() {
+fn a_hash_for_a_path_no_longer_named_is_dropped() {
     let mut s = state_with(false);
-    update(&mut s, Action::KeysLoaded(vec![signer()]));
     key(&mut s, KeyCode::Char('p'));
-    typed(&mut s, "demo:hello");
-    while s.form.focused() != Field::Version {
-        key(&mut s, KeyCode::Tab);
-    }
-    typed(&mut s, "1.0.0");
+    s.form.paths = PathEnv {
+        home: Some("/home/op".into()),
+        cwd: Some("/work".into()),
+    };
     while s.form.focused() != Field::File {
         key(&mut s, KeyCode::Tab);
     }
-    let fx = typed(&mut s, "/tmp/a.wasm");
-    let ticket = fx
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Effect::HashFile { ticket, .. } => Some(*ticket),
-            _ => None,
-        })
-        .expect("a hash");
-    let digest = ContentDigest::of_bytes(b"a");
-    update(
-        &mut s,
-        Action::FileHashed {
-            ticket,
-            path: "/tmp/a.wasm".into(),
-            result: Ok((digest, 1)),
-        },
-    );
-    // Typed again and cleared before the hash of the new text lands.
-    let fx = typed(&mut s, "x");
-    let late = fx
-        .iter()
-        .find_map(|e| match e {
-            Effect::HashFile { ticket, .. } => Some(*ticket),
-            _ => None,
-        })
-        .expect("a hash");
-    for _ in 0.."/tmp/a.wasmx".len() {
-        key(&mut s, KeyCode::Backspace);
+    let hash = |fx: &[Effect]| {
+        fx.iter()
+            .rev()
+            .find_map(|e| match e {
+                Effect::HashFile { ticket, .. } => Some(*ticket),
+                _ => None,
+            })
+            .expect("a hash")
+    };
+    let home = hash(&typed(&mut s, "~"));
+    let fx = typed(&mut s, "b");
+    assert!(fx.is_empty(), "`~b` names no file: {fx:?}");
+    for result in [
+        Ok((ContentDigest::of_bytes(b"home"), 4)),
+        Err("a directory".into()),
+    ] {
+        update(
+            &mut s,
+            Action::FileHashed {
+                ticket: home,
+                path: "/home/op".into(),
+                result,
+            },
+        );
+        assert_eq!(s.form.file_digest, None, "{:?}", s.form.file_digest);
     }
-    assert_eq!(s.form.file, "");
-    update(
-        &mut s,
-        Action::FileHashed {
-            ticket: late,
-            path: "/tmp/a.wasmx".into(),
-            result: Err("no such file".into()),
-        },
-    );
-    assert_eq!(s.form.file_digest, None, "{:?}", s.form.file_digest);
 }

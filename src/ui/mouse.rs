@@ -1,7 +1,7 @@
 //! The mouse (captured unless `--no-mouse`): a left click on a table row selects it; the wheel
 //! moves the selection three rows in the table and scrolls the overlays (help, detail, alerts,
 //! package log, events) three lines. Where the table's rows are is here; the reducer routes
-//! the events (`app::on_mouse`).
+//! the events (`app::commands::on_mouse`).
 
 use ratatui::layout::{Position, Rect};
 

@@ -40,9 +40,9 @@ pub(super) fn draw_footer(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             spans.push(match &s.status.flash {
                 Some(m) => {
                     let (prefix, style) = match m.level {
-                        crate::ui::app::Level::Info => ("", t.accent()),
-                        crate::ui::app::Level::Warn => ("⚠ ", t.fg(ratatui::style::Color::Yellow)),
-                        crate::ui::app::Level::Error => ("✗ ", t.error()),
+                        crate::ui::msg::Level::Info => ("", t.accent()),
+                        crate::ui::msg::Level::Warn => ("⚠ ", t.fg(ratatui::style::Color::Yellow)),
+                        crate::ui::msg::Level::Error => ("✗ ", t.error()),
                     };
                     Span::styled(format!("{prefix}{}", m.text), style)
                 }

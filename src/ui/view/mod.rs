@@ -1,9 +1,11 @@
 //! Drawing: a pure function of [`State`], each overlay drawn from its own pane's state. Table
 //! rows are built only for the visible window.
 
-use super::app::{Mode, Row, SortKey, State, StateKind};
+use super::app::State;
 use super::form::{EntryKind, Field, Step};
 use super::keymap;
+use super::msg::Mode;
+use super::row::{Row, SortKey, StateKind};
 use super::theme::{ago, Theme};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;

@@ -194,8 +194,9 @@ impl Dashboard {
     }
 
     /// Starts the workers on `store` and `client` and loads the tracked set. The first polls
-    /// are held back until the first frame is drawn ([`Dashboard::run_loop`]).
-    pub fn start(
+    /// are held back until the first frame is drawn ([`Dashboard::run_loop`]). Reached through
+    /// [`Dashboard::builder`].
+    fn start(
         cfg: AppConfig,
         client: RegistryClient,
         store: Store,

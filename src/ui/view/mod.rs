@@ -73,7 +73,12 @@ pub fn draw(s: &State, f: &mut Frame) {
     if s.table.rows.is_empty() {
         draw_splash(s, &t, f, table);
     } else {
-        draw_table(s, &t, f, table);
+        let view = table::TableView {
+            table: &s.table,
+            trust: &s.trust,
+            now: s.now,
+        };
+        draw_table(&view, &t, f, table);
     }
     draw_footer(s, &t, f, footer);
     match &s.mode {

@@ -34,6 +34,14 @@ pub(super) fn cut(text: &str, room: usize) -> (String, usize) {
     (format!("{}…", &text[..end]), end)
 }
 
+/// What the table is drawn from: its own pane, what the verifier knows of its records, and
+/// the time ages count to.
+pub(super) struct TableView<'a> {
+    pub table: &'a crate::ui::table::RecordTable,
+    pub trust: &'a crate::ui::trust::TrustView,
+    pub now: i64,
+}
+
 /// The style of filter matches: reverse video is taken by the selection, so colour when
 /// allowed, else bold underlined.
 fn highlight(t: &Theme) -> Style {
@@ -77,7 +85,7 @@ fn cell_line(
     Line::from(spans)
 }
 
-pub(super) fn sort_title(s: &State, key: SortKey, title: &str) -> String {
+pub(super) fn sort_title(s: &TableView<'_>, key: SortKey, title: &str) -> String {
     if s.table.sort == key {
         format!("{title}{}", if s.table.ascending { "▲" } else { "▼" })
     } else {
@@ -159,7 +167,7 @@ impl Widths {
 }
 
 pub(super) fn table_row(
-    s: &State,
+    s: &TableView<'_>,
     t: &Theme,
     r: &Row,
     selected: bool,
@@ -312,7 +320,7 @@ pub(super) fn table_row(
     }
 }
 
-pub(super) fn draw_table(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+pub(super) fn draw_table(s: &TableView<'_>, t: &Theme, f: &mut Frame, area: Rect) {
     let page = area.height.saturating_sub(1) as usize;
     if s.table.view.is_empty() {
         let msg = if s.table.filter.is_empty() {

@@ -16,13 +16,16 @@ use wargdash::ui::runtime::{Dashboard, DashboardBuilder};
 /// How long one turn of the runtime's loop runs before a test looks at the screen.
 const STEP: Duration = Duration::from_millis(150);
 
+/// A hook that sees each action before the reducer.
+type Observer = Box<dyn FnMut(&Action)>;
+
 pub struct DashRun {
     pub dash: Dashboard,
     pub term: ratatui::Terminal<ratatui::backend::TestBackend>,
     w: u16,
     h: u16,
     /// Sees every action the loop feeds the reducer ([`DashRun::observe`]).
-    observe: Option<Box<dyn FnMut(&Action)>>,
+    observe: Option<Observer>,
 }
 
 /// The store file of a wargdash home (as `Wd` lays it out).

@@ -190,3 +190,68 @@ fn the_cli_release_right_after_an_init_says_the_init_is_pending() {
         "{r:?}"
     );
 }
+
+/// On the real runtime every keystroke in the content-file field starts a hash; the runtime
+/// runs them all and sends every answer back — the observer sees the older ones — and only
+/// the newest request's answer is applied (`LatestJob`): an older answer landing last (sent
+/// again through the runtime's channel) leaves the form showing the file the field names. A
+/// read-only dashboard, built with the same options, refuses the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_newest_hash_is_applied_on_the_real_runtime() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use wargdash::ui::app::Action;
+    use wargdash::ui::form::FileDigest;
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    let file = wd.home.path().join("x.wasm");
+    std::fs::write(&file, b"\0asm\x0d\x00\x01\x00").expect("write");
+    let mut run = Run::start(&reg.url, wd.home.path());
+    let hashed = Arc::new(AtomicUsize::new(0));
+    let first = Arc::new(std::sync::Mutex::new(None::<Action>));
+    let (seen, keep) = (hashed.clone(), first.clone());
+    run.observe(move |a| {
+        if matches!(a, Action::FileHashed { .. }) {
+            seen.fetch_add(1, Ordering::SeqCst);
+            if let Ok(mut f) = keep.lock() {
+                f.get_or_insert_with(|| a.clone());
+            }
+        }
+    });
+    run.key(KeyCode::Char('p'));
+    run.focus(Field::File);
+    let path = file.display().to_string();
+    run.typed(&path);
+    let screen = run.until("bytes)").await;
+    let digest = wargdash::ids::ContentDigest::of_bytes(b"\0asm\x0d\x00\x01\x00");
+    assert!(screen.contains(&digest.to_string()), "{screen}");
+    // The older answers keep arriving after the newest one: wait for all of them.
+    let asked = path.chars().count();
+    run.until_true("every hash to come back", || {
+        hashed.load(Ordering::SeqCst) >= asked
+    })
+    .await;
+    // The first answer (for the path's first character) lands once more, last.
+    let stale = first
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("a hash came back");
+    run.dash.sender().send(stale).await.expect("send");
+    run.until_true("the stale answer to land", || {
+        hashed.load(Ordering::SeqCst) > asked
+    })
+    .await;
+    run.step().await;
+    match &run.dash.state.form.file_digest {
+        Some((p, FileDigest::Ready { digest: d, .. })) => {
+            assert_eq!(p, &path);
+            assert_eq!(*d, digest);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let mut ro = DashRun::start_with(&reg.url, wd.home.path(), W, H, |b| b.readonly(true));
+    ro.key(KeyCode::Char('p'));
+    assert_eq!(ro.dash.state.mode, wargdash::ui::app::Mode::Table);
+}

@@ -94,6 +94,8 @@ pub struct Dashboard {
     actions_tx: mpsc::Sender<Action>,
     actions: mpsc::Receiver<Action>,
     keys: KeyStore,
+    /// The newest content-file hash task (aborted when a newer one starts, if still queued).
+    hashing: Option<tokio::task::AbortHandle>,
     /// Effects held back until the first frame is on screen.
     after_first_frame: Vec<Effect>,
     first_frame: bool,
@@ -253,6 +255,7 @@ impl Dashboard {
             actions_tx,
             actions,
             keys,
+            hashing: None,
             after_first_frame,
             first_frame: true,
         })
@@ -308,7 +311,12 @@ impl Dashboard {
             Effect::SavePrefs(url, p) => drop(self.store.send(StoreOp::SavePrefs(url, p))),
             // Only the newest request's result is applied (the reducer checks its ticket).
             Effect::HashFile { path, ticket } => {
-                tokio::task::spawn_blocking(move || {
+                // An older hash not started yet is not worth reading: it is aborted (this only
+                // saves work; its answer would be dropped anyway).
+                if let Some(old) = self.hashing.take() {
+                    old.abort();
+                }
+                let task = tokio::task::spawn_blocking(move || {
                     let result = hash_file(&path);
                     let _ = actions.blocking_send(Action::FileHashed {
                         ticket,
@@ -316,6 +324,7 @@ impl Dashboard {
                         result,
                     });
                 });
+                self.hashing = Some(task.abort_handle());
             }
             Effect::ResolveNames(logs) => {
                 let client = self.client.clone();

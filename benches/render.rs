@@ -67,7 +67,7 @@ fn dashboard(n: usize) -> State {
         },
         NOW,
     );
-    s.page = view::page_size(50);
+    s.table.page = view::page_size(50);
     let list: Vec<Tracked> = (0..n)
         .map(|i| {
             let RecordRef {
@@ -119,7 +119,7 @@ fn bench(c: &mut Criterion) {
     for (n, s) in &states {
         for sort in [SortKey::Age, SortKey::Polled] {
             let mut s = s.clone();
-            while s.sort != sort {
+            while s.table.sort != sort {
                 update(
                     &mut s,
                     Action::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE)),

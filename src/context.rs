@@ -115,11 +115,20 @@ impl Ctx {
     }
 
     pub fn store(&self) -> std::result::Result<Store, Fail> {
-        let mut s = Store::open(
+        self.store_at(
             &self.paths.store_file(),
             &self.registry_url().unwrap_or_default(),
         )
-        .map_err(|e| fail(exit::STORE, e))?;
+    }
+
+    /// A store file at `path` for `registry`, set up as [`Ctx::store`] sets up the usual one
+    /// (the dashboard's sandbox keeps its own).
+    pub fn store_at(
+        &self,
+        path: &std::path::Path,
+        registry: &str,
+    ) -> std::result::Result<Store, Fail> {
+        let mut s = Store::open(path, registry).map_err(|e| fail(exit::STORE, e))?;
         if let Some(n) = self.config.history_limit {
             s.set_history_limit(n);
         }

@@ -363,6 +363,70 @@ pub async fn sign_track_submit<T: Tracking>(
     }
 }
 
+/// The largest content file a prepared record's files may be (re-read at submit).
+pub const MAX_CONTENT_FILE: u64 = 1 << 30;
+
+/// Publishes a record prepared (and reviewed) earlier, as the dashboard's form does: loads
+/// the signing key `key_name` from `keys`, re-reads each content file and checks it still has
+/// the digest it had when it was chosen, then signs, tracks, submits and uploads
+/// ([`sign_track_submit`]). A conflict (the log's head moved) says to review again. A record
+/// that rebuilds a rejected one (`rebuilds`: its reference and why it was rejected) is linked
+/// to it through `link` once submitted. Errors are messages for the operator.
+#[allow(clippy::too_many_arguments)]
+pub async fn publish_prepared<T: Tracking>(
+    client: &RegistryClient,
+    tracking: &mut T,
+    keys: &crate::keys::KeyStore,
+    key_name: &str,
+    prepared: &Prepared,
+    files: &BTreeMap<ContentDigest, std::path::PathBuf>,
+    rebuilds: Option<(RecordRef, String)>,
+    link: impl FnOnce(RecordRef, crate::tracker::links::RebuildLink),
+    progress: impl FnMut(Progress),
+) -> Result<RecordRef, String> {
+    let (keys, name) = (keys.clone(), key_name.to_string());
+    let key = tokio::task::spawn_blocking(move || keys.load(&name))
+        .await
+        .map_err(|e| format!("loading the key: {e}"))?
+        .map_err(|e| format!("{e:#}"))?;
+    let mut contents = Contents::new();
+    for (digest, path) in files {
+        let p = path.clone();
+        let bytes =
+            tokio::task::spawn_blocking(move || crate::fsutil::read_content(&p, MAX_CONTENT_FILE))
+                .await
+                .map_err(|e| format!("reading {}: {e}", path.display()))?
+                .map_err(|e| e.to_string())?;
+        if ContentDigest::of_bytes(&bytes) != *digest {
+            return Err(format!(
+                "{} changed since it was hashed; pick it again",
+                path.display()
+            ));
+        }
+        contents.insert(*digest, bytes);
+    }
+    let r = sign_track_submit(client, tracking, &key, prepared, &contents, false, progress)
+        .await
+        .map(|(r, _)| r)
+        .map_err(|e| match e {
+            PublishError::Api(ApiError::Conflict { .. }) => {
+                format!("{e} — the head moved; review again to rebuild on the new head")
+            }
+            e => e.to_string(),
+        })?;
+    // A rebuild remembers the rejected record it replaces.
+    if let Some((original, reason)) = rebuilds {
+        link(
+            r,
+            crate::tracker::links::RebuildLink {
+                original: original.record,
+                reason,
+            },
+        );
+    }
+    Ok(r)
+}
+
 /// Why a package has no log yet when this app submitted its `init` and it is still pending:
 /// among tracked records `(package, entries, state, record)`, the newest init of `package` not
 /// yet published or rejected, as the message to show instead of "no log yet".

@@ -24,11 +24,11 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use wargdash::ids::{LogId, RecordId, RecordRef, Sha256Hash};
 use wargdash::keys::KeyStore;
-use wargdash::registry::{ClientOptions, RecordState, RegistryClient};
+use wargdash::registry::{ClientOptions, RecordState};
 use wargdash::tracker::scheduler::SchedulerConfig;
 use wargdash::tracker::store::{now_ms, NewTracked, Origin, PollOutcome, PolledState, Store};
-use wargdash::ui::app::{update, Action, AppConfig, Mode, State};
-use wargdash::ui::runtime::{Dashboard, RuntimeOptions};
+use wargdash::ui::app::{update, Action, Mode, State};
+use wargdash::ui::runtime::Dashboard;
 
 /// Records tracked in each run: all `processing` before the fault.
 const RECORDS: usize = 30;
@@ -197,29 +197,17 @@ async fn run_fault(url: &str, healthy: &str) -> Outcome {
     // The same records are tracked on the healthy registry the operator switches to.
     drop(seeded_store(&store_path, healthy));
     let store = seeded_store(&store_path, url);
-    let dash = Dashboard::start(
-        AppConfig {
-            registry: url.to_string(),
-            sandbox: false,
-            readonly: false,
+    let dash = Dashboard::builder(url, store, KeyStore::new(dir.path().join("keys")))
+        .client_options(options())
+        .interval(INTERVAL)
+        .scheduler(SchedulerConfig {
             interval: INTERVAL,
-            color: false,
-        },
-        RegistryClient::new(url, options()).unwrap(),
-        store,
-        KeyStore::new(dir.path().join("keys")),
-        RuntimeOptions {
-            scheduler: SchedulerConfig {
-                interval: INTERVAL,
-                concurrency: CONCURRENCY,
-                max_backoff: Duration::from_secs(2),
-            },
-            client: options(),
-            verifier: None,
-        },
-    )
-    .unwrap();
-    assert_eq!(dash.state.rows.len(), RECORDS);
+            concurrency: CONCURRENCY,
+            max_backoff: Duration::from_secs(2),
+        })
+        .start()
+        .unwrap();
+    assert_eq!(dash.state.table.rows.len(), RECORDS);
     let mut lp = Loop {
         dash,
         term: ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 12)).unwrap(),
@@ -245,14 +233,14 @@ async fn run_fault(url: &str, healthy: &str) -> Outcome {
         lp.dash.state.mode,
         Mode::Table,
         "{:?}",
-        lp.dash.state.input_error
+        lp.dash.state.prompt.error
     );
     // Requests still in flight to the faulty registry may fail late and back their record off
     // (at most `max_backoff`): wait for every record's latest poll to be a success, bounded.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
     lp.probe.last_ok.clear();
     while tokio::time::Instant::now() < deadline
-        && (lp.dash.state.health.down
+        && (lp.dash.state.status.health.down
             || lp.probe.last_ok.len() < RECORDS
             || lp.probe.last_ok.values().any(|ok| !ok))
     {
@@ -280,10 +268,11 @@ fn assert_registry_wide(name: &str, o: &mut Outcome, says: &str) {
     let s = &o.fault_state;
     let ctx = format!("{name}: screen\n{}", o.fault_screen);
     // The header: down, the error, a retry time.
-    assert!(s.health.down, "{ctx}");
-    let err = s.health.last_error.clone().unwrap_or_default();
+    assert!(s.status.health.down, "{ctx}");
+    let err = s.status.health.last_error.clone().unwrap_or_default();
     assert!(err.contains(says), "{ctx}\nlast_error {err:?}");
     let retry = s
+        .status
         .health
         .retry_at
         .unwrap_or_else(|| panic!("no retry time: {ctx}"));
@@ -308,7 +297,7 @@ fn assert_registry_wide(name: &str, o: &mut Outcome, says: &str) {
         header[2].contains(&format!("processing {RECORDS}")),
         "rows keep their state: {ctx}"
     );
-    for r in &s.rows {
+    for r in &s.table.rows {
         assert_eq!(r.state, Some(RecordState::Processing), "{ctx}");
         assert!(r.error.is_none(), "an outage went onto a row: {ctx}");
         assert_eq!(
@@ -357,15 +346,15 @@ fn assert_recovered(name: &str, o: &mut Outcome) {
     let screen = draw(&mut o.state, 120, 12);
     let s = &o.state;
     assert!(
-        !s.health.down,
+        !s.status.health.down,
         "{name}: still down after recovery:\n{screen}"
     );
-    assert!(s.health.last_ok.is_some(), "{name}:\n{screen}");
+    assert!(s.status.health.last_ok.is_some(), "{name}:\n{screen}");
     assert!(
         screen.lines().nth(1).unwrap().starts_with("● up"),
         "{screen}"
     );
-    for r in &s.rows {
+    for r in &s.table.rows {
         assert_eq!(r.state, Some(RecordState::Processing), "{name}");
         assert!(r.error.is_none(), "{name}: {:?}", r.error);
     }
@@ -523,11 +512,11 @@ async fn a_record_specific_fault_stays_on_its_rows_and_the_header_stays_up() {
     let mut o = run_fault(&server.url, &healthy.url).await;
     let s = &o.fault_state;
     let ctx = format!("screen:\n{}", o.fault_screen);
-    assert!(!s.health.down, "{ctx}");
-    assert!(s.health.retry_at.is_none(), "{ctx}");
+    assert!(!s.status.health.down, "{ctx}");
+    assert!(s.status.health.retry_at.is_none(), "{ctx}");
     assert!(!o.fault_screen.contains("DOWN"), "{ctx}");
     assert!(!o.fault_screen.contains("answered about"), "{ctx}");
-    for r in &s.rows {
+    for r in &s.table.rows {
         assert_eq!(r.state, Some(RecordState::Processing), "{ctx}");
         let e = r.error.clone().unwrap_or_default();
         assert!(e.contains(&format!("answered about {other}")), "{e}");

@@ -438,10 +438,10 @@ extern "C" {
 async fn switching_to_another_registry_drops_the_token_and_says_so() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use std::time::Duration;
-    use wargdash::registry::{ClientOptions, RegistryClient};
+    use wargdash::registry::ClientOptions;
     use wargdash::tracker::store::Store;
-    use wargdash::ui::app::{Action, AppConfig};
-    use wargdash::ui::runtime::{Dashboard, RuntimeOptions};
+    use wargdash::ui::app::Action;
+    use wargdash::ui::runtime::Dashboard;
     let answer = |_: &http_stub::Req| Reply::json(404, &json!({"status": 404, "message": "no"}));
     let a = Stub::start(answer);
     let b = Stub::start(answer);
@@ -450,23 +450,15 @@ async fn switching_to_another_registry_drops_the_token_and_says_so() {
         token: Some(Arc::new(zeroize::Zeroizing::new("tok-A".to_string()))),
         ..ClientOptions::default()
     };
-    let mut dash = Dashboard::start(
-        AppConfig {
-            registry: a.url.clone(),
-            sandbox: false,
-            readonly: false,
-            interval: Duration::from_millis(200),
-            color: false,
-        },
-        RegistryClient::new(&a.url, opts.clone()).unwrap(),
+    let mut dash = Dashboard::builder(
+        &a.url,
         Store::open(&dir.path().join("s.db"), &a.url).unwrap(),
         wargdash::keys::KeyStore::new(dir.path().join("keys")),
-        RuntimeOptions {
-            scheduler: Default::default(),
-            client: opts,
-            verifier: None,
-        },
     )
+    .client_options(opts)
+    .interval(Duration::from_millis(200))
+    .scheduler(Default::default())
+    .start()
     .unwrap();
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 20)).unwrap();
     async fn run(d: &mut Dashboard, t: &mut ratatui::Terminal<ratatui::backend::TestBackend>) {
@@ -483,7 +475,13 @@ async fn switching_to_another_registry_drops_the_token_and_says_so() {
     }
     dash.apply(key(KeyCode::Enter));
     run(&mut dash, &mut term).await;
-    let flash = dash.state.flash.clone().map(|f| f.text).unwrap_or_default();
+    let flash = dash
+        .state
+        .status
+        .flash
+        .clone()
+        .map(|f| f.text)
+        .unwrap_or_default();
     assert!(flash.contains("bearer token is not sent"), "{flash}");
     let to_a = a.seen.lock().unwrap().clone();
     let to_b = b.seen.lock().unwrap().clone();

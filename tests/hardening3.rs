@@ -65,10 +65,10 @@ fn no_answer(_: &http_stub::Req) -> Reply {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_switch_to_the_same_other_registry_still_sends_no_token() {
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use wargdash::registry::{ClientOptions, RegistryClient};
+    use wargdash::registry::ClientOptions;
     use wargdash::tracker::store::Store;
-    use wargdash::ui::app::{Action, AppConfig};
-    use wargdash::ui::runtime::{Dashboard, RuntimeOptions};
+    use wargdash::ui::app::Action;
+    use wargdash::ui::runtime::Dashboard;
     let a = Stub::start(no_answer);
     let b = Stub::start(no_answer);
     let dir = tempfile::tempdir().unwrap();
@@ -78,23 +78,15 @@ async fn a_second_switch_to_the_same_other_registry_still_sends_no_token() {
     };
     let store = Store::open(&dir.path().join("s.db"), &a.url).unwrap();
     let (log, rec) = ids();
-    let mut dash = Dashboard::start(
-        AppConfig {
-            registry: a.url.clone(),
-            sandbox: false,
-            readonly: false,
-            interval: Duration::from_millis(200),
-            color: false,
-        },
-        RegistryClient::new(&a.url, opts.clone()).unwrap(),
+    let mut dash = Dashboard::builder(
+        &a.url,
         store,
         wargdash::keys::KeyStore::new(dir.path().join("keys")),
-        RuntimeOptions {
-            scheduler: Default::default(),
-            client: opts,
-            verifier: None,
-        },
     )
+    .client_options(opts)
+    .interval(Duration::from_millis(200))
+    .scheduler(Default::default())
+    .start()
     .unwrap();
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(200, 20)).unwrap();
     async fn run(d: &mut Dashboard, t: &mut ratatui::Terminal<ratatui::backend::TestBackend>) {
@@ -114,7 +106,13 @@ async fn a_second_switch_to_the_same_other_registry_still_sends_no_token() {
     run(&mut dash, &mut term).await;
     command(&mut dash, &format!("registry {}", b.url));
     run(&mut dash, &mut term).await;
-    let flash = dash.state.flash.clone().map(|f| f.text).unwrap_or_default();
+    let flash = dash
+        .state
+        .status
+        .flash
+        .clone()
+        .map(|f| f.text)
+        .unwrap_or_default();
     assert!(flash.contains("bearer token is not sent"), "{flash}");
     // Something to poll on B, so requests reach it.
     command(&mut dash, &format!("track {log} {rec}"));

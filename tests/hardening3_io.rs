@@ -346,7 +346,7 @@ fn a_huge_checkpoint_timestamp_does_not_panic_the_header() {
         1_700_000_000_000,
     );
     for ts in [u64::MAX, i64::MAX as u64, (i64::MAX / 1000) as u64 + 1] {
-        s.checkpoint = Some((5, ts));
+        s.status.checkpoint = Some((5, ts));
         let text = screen::text(&screen::render(&mut s, 160, 12));
         assert!(text.contains("checkpoint: log length 5"), "{text}");
     }

@@ -197,7 +197,7 @@ fn tracked(n: u8) -> Tracked {
 }
 
 fn render(s: &mut State, w: u16, h: u16) -> String {
-    s.page = view::page_size(h);
+    s.table.page = view::page_size(h);
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| view::draw(s, f)).unwrap();
     let buf = t.backend().buffer();
@@ -322,7 +322,7 @@ proptest! {
             latency: Duration::ZERO,
             hold: Some(Duration::from_secs(3)),
         });
-        assert!(s.health.down);
+        assert!(s.status.health.down);
         // `HTTP 502: "<excerpt, Debug-escaped>"`: Rust's Debug escapes it before `clean`.
         assert_no_unsafe_chars(&render(&mut s, 120, 10));
     }
@@ -350,7 +350,7 @@ proptest! {
             latency: Duration::ZERO,
             hold: Some(Duration::from_secs(3)),
         });
-        prop_assert!(s.health.down);
+        prop_assert!(s.status.health.down);
         assert_shows_cleaned(&render(&mut s, 120, 10), &headline);
     }
 
@@ -368,7 +368,7 @@ proptest! {
             latency: Duration::ZERO,
             hold: None,
         });
-        prop_assert!(!s.health.down);
+        prop_assert!(!s.status.health.down);
         assert_shows_cleaned(&render(&mut s, 300, 10), &shown);
     }
 }
@@ -653,16 +653,16 @@ proptest! {
         type_text(&mut s, &text);
         press(&mut s, KeyCode::Enter);
         prop_assert_eq!(&s.mode, &Mode::Track, "the prompt stays open");
-        prop_assert_eq!(&s.input, &text, "the text is kept");
-        prop_assert_eq!(s.input_error.as_deref(), Some(expected.as_str()));
-        prop_assert_eq!(s.rows.len(), 6, "nothing was tracked");
+        prop_assert_eq!(&s.prompt.input, &text, "the text is kept");
+        prop_assert_eq!(s.prompt.error.as_deref(), Some(expected.as_str()));
+        prop_assert_eq!(s.table.rows.len(), 6, "nothing was tracked");
         let screen = render(&mut s, 400, 12);
         let footer = screen.lines().last().unwrap().to_string();
         prop_assert!(footer.contains(&format!("✗ {expected}")), "{}", footer);
         prop_assert!(footer.contains(text.as_str()), "{}", footer);
         // Fixing it is one edit away: the text is still there to correct.
         press(&mut s, KeyCode::Backspace);
-        prop_assert!(s.input_error.is_none(), "editing clears the error");
+        prop_assert!(s.prompt.error.is_none(), "editing clears the error");
 
         // The same through the command line.
         let mut s = busy_state();
@@ -670,8 +670,8 @@ proptest! {
         type_text(&mut s, &format!("track {text}"));
         press(&mut s, KeyCode::Enter);
         prop_assert_eq!(&s.mode, &Mode::Command);
-        prop_assert_eq!(s.input.clone(), format!("track {text}"));
-        prop_assert!(s.input_error.is_some());
+        prop_assert_eq!(s.prompt.input.clone(), format!("track {text}"));
+        prop_assert!(s.prompt.error.is_some());
     }
 
     #[test]
@@ -683,7 +683,7 @@ proptest! {
         prop_assert_eq!(&s.mode, &Mode::Form);
         type_text(&mut s, &name);
         prop_assert_eq!(&s.form.package, &name);
-        let err = s.form.check(Field::Package, &s.keys).unwrap_err();
+        let err = s.form.check(Field::Package, &s.form.keys).unwrap_err();
         let screen = render(&mut s, 400, 40);
         prop_assert!(screen.contains(&format!("✗ {err}")), "{}", screen);
         // Ctrl-S refuses to build the record, focuses the field and keeps the text.

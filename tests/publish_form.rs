@@ -19,6 +19,7 @@ use wargdash::tracker::store::{Origin, Tracked};
 use wargdash::trust::package::PackageLogRecord;
 use wargdash::ui::app::{update, Action, Effect, Mode, State};
 use wargdash::ui::form::{EntryKind, Field, PathEnv, Step};
+use wargdash::ui::job::Ticket;
 
 fn state() -> State {
     reducer::state_with(false)
@@ -60,9 +61,32 @@ fn screen(s: &mut State) -> String {
     text(&render(s, 160, 40))
 }
 
+/// The ticket of the last content-file hash these effects ask for.
+fn hash_ticket(fx: &[Effect]) -> Ticket {
+    fx.iter()
+        .rev()
+        .find_map(|e| match e {
+            Effect::HashFile { ticket, .. } => Some(*ticket),
+            _ => None,
+        })
+        .expect("a hash was asked for")
+}
+
+/// The ticket of the record these effects ask to prepare.
+fn prepare_ticket(fx: &[Effect]) -> Ticket {
+    fx.iter()
+        .find_map(|e| match e {
+            Effect::Prepare { ticket, .. } => Some(*ticket),
+            _ => None,
+        })
+        .expect("a record was to be prepared")
+}
+
 fn prepared_entries(fx: &[Effect]) -> Option<(PackageName, Vec<Entry>)> {
     fx.iter().find_map(|e| match e {
-        Effect::Prepare { package, entries } => Some((package.clone(), entries.clone())),
+        Effect::Prepare {
+            package, entries, ..
+        } => Some((package.clone(), entries.clone())),
         _ => None,
     })
 }
@@ -134,7 +158,7 @@ fn tilde_and_relative_content_paths_show_the_absolute_path() {
     focus(&mut s, Field::File);
     let fx = typed(&mut s, "~/c.wasm");
     assert!(
-        matches!(fx.last(), Some(Effect::HashFile(p)) if p == "/home/op/c.wasm"),
+        matches!(fx.last(), Some(Effect::HashFile { path: p, .. }) if p == "/home/op/c.wasm"),
         "{fx:?}"
     );
     let out = screen(&mut s);
@@ -144,13 +168,14 @@ fn tilde_and_relative_content_paths_show_the_absolute_path() {
     }
     let fx = typed(&mut s, "./out/../c.wasm");
     assert!(
-        matches!(fx.last(), Some(Effect::HashFile(p)) if p == "/work/proj/out/../c.wasm"),
+        matches!(fx.last(), Some(Effect::HashFile { path: p, .. }) if p == "/work/proj/out/../c.wasm"),
         "{fx:?}"
     );
     let digest = ContentDigest::of_bytes(b"component");
     update(
         &mut s,
         Action::FileHashed {
+            ticket: hash_ticket(&fx),
             path: "/work/proj/out/../c.wasm".into(),
             result: Ok((digest, 9)),
         },
@@ -202,17 +227,18 @@ fn tab_completes_the_content_path() {
     // What the runtime does with the effect: the same function, on a real directory.
     let tab = |s: &mut State| {
         let fx = key(s, KeyCode::Tab);
-        let Some(Effect::CompletePath { input, env }) = fx.into_iter().next() else {
+        let Some(Effect::CompletePath { input, env, ticket }) = fx.into_iter().next() else {
             panic!(
                 "Tab did not ask for a completion (focus {:?})",
                 s.form.focused()
             );
         };
         let c = wargdash::ui::form_path::complete(&input, &env);
-        update(s, Action::PathCompleted(c));
+        update(s, Action::PathCompleted(ticket, c));
+        ticket
     };
     typed(&mut s, "al");
-    tab(&mut s);
+    let first = tab(&mut s);
     assert_eq!(s.form.file, "alp");
     let out = screen(&mut s);
     assert!(out.contains("alpaca.wasm  alpha.wasm  alpine/"), "{out}");
@@ -252,14 +278,15 @@ fn tab_completes_the_content_path() {
     );
     // A completion for text the field no longer holds is stale.
     let stale = wargdash::ui::form_path::complete("al", &env);
-    update(&mut s, Action::PathCompleted(stale));
+    update(&mut s, Action::PathCompleted(first, stale));
     assert_eq!(s.form.file, "~/alpha.wasmx");
     // Once the file is hashed, Tab moves to the next field.
-    key(&mut s, KeyCode::Backspace);
+    let fx = key(&mut s, KeyCode::Backspace);
     let abs = dir.path().join("alpha.wasm").display().to_string();
     update(
         &mut s,
         Action::FileHashed {
+            ticket: hash_ticket(&fx),
             path: abs,
             result: Ok((ContentDigest::of_bytes(b"a"), 1)),
         },
@@ -278,7 +305,7 @@ fn the_package_is_prefilled_from_the_selected_row() {
         &mut s,
         Action::StoreLoaded(vec![tracked(1, "demo:hello"), tracked(2, "demo:world")]),
     );
-    s.selected = Some(ids(2));
+    s.table.selected = Some(ids(2));
     key(&mut s, KeyCode::Char('p'));
     assert_eq!(s.form.package, "demo:world");
     let out = screen(&mut s);
@@ -290,7 +317,7 @@ fn the_package_is_prefilled_from_the_selected_row() {
     assert!(!s.form.has_draft());
     // Esc, another row, p: the prefill follows the selection.
     key(&mut s, KeyCode::Esc);
-    s.selected = Some(ids(1));
+    s.table.selected = Some(ids(1));
     key(&mut s, KeyCode::Char('p'));
     assert_eq!(s.form.package, "demo:hello");
     // Backspace edits it.
@@ -299,7 +326,7 @@ fn the_package_is_prefilled_from_the_selected_row() {
     assert_eq!(s.form.package, "demo:hellp");
     // Typed: kept whatever the selection.
     key(&mut s, KeyCode::Esc);
-    s.selected = Some(ids(2));
+    s.table.selected = Some(ids(2));
     key(&mut s, KeyCode::Char('p'));
     assert_eq!(s.form.package, "demo:hellp");
     // Typing over a fresh prefill replaces it.
@@ -479,12 +506,12 @@ fn the_review_warns_of_a_released_version_and_a_missing_permission() {
         );
         key(&mut s, KeyCode::Char('p'));
         s.form.signer = signer;
-        s.form.step = Step::Preparing;
+        let t = s.form.preparing();
         let pkg: PackageName = "demo:hello".parse().expect("package");
-        update(&mut s, Action::FormLog(pkg, Ok(log.clone())));
+        update(&mut s, Action::FormLog(t, pkg, Ok(log.clone())));
         update(
             &mut s,
-            Action::Prepared(Ok(prepared("demo:hello", entries))),
+            Action::Prepared(t, Ok(prepared("demo:hello", entries))),
         );
         assert!(matches!(s.form.step, Step::Review(_)));
         let out = text(&render(&mut s, 200, 30));
@@ -568,13 +595,16 @@ fn the_review_warns_of_a_released_version_and_a_missing_permission() {
     let mut s = state();
     update(&mut s, Action::KeysLoaded(vec![owner.clone()]));
     key(&mut s, KeyCode::Char('p'));
-    s.form.step = Step::Preparing;
+    let t = s.form.preparing();
     let pkg: PackageName = "demo:hello".parse().expect("package");
     update(
         &mut s,
-        Action::FormLog(pkg, Err("connection refused".into())),
+        Action::FormLog(t, pkg, Err("connection refused".into())),
     );
-    update(&mut s, Action::Prepared(Ok(prepared("demo:hello", vec![]))));
+    update(
+        &mut s,
+        Action::Prepared(t, Ok(prepared("demo:hello", vec![]))),
+    );
     let out = text(&render(&mut s, 200, 30));
     assert!(
         out.contains(
@@ -643,7 +673,7 @@ fn head_moved_row(s: &mut State) -> RecordRef {
         5,
         serde_json::json!({"state": "rejected", "reason": "the package record was invalid: previous record hash does not match"}),
     );
-    s.selected = Some(ids(5));
+    s.table.selected = Some(ids(5));
     ids(5)
 }
 
@@ -665,12 +695,15 @@ fn a_rebuilt_record_is_linked_to_the_rejected_original() {
     assert!(out.contains(&link), "{out}");
     update(
         &mut s,
-        Action::Prepared(Ok(prepared(
-            "demo:hello",
-            vec![Entry::Yank {
-                version: "1.0.0".into(),
-            }],
-        ))),
+        Action::Prepared(
+            prepare_ticket(&fx),
+            Ok(prepared(
+                "demo:hello",
+                vec![Entry::Yank {
+                    version: "1.0.0".into(),
+                }],
+            )),
+        ),
     );
     let out = text(&render(&mut s, 220, 30));
     assert!(out.contains("Review: exactly what will be signed"), "{out}");
@@ -700,7 +733,7 @@ fn a_rebuilt_record_is_linked_to_the_rejected_original() {
             }),
         ),
     );
-    assert_eq!(s.detail_link.as_ref().map(|(k, _)| *k), Some(ids(6)));
+    assert_eq!(s.detail.link.as_ref().map(|(k, _)| *k), Some(ids(6)));
     let out = text(&render(&mut s, 220, 30));
     assert!(
         out.contains(&format!(
@@ -762,8 +795,8 @@ fn a_release_after_a_pending_init_says_the_init_is_pending() {
     );
     polled(&mut s, 7, serde_json::json!({"state": "processing"}));
     key(&mut s, KeyCode::Char('p'));
-    s.form.step = Step::Preparing;
-    update(&mut s, Action::NoLogYet(pkg.clone()));
+    let t = s.form.preparing();
+    update(&mut s, Action::NoLogYet(t, pkg.clone()));
     assert!(matches!(s.form.step, Step::Edit));
     let out = text(&render(&mut s, 250, 30));
     assert!(
@@ -780,8 +813,8 @@ fn a_release_after_a_pending_init_says_the_init_is_pending() {
         7,
         serde_json::json!({"state": "rejected", "reason": "nope"}),
     );
-    s.form.step = Step::Preparing;
-    update(&mut s, Action::NoLogYet(pkg));
+    let t = s.form.preparing();
+    update(&mut s, Action::NoLogYet(t, pkg));
     let out = text(&render(&mut s, 250, 30));
     assert!(
         out.contains("✗ package `demo:fresh` has no log on this registry yet"),

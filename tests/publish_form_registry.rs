@@ -57,7 +57,7 @@ impl Run {
             }
             self.key(KeyCode::Right);
         }
-        panic!("no signing key `{name}` in {:?}", self.dash.state.keys);
+        panic!("no signing key `{name}` in {:?}", self.dash.state.form.keys);
     }
 
     /// Fills a release of `version` with `file` (waiting for its hash).
@@ -189,4 +189,70 @@ fn the_cli_release_right_after_an_init_says_the_init_is_pending() {
         r.stderr.contains("has no log on this registry yet"),
         "{r:?}"
     );
+}
+
+/// On the real runtime every keystroke in the content-file field starts a hash, and only the
+/// newest request's answer is applied (`LatestJob`): an answer landing after it (sent through
+/// the runtime's channel, as a late worker would) leaves the form showing the file the field
+/// names. A read-only dashboard, built with the same options, refuses the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_newest_hash_is_applied_on_the_real_runtime() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use wargdash::ui::app::Action;
+    use wargdash::ui::form::FileDigest;
+    let reg = TestRegistry::start();
+    let wd = Wd::new(Some(&reg.url));
+    let file = wd.home.path().join("x.wasm");
+    std::fs::write(&file, b"\0asm\x0d\x00\x01\x00").expect("write");
+    let mut run = Run::start(&reg.url, wd.home.path());
+    let hashed = Arc::new(AtomicUsize::new(0));
+    let first = Arc::new(std::sync::Mutex::new(None::<Action>));
+    let (seen, keep) = (hashed.clone(), first.clone());
+    run.observe(move |a| {
+        if matches!(a, Action::FileHashed { .. }) {
+            seen.fetch_add(1, Ordering::SeqCst);
+            if let Ok(mut f) = keep.lock() {
+                f.get_or_insert_with(|| a.clone());
+            }
+        }
+    });
+    run.key(KeyCode::Char('p'));
+    run.focus(Field::File);
+    let path = file.display().to_string();
+    run.typed(&path);
+    let screen = run.until("bytes)").await;
+    let digest = wargdash::ids::ContentDigest::of_bytes(b"\0asm\x0d\x00\x01\x00");
+    assert!(screen.contains(&digest.to_string()), "{screen}");
+    // An answer the runtime sent (the first one seen: an older request's, or the newest one,
+    // already applied) lands once more, last, as a failure.
+    let Some(Action::FileHashed {
+        ticket, path: p, ..
+    }) = first.lock().expect("lock").clone()
+    else {
+        panic!("no hash came back");
+    };
+    let before = hashed.load(Ordering::SeqCst);
+    let stale = Action::FileHashed {
+        ticket,
+        path: p,
+        result: Err("a late failure".into()),
+    };
+    run.dash.sender().send(stale).await.expect("send");
+    run.until_true("the stale answer to land", || {
+        hashed.load(Ordering::SeqCst) > before
+    })
+    .await;
+    run.step().await;
+    match &run.dash.state.form.file_digest {
+        Some((p, FileDigest::Ready { digest: d, .. })) => {
+            assert_eq!(p, &path);
+            assert_eq!(*d, digest);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let mut ro = DashRun::start_with(&reg.url, wd.home.path(), W, H, |b| b.readonly(true));
+    ro.key(KeyCode::Char('p'));
+    assert_eq!(ro.dash.state.mode, wargdash::ui::app::Mode::Table);
 }

@@ -342,7 +342,7 @@ fn the_dashboard_offers_to_rebuild_a_record_whose_head_moved() {
             hold: None,
         },
     );
-    let flash = s.flash.clone().map(|f| f.text).unwrap_or_default();
+    let flash = s.status.flash.clone().map(|f| f.text).unwrap_or_default();
     assert!(
         flash.contains("rejected because the head moved") && flash.contains("press b"),
         "{flash}"
@@ -353,7 +353,9 @@ fn the_dashboard_offers_to_rebuild_a_record_whose_head_moved() {
     );
     assert_eq!(s.mode, Mode::Form);
     let prepare = cmds.iter().find_map(|c| match c {
-        Effect::Prepare { package, entries } => Some((package.clone(), entries.clone())),
+        Effect::Prepare {
+            package, entries, ..
+        } => Some((package.clone(), entries.clone())),
         _ => None,
     });
     assert_eq!(prepare, Some((pkg, entries)), "{cmds:?}");

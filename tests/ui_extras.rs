@@ -16,7 +16,7 @@ use wargdash::ids::RecordRef;
 use wargdash::tracker::prefs::TablePrefs;
 use wargdash::tracker::pulse::Pulse;
 use wargdash::tracker::store::{Origin, Tracked};
-use wargdash::ui::app::{update, Action, AppConfig, Effect, Mode, SortKey, State};
+use wargdash::ui::app::{update, Action, Effect, Mode, SortKey, State};
 
 fn state() -> State {
     reducer::state_with(false)
@@ -157,34 +157,34 @@ fn the_wheel_moves_three_rows_and_scrolls_overlays() {
     let before = text(&render(&mut s, 100, 20));
     assert!(before.contains("move down"), "{before}");
     mouse(&mut s, MouseEventKind::ScrollDown, 5, 10);
-    assert_eq!(s.help_scroll, 3);
+    assert_eq!(s.help.scroll.top(), 3);
     let after = text(&render(&mut s, 100, 20));
     assert!(!after.contains("move down"), "{after}");
     mouse(&mut s, MouseEventKind::ScrollUp, 5, 10);
-    assert_eq!(s.help_scroll, 0);
+    assert_eq!(s.help.scroll.top(), 0);
     assert_eq!(selected_package(&s), "demo:p01", "the table stays put");
     key(&mut s, KeyCode::Esc);
     // The events pane and the alerts pane scroll too.
     key(&mut s, KeyCode::Char('e'));
     mouse(&mut s, MouseEventKind::ScrollDown, 5, 10);
     mouse(&mut s, MouseEventKind::ScrollDown, 5, 10);
-    assert_eq!(s.events_scroll, 6);
+    assert_eq!(s.events.scroll.top(), 6);
     key(&mut s, KeyCode::Esc);
     key(&mut s, KeyCode::Char('A'));
     mouse(&mut s, MouseEventKind::ScrollDown, 5, 10);
-    assert_eq!(s.trust.scroll, 3);
+    assert_eq!(s.trust.scroll.top(), 3);
     key(&mut s, KeyCode::Esc);
     // The detail pane scrolls, never past its last line.
     key(&mut s, KeyCode::Enter);
     assert_eq!(s.mode, Mode::Detail);
     render(&mut s, 100, 20);
-    let max = s.detail_max_scroll.get();
+    let max = s.detail.scroll.max();
     mouse(&mut s, MouseEventKind::ScrollDown, 5, 10);
-    assert_eq!(s.detail_scroll, 3.min(max));
+    assert_eq!(s.detail.scroll.top(), 3.min(max));
     for _ in 0..50 {
         mouse(&mut s, MouseEventKind::ScrollDown, 5, 10);
     }
-    assert_eq!(s.detail_scroll, max);
+    assert_eq!(s.detail.scroll.top(), max);
     assert_eq!(selected_package(&s), "demo:p01");
 }
 
@@ -203,14 +203,14 @@ fn the_pulse_strip_toggles_loads_off_the_draw_path_and_draws_two_sparklines() {
     let mut s = rows(30);
     let plain = text(&render(&mut s, 100, 20));
     assert!(!plain.contains("published/min"), "{plain}");
-    let page = s.page;
+    let page = s.table.page;
     let e = key(&mut s, KeyCode::Char('P'));
     assert!(e.iter().any(|e| matches!(e, Effect::LoadPulse)), "{e:?}");
     assert!(s.pulse.shown);
     let waiting = text(&render(&mut s, 100, 20));
     assert!(waiting.contains("pulse: reading the store…"), "{waiting}");
     // The strip takes two of the table's lines.
-    assert_eq!(s.page, page - 2);
+    assert_eq!(s.table.page, page - 2);
     update(&mut s, Action::Pulse(pulse()));
     let out = text(&render(&mut s, 100, 20));
     let lines: Vec<&str> = out.lines().collect();
@@ -276,7 +276,7 @@ fn the_pulse_strip_toggles_loads_off_the_draw_path_and_draws_two_sparklines() {
     // P again hides it: the table has its lines back, and ticks read nothing.
     key(&mut s, KeyCode::Char('P'));
     assert!(!s.pulse.shown);
-    assert_eq!(s.page, page);
+    assert_eq!(s.table.page, page);
     let out = text(&render(&mut s, 100, 20));
     assert!(!out.contains("published/min"), "{out}");
     let e = update(&mut s, Action::Tick(t0 + 20_000));
@@ -339,7 +339,7 @@ fn loaded_prefs_apply_only_to_the_registry_in_use() {
         "loading is not a change to save: {e:?}"
     );
     assert_eq!(
-        (s.sort, s.ascending, s.filter.as_str()),
+        (s.table.sort, s.table.ascending, s.table.filter.as_str()),
         (SortKey::Package, true, "p0")
     );
     // An answer for another registry (one switched away from) is dropped.
@@ -348,7 +348,7 @@ fn loaded_prefs_apply_only_to_the_registry_in_use() {
         Action::Prefs("http://elsewhere:1".into(), Some(prefs("log", false, "x"))),
     );
     assert_eq!(
-        (s.sort, s.ascending, s.filter.as_str()),
+        (s.table.sort, s.table.ascending, s.table.filter.as_str()),
         (SortKey::Package, true, "p0")
     );
     // During a `:registry` switch nothing is saved until the new registry's prefs arrive;
@@ -362,7 +362,7 @@ fn loaded_prefs_apply_only_to_the_registry_in_use() {
     update(&mut s, Action::Pulse(pulse()));
     update(&mut s, Action::Prefs("http://127.0.0.1:8091".into(), None));
     assert_eq!(
-        (s.sort, s.ascending, s.filter.as_str()),
+        (s.table.sort, s.table.ascending, s.table.filter.as_str()),
         (SortKey::Age, false, "")
     );
     assert!(
@@ -391,7 +391,7 @@ fn copying_says_which_id_of_which_package() {
             .any(|e| matches!(e, Effect::Copy(t) if *t == record)),
         "{e:?}"
     );
-    let flash = s.flash.clone().unwrap().text;
+    let flash = s.status.flash.clone().unwrap().text;
     assert_eq!(
         flash,
         format!("copied record ID sha256:{}… (demo:p01)", &record[7..15])
@@ -400,7 +400,7 @@ fn copying_says_which_id_of_which_package() {
     key(&mut s, KeyCode::Char('Y'));
     let log = ids(2).log.to_string();
     assert_eq!(
-        s.flash.clone().unwrap().text,
+        s.status.flash.clone().unwrap().text,
         format!("copied log ID sha256:{}… (demo:p02)", &log[7..15])
     );
 }
@@ -449,10 +449,9 @@ fn help_and_readme_explain_every_glyph() {
 mod restart {
     use super::*;
     use wargdash::keys::KeyStore;
-    use wargdash::registry::{ClientOptions, RegistryClient};
     use wargdash::tracker::scheduler::SchedulerConfig;
     use wargdash::tracker::store::Store;
-    use wargdash::ui::runtime::{Dashboard, RuntimeOptions};
+    use wargdash::ui::runtime::Dashboard;
 
     /// Nothing listens here: the dashboard starts anyway (the header says the registry is down).
     const A: &str = "http://127.0.0.1:9";
@@ -460,24 +459,11 @@ mod restart {
 
     fn start(home: &std::path::Path) -> Dashboard {
         let store = Store::open(&home.join("wargdash.db"), A).unwrap();
-        Dashboard::start(
-            AppConfig {
-                registry: A.into(),
-                sandbox: false,
-                readonly: false,
-                interval: Duration::from_secs(60),
-                color: false,
-            },
-            RegistryClient::new(A, ClientOptions::default()).unwrap(),
-            store,
-            KeyStore::new(home.join("keys")),
-            RuntimeOptions {
-                scheduler: SchedulerConfig::default(),
-                client: ClientOptions::default(),
-                verifier: None,
-            },
-        )
-        .unwrap()
+        Dashboard::builder(A, store, KeyStore::new(home.join("keys")))
+            .interval(Duration::from_secs(60))
+            .scheduler(SchedulerConfig::default())
+            .start()
+            .unwrap()
     }
 
     fn press(d: &mut Dashboard, text: &str) {
@@ -524,7 +510,7 @@ mod restart {
     }
 
     fn shown(s: &State) -> (SortKey, bool, String) {
-        (s.sort, s.ascending, s.filter.clone())
+        (s.table.sort, s.table.ascending, s.table.filter.clone())
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -159,7 +159,7 @@ fn detail_pane_shows_everything_about_a_record() {
     key(&mut s, KeyCode::Char('G'));
     assert_eq!(s.mode, Mode::Detail);
     assert_eq!(
-        s.selected,
+        s.table.selected,
         Some(ids(3)),
         "the only row (the reload above untracked the rest)"
     );
@@ -191,7 +191,7 @@ fn publish_form_validation_and_review() {
     // Review: exactly what will be signed.
     let key_info = signer();
     let pkg: PackageName = "demo:hello".parse().unwrap();
-    s.form.step = wargdash::ui::form::Step::Preparing;
+    let ticket = s.form.preparing();
     let prepared = Prepared {
         log_id: pkg.log_id(),
         package: pkg,
@@ -213,7 +213,7 @@ fn publish_form_validation_and_review() {
         },
         warnings: vec![],
     };
-    update(&mut s, Action::Prepared(Ok(prepared)));
+    update(&mut s, Action::Prepared(ticket, Ok(prepared)));
     let out = text(&render(&mut s, 120, 24));
     assert!(out.contains(&key_info.key_id.to_string()), "{out}");
     insta::assert_snapshot!("review", out);
@@ -261,7 +261,7 @@ fn selection_follows_the_record_across_updates_and_filter() {
     let mut s = four_states(true);
     key(&mut s, KeyCode::Char('j'));
     key(&mut s, KeyCode::Char('j'));
-    let chosen = s.selected.unwrap();
+    let chosen = s.table.selected.unwrap();
     // Re-sorting and new poll results keep the same record selected.
     key(&mut s, KeyCode::Char('s'));
     polled(
@@ -269,12 +269,12 @@ fn selection_follows_the_record_across_updates_and_filter() {
         2,
         serde_json::json!({"state": "published", "registryIndex": 9}),
     );
-    assert_eq!(s.selected, Some(chosen));
+    assert_eq!(s.table.selected, Some(chosen));
     key(&mut s, KeyCode::Char('/'));
     typed(&mut s, "beta");
     key(&mut s, KeyCode::Enter);
-    assert_eq!(s.view.len(), 1);
-    assert_eq!(s.selected, Some(ids(4)));
+    assert_eq!(s.table.view.len(), 1);
+    assert_eq!(s.table.selected, Some(ids(4)));
 }
 
 #[test]
@@ -284,7 +284,7 @@ fn bad_ids_typed_into_track_keep_their_text() {
     typed(&mut s, "sha256:XYZ sha256:abc");
     key(&mut s, KeyCode::Enter);
     assert_eq!(s.mode, Mode::Track);
-    assert_eq!(s.input, "sha256:XYZ sha256:abc");
+    assert_eq!(s.prompt.input, "sha256:XYZ sha256:abc");
     let out = text(&render(&mut s, 100, 10));
     assert!(
         out.contains("✗ malformed record ID `sha256:abc`") || out.contains("✗ malformed log ID"),
@@ -344,6 +344,17 @@ fn footer_hints_and_message_levels() {
     assert!(errored.contains("✗ store: disk full"), "{errored}");
 }
 
+/// The ticket of the last content-file hash these effects ask for.
+fn hash_ticket(fx: &[wargdash::ui::app::Effect]) -> wargdash::ui::job::Ticket {
+    fx.iter()
+        .rev()
+        .find_map(|e| match e {
+            wargdash::ui::app::Effect::HashFile { ticket, .. } => Some(*ticket),
+            _ => None,
+        })
+        .expect("a hash was asked for")
+}
+
 /// Only the newest content-file hash counts: a slower hash of a path the field no longer holds
 /// is dropped when it lands last, and a trailing space does not leave the field "hashing…".
 #[test]
@@ -355,15 +366,16 @@ fn a_stale_file_hash_never_wins() {
     while s.form.focused() != wargdash::ui::form::Field::File {
         key(&mut s, KeyCode::Tab);
     }
-    typed(&mut s, "/tmp/big.wasm");
+    let big = hash_ticket(&typed(&mut s, "/tmp/big.wasm"));
     // The operator corrects the path; the hash of the new one lands first.
     for _ in 0.."big.wasm".len() {
         key(&mut s, KeyCode::Backspace);
     }
-    typed(&mut s, "small.wasm");
+    let small = hash_ticket(&typed(&mut s, "small.wasm"));
     update(
         &mut s,
         Action::FileHashed {
+            ticket: small,
             path: "/tmp/small.wasm".into(),
             result: Ok((digest(b"small"), 5)),
         },
@@ -371,6 +383,7 @@ fn a_stale_file_hash_never_wins() {
     update(
         &mut s,
         Action::FileHashed {
+            ticket: big,
             path: "/tmp/big.wasm".into(),
             result: Ok((digest(b"big"), 3)),
         },
@@ -383,10 +396,11 @@ fn a_stale_file_hash_never_wins() {
         other => panic!("{other:?}"),
     }
     // A trailing space: the result for the trimmed path is the field's.
-    typed(&mut s, " ");
+    let space = hash_ticket(&typed(&mut s, " "));
     update(
         &mut s,
         Action::FileHashed {
+            ticket: space,
             path: "/tmp/small.wasm".into(),
             result: Ok((digest(b"small"), 5)),
         },
@@ -438,19 +452,19 @@ fn frozen_holds_the_latest_result_per_record_and_counts_them() {
             hold: None,
         },
     );
-    assert_eq!(s.frozen_waiting(), 2);
+    assert_eq!(s.table.frozen_waiting(), 2);
     assert_eq!(s.row(&ids(2)).unwrap().state_name(), "processing");
     // Untracking a record drops what waits for it.
     polled(&mut s, 4, serde_json::json!({"state": "processing"}));
-    assert_eq!(s.frozen_waiting(), 3);
+    assert_eq!(s.table.frozen_waiting(), 3);
     command(&mut s, &format!("untrack {} {}", ids(4).log, ids(4).record));
-    assert_eq!(s.frozen_waiting(), 2);
+    assert_eq!(s.table.frozen_waiting(), 2);
     for (w, h) in [(80, 24), (200, 50)] {
         let out = text(&render(&mut s, w, h));
         assert!(out.contains("❄ FROZEN: 2 updates wait, f resumes"), "{out}");
     }
     key(&mut s, KeyCode::Char('f'));
-    assert_eq!(s.frozen_waiting(), 0);
+    assert_eq!(s.table.frozen_waiting(), 0);
     assert_eq!(s.row(&ids(2)).unwrap().state_name(), "published");
     assert_eq!(s.row(&ids(1)).unwrap().state_name(), "processing");
     let out = text(&render(&mut s, 80, 24));
@@ -482,7 +496,7 @@ fn footer(out: &str) -> String {
 fn untrack_keeps_the_selection_in_place() {
     let mut s = four_states(false);
     key(&mut s, KeyCode::Char('j'));
-    assert_eq!(s.selected, Some(ids(2)));
+    assert_eq!(s.table.selected, Some(ids(2)));
     key(&mut s, KeyCode::Char('d'));
     for (w, h) in [(80, 24), (200, 50)] {
         let out = text(&render(&mut s, w, h));
@@ -495,7 +509,11 @@ fn untrack_keeps_the_selection_in_place() {
     assert!(fx
         .iter()
         .any(|e| matches!(e, wargdash::ui::app::Effect::Untrack(k) if *k == ids(2))));
-    assert_eq!(s.selected, Some(ids(3)), "the next row took its place");
+    assert_eq!(
+        s.table.selected,
+        Some(ids(3)),
+        "the next row took its place"
+    );
     let out = text(&render(&mut s, 80, 24));
     assert!(out.contains("untracked demo:world record"), "{out}");
     assert!(out.contains("2/3"), "{out}");
@@ -503,7 +521,7 @@ fn untrack_keeps_the_selection_in_place() {
     key(&mut s, KeyCode::Char('G'));
     key(&mut s, KeyCode::Char('d'));
     key(&mut s, KeyCode::Char('y'));
-    assert_eq!(s.selected, Some(ids(3)));
+    assert_eq!(s.table.selected, Some(ids(3)));
 }
 
 /// Item 1: a submitted record is selected when its row arrives and marked for a moment; its
@@ -515,7 +533,7 @@ fn a_submitted_record_is_selected_marked_and_its_rejection_named() {
     update(&mut s, Action::Submitted(Ok(new)));
     // The row is not there yet: nothing else steals the selection meanwhile.
     polled(&mut s, 2, serde_json::json!({"state": "processing"}));
-    assert_eq!(s.selected, Some(new));
+    assert_eq!(s.table.selected, Some(new));
     let mut rows = vec![
         tracked(1, "demo:hello"),
         tracked(2, "demo:world"),
@@ -527,8 +545,8 @@ fn a_submitted_record_is_selected_marked_and_its_rejection_named() {
         ..tracked(20, "demo:fresh")
     });
     update(&mut s, Action::StoreLoaded(rows));
-    assert_eq!(s.selected, Some(new));
-    assert!(s.fresh.is_some_and(|(k, _)| k == new));
+    assert_eq!(s.table.selected, Some(new));
+    assert!(s.table.fresh.is_some_and(|(k, _)| k == new));
     key(&mut s, KeyCode::Char('k'));
     let t = render(&mut s, 80, 24);
     let out = text(&t);
@@ -539,7 +557,7 @@ fn a_submitted_record_is_selected_marked_and_its_rejection_named() {
         .contains(Modifier::BOLD));
     // The mark lasts a moment.
     update(&mut s, Action::Tick(NOW + 6000));
-    assert!(s.fresh.is_none());
+    assert!(s.table.fresh.is_none());
     // Rejected: an error-level message naming the package and the reason.
     polled(
         &mut s,
@@ -561,7 +579,7 @@ fn track_confirms_or_says_already_tracked() {
     let mut s = four_states(false);
     let fx = command(&mut s, &format!("track {} {}", ids(3).log, ids(3).record));
     assert!(fx.is_empty(), "{fx:?}");
-    assert_eq!(s.selected, Some(ids(3)));
+    assert_eq!(s.table.selected, Some(ids(3)));
     let out = text(&render(&mut s, 80, 24));
     assert!(
         footer(&out).contains("already tracking demo:alpha record 18181818…"),
@@ -575,7 +593,7 @@ fn track_confirms_or_says_already_tracked() {
     );
     let out = text(&render(&mut s, 80, 24));
     assert!(footer(&out).contains("tracking record d5d5d5d5…"), "{out}");
-    assert_eq!(s.selected, Some(fresh));
+    assert_eq!(s.table.selected, Some(fresh));
 }
 
 /// Item 2: marks, a count in the footer, one confirmation naming how many; `:untrack
@@ -585,7 +603,7 @@ fn bulk_untrack_of_marked_rejected_and_filtered_rows() {
     let mut s = four_states(false);
     key(&mut s, KeyCode::Char(' '));
     key(&mut s, KeyCode::Char(' '));
-    assert_eq!(s.marked.len(), 2);
+    assert_eq!(s.table.marked.len(), 2);
     for (w, h) in [(80, 24), (200, 50)] {
         let out = text(&render(&mut s, w, h));
         assert!(footer(&out).starts_with("* 2 marked"), "{out}");
@@ -607,8 +625,8 @@ fn bulk_untrack_of_marked_rejected_and_filtered_rows() {
         .filter(|e| matches!(e, wargdash::ui::app::Effect::Untrack(_)))
         .count();
     assert_eq!(untracked, 2);
-    assert_eq!(s.rows.len(), 2);
-    assert!(s.marked.is_empty());
+    assert_eq!(s.table.rows.len(), 2);
+    assert!(s.table.marked.is_empty());
 
     // `:untrack rejected`: one confirmation for the rejected rows shown.
     command(&mut s, "untrack rejected");
@@ -616,7 +634,7 @@ fn bulk_untrack_of_marked_rejected_and_filtered_rows() {
     let out = text(&render(&mut s, 80, 24));
     assert!(out.contains("Stop tracking demo:alpha record"), "{out}");
     key(&mut s, KeyCode::Char('n'));
-    assert_eq!(s.rows.len(), 2, "any other key keeps them");
+    assert_eq!(s.table.rows.len(), 2, "any other key keeps them");
 
     // `:untrack filtered`: what the filter shows.
     key(&mut s, KeyCode::Char('/'));
@@ -625,9 +643,9 @@ fn bulk_untrack_of_marked_rejected_and_filtered_rows() {
     command(&mut s, "untrack filtered");
     assert_eq!(s.mode, Mode::ConfirmUntrack(vec![ids(4)]));
     key(&mut s, KeyCode::Char('y'));
-    assert_eq!(s.rows.len(), 1);
+    assert_eq!(s.table.rows.len(), 1);
     command(&mut s, "untrack rejected");
-    assert!(s.input_error.is_some(), "nothing rejected is shown");
+    assert!(s.prompt.error.is_some(), "nothing rejected is shown");
 }
 
 fn filter(s: &mut State, text: &str) {
@@ -639,9 +657,10 @@ fn filter(s: &mut State, text: &str) {
 }
 
 fn shown(s: &State) -> Vec<String> {
-    s.view
+    s.table
+        .view
         .iter()
-        .map(|i| s.rows[*i].tracked.package.clone().unwrap())
+        .map(|i| s.table.rows[*i].tracked.package.clone().unwrap())
         .collect()
 }
 
@@ -701,7 +720,7 @@ fn the_filter_language() {
         assert!(out.contains("0/0"), "{out}");
     }
     key(&mut s, KeyCode::Esc);
-    assert_eq!(s.view.len(), 4);
+    assert_eq!(s.table.view.len(), 4);
     key(&mut s, KeyCode::Char('G'));
     let out = text(&render(&mut s, 80, 24));
     assert!(out.contains("4/4"), "{out}");
@@ -760,7 +779,7 @@ fn sort_by_any_column_with_a_plain_arrow() {
     let mut seen = Vec::new();
     for _ in 0..8 {
         key(&mut s, KeyCode::Char('s'));
-        seen.push(s.sort);
+        seen.push(s.table.sort);
     }
     for k in wargdash::ui::app::SortKey::ALL {
         assert!(seen.contains(&k), "{k:?} never sorted by: {seen:?}");
@@ -782,16 +801,27 @@ fn sort_by_any_column_with_a_plain_arrow() {
         );
     }
     command(&mut s, "sort package");
-    let order: Vec<_> = s.view.iter().map(|i| s.rows[*i].registry_index()).collect();
+    let order: Vec<_> = s
+        .table
+        .view
+        .iter()
+        .map(|i| s.table.rows[*i].registry_index())
+        .collect();
     assert_eq!(order, [Some(10), Some(20), Some(30)]);
     command(&mut s, "sort index desc");
-    let order: Vec<_> = s.view.iter().map(|i| s.rows[*i].registry_index()).collect();
+    let order: Vec<_> = s
+        .table
+        .view
+        .iter()
+        .map(|i| s.table.rows[*i].registry_index())
+        .collect();
     assert_eq!(order, [Some(30), Some(20), Some(10)]);
     let out = text(&render(&mut s, 80, 24));
     assert!(out.contains("IDX▼"), "{out}");
     command(&mut s, "sort nonsense");
     assert!(s
-        .input_error
+        .prompt
+        .error
         .as_deref()
         .is_some_and(|e| e.contains("package, log, record")));
 }
@@ -820,7 +850,11 @@ fn the_detail_pane_scrolls_and_moves_between_records() {
     assert!(first.contains("more below"), "{first}");
     assert!(!first.contains("latest response"), "{first}");
     key(&mut s, KeyCode::Char('j'));
-    assert_eq!(s.selected, Some(ids(1)), "j scrolls, it does not move");
+    assert_eq!(
+        s.table.selected,
+        Some(ids(1)),
+        "j scrolls, it does not move"
+    );
     let scrolled = text(&render(&mut s, 80, 24));
     assert!(scrolled.contains("1 lines above"), "{scrolled}");
     for _ in 0..200 {
@@ -838,13 +872,13 @@ fn the_detail_pane_scrolls_and_moves_between_records() {
     assert!(out.contains("more below"), "{out}");
     // n / ] next record, N / [ previous, scroll back at the top.
     key(&mut s, KeyCode::Char('n'));
-    assert_eq!(s.selected, Some(ids(2)));
-    assert_eq!(s.detail_scroll, 0);
+    assert_eq!(s.table.selected, Some(ids(2)));
+    assert_eq!(s.detail.scroll.top(), 0);
     key(&mut s, KeyCode::Char(']'));
-    assert_eq!(s.selected, Some(ids(3)));
+    assert_eq!(s.table.selected, Some(ids(3)));
     key(&mut s, KeyCode::Char('['));
     key(&mut s, KeyCode::Char('N'));
-    assert_eq!(s.selected, Some(ids(1)));
+    assert_eq!(s.table.selected, Some(ids(1)));
     assert_eq!(s.mode, Mode::Detail);
     // b, which the pane advertises for a record rejected because the head moved, works there.
     let head_moved = Tracked {
@@ -869,7 +903,7 @@ fn the_detail_pane_scrolls_and_moves_between_records() {
     );
     key(&mut s, KeyCode::Char('n'));
     key(&mut s, KeyCode::Char('n'));
-    assert_eq!(s.selected, Some(ids(3)));
+    assert_eq!(s.table.selected, Some(ids(3)));
     let out = text(&render(&mut s, 80, 24));
     if wargdash::ui::table::needs_rebuild(s.selected_row().unwrap()) {
         assert!(out.contains("press b"), "{out}");
@@ -890,17 +924,17 @@ fn the_prompt_line_edits_at_its_cursor() {
         key(&mut s, KeyCode::Left);
     }
     typed(&mut s, "i");
-    assert_eq!(s.input, "registry http://x");
+    assert_eq!(s.prompt.input, "registry http://x");
     key(&mut s, KeyCode::End);
     key(&mut s, KeyCode::Backspace);
     typed(&mut s, "y");
-    assert_eq!(s.input, "registry http://y");
+    assert_eq!(s.prompt.input, "registry http://y");
     key(&mut s, KeyCode::Home);
     key(&mut s, KeyCode::Delete);
-    assert_eq!(s.input, "egistry http://y");
+    assert_eq!(s.prompt.input, "egistry http://y");
     ctrl(&mut s, 'e');
     ctrl(&mut s, 'w');
-    assert_eq!(s.input, "egistry http://");
+    assert_eq!(s.prompt.input, "egistry http://");
     // The cursor is drawn where it is.
     key(&mut s, KeyCode::Left);
     let screen = text(&render(&mut s, 80, 24));

@@ -3,6 +3,7 @@
 
 pub use super::form_keys::{next_key_name, resolve_key};
 pub use super::form_path::{Completion, PathEnv};
+use super::job::LatestJob;
 use crate::ids::{ContentDigest, KeyId, PackageName, RecordRef};
 use crate::keys::KeyInfo;
 use crate::publish::{LogFacts, Prepared};
@@ -159,6 +160,14 @@ pub struct Form {
     pub step: Step,
     /// The last error from the registry or from building the record.
     pub error: Option<String>,
+    /// The signing keys in the key store (`signer` indexes them).
+    pub keys: Vec<KeyInfo>,
+    /// The content file's hash in flight: only the newest one's digest is shown.
+    pub hash_job: LatestJob,
+    /// The Tab completion in flight.
+    pub complete_job: LatestJob,
+    /// The record being prepared (its head fetched): only the newest one goes to review.
+    pub prepare_job: LatestJob,
 }
 
 impl Default for Form {
@@ -186,6 +195,10 @@ impl Default for Form {
             files: BTreeMap::new(),
             step: Step::Edit,
             error: None,
+            keys: Vec::new(),
+            hash_job: LatestJob::default(),
+            complete_job: LatestJob::default(),
+            prepare_job: LatestJob::default(),
         }
     }
 }
@@ -385,6 +398,11 @@ impl Form {
 }
 
 impl Form {
+    /// The key that signs: the one chosen among the key store's.
+    pub fn signer(&self) -> Option<&KeyInfo> {
+        self.keys.get(self.signer)
+    }
+
     /// The content file's absolute path (`~` expanded, a relative path under the working
     /// directory).
     pub fn file_path(&self) -> Result<PathBuf, String> {

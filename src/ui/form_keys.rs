@@ -1,11 +1,13 @@
-//! The publish form's keys and submit, dispatched from the reducer; and the form's share of
-//! worker results (path completion, the package log, a package with no log yet).
+//! The publish form's keys and submit; and the form's share of worker results (a file's hash,
+//! a path completion, the prepared record, the package log, a package with no log yet), each
+//! applied only when it answers the form's newest request ([`super::job::LatestJob`]).
 
-use super::app::{Effect, Mode, State};
 use super::form::{Completion, Field, FileDigest, Form, Step};
-use super::prompt::after_edit;
+use super::job::Ticket;
+use super::msg::{Effect, Intent};
 use crate::ids::{KeyId, PackageName};
 use crate::keys::KeyInfo;
+use crate::publish::{LogFacts, Prepared};
 use crate::record::validate_public_key;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -54,138 +56,375 @@ pub fn next_key_name(existing: &[KeyInfo]) -> String {
         .unwrap_or_else(|| "key".into())
 }
 
-pub(super) fn on_form_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
-    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-    if s.form.confirm_quit {
-        match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => s.quit = true,
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => s.form.confirm_quit = false,
-            _ => {}
-        }
-        return;
-    }
-    if let Some(key) = s.form.confirm_rebuild {
-        match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                s.form.confirm_rebuild = None;
-                super::table::rebuild_record(s, key, cmds);
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => s.form.confirm_rebuild = None,
-            _ => {}
-        }
-        return;
-    }
-    match &s.form.step {
-        Step::Preparing | Step::Submitting(_) => {
-            if k.code == KeyCode::Esc && matches!(s.form.step, Step::Preparing) {
-                s.form.step = Step::Edit;
-            }
-            return;
-        }
-        Step::Review(p) => {
+impl Form {
+    /// Keys in the form. Quitting, closing and replacing the form with a rebuild are the
+    /// reducer's ([`Intent`]).
+    pub(super) fn on_key(&mut self, k: KeyEvent, cmds: &mut Vec<Effect>) -> Intent {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        if self.confirm_quit {
             match k.code {
-                KeyCode::Esc => s.form.step = Step::Edit,
-                KeyCode::Enter | KeyCode::Char('y') => {
-                    let Some(signer) = s.signer().map(|k| k.name.clone()) else {
-                        s.form.error = Some("no signing key".into());
-                        s.form.step = Step::Edit;
-                        return;
-                    };
-                    cmds.push(Effect::Submit {
-                        prepared: p.clone(),
-                        key_name: signer,
-                        files: s.form.files.clone(),
-                        rebuilds: s.form.rebuilds.clone(),
-                    });
-                    s.form.step = Step::Submitting(Vec::new());
+                KeyCode::Char('y') | KeyCode::Char('Y') => return Intent::Quit,
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => self.confirm_quit = false,
+                _ => {}
+            }
+            return Intent::None;
+        }
+        if let Some(key) = self.confirm_rebuild {
+            match k.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    self.confirm_rebuild = None;
+                    return Intent::RebuildRecord(key);
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                    self.confirm_rebuild = None
                 }
                 _ => {}
             }
-            return;
+            return Intent::None;
         }
-        Step::Edit => {}
-    }
-    if s.form.key_name.is_some() {
-        return on_key_name_key(s, k, cmds);
-    }
-    let field = s.form.focused();
-    let nfields = s.form.fields().len();
-    match k.code {
-        KeyCode::Esc => {
-            s.mode = Mode::Table;
-            if s.form.has_draft() {
-                s.flash("publish draft kept: p reopens it");
-            }
-        }
-        // Tab completes a content path that does not name a hashed file yet.
-        KeyCode::Tab
-            if field == Field::File
-                && !s.form.file.trim().is_empty()
-                && !matches!(
-                    (&s.form.file_digest, s.form.file_path()),
-                    (Some((p, FileDigest::Ready { .. })), Ok(abs)) if *p == abs.display().to_string()
-                ) =>
-        {
-            cmds.push(Effect::CompletePath {
-                input: s.form.file.clone(),
-                env: s.form.paths.clone(),
-            });
-        }
-        KeyCode::Tab | KeyCode::Down => s.form.focus = (s.form.focus + 1) % nfields,
-        KeyCode::BackTab | KeyCode::Up => s.form.focus = (s.form.focus + nfields - 1) % nfields,
-        KeyCode::Left | KeyCode::Right if !field.is_text() => {
-            s.form.cycle(
-                field,
-                if k.code == KeyCode::Left { -1 } else { 1 },
-                s.keys.len(),
-            );
-        }
-        KeyCode::Char(' ') if field == Field::Permissions => s.form.cycle(field, 1, 0),
-        KeyCode::Char('n') if ctrl => match s.form.current_entry(&s.keys) {
-            Ok((entry, file)) => {
-                s.form.staged.push(entry);
-                if let Some((d, p)) = file {
-                    s.form.files.insert(d, p);
+        match &self.step {
+            Step::Preparing | Step::Submitting(_) => {
+                if k.code == KeyCode::Esc && matches!(self.step, Step::Preparing) {
+                    // The record being prepared is forgotten: its answer is dropped.
+                    self.prepare_job.cancel();
+                    self.step = Step::Edit;
                 }
-                s.form.version.clear();
-                s.form.file.clear();
-                s.form.file_digest = None;
-                s.form.completion = None;
-                s.form.error = None;
+                return Intent::None;
             }
-            Err((f, e)) => focus_error(s, f, e),
-        },
-        KeyCode::Char('g') if ctrl => {
-            s.form.key_name = Some(next_key_name(&s.keys));
-            s.form.error = None;
-        }
-        KeyCode::Char('u') if ctrl => {
-            s.form.staged.pop();
-        }
-        KeyCode::Enter | KeyCode::Char('s') if k.code == KeyCode::Enter || ctrl => {
-            if k.code == KeyCode::Enter && s.form.focus + 1 < nfields {
-                s.form.focus += 1;
-                return;
+            Step::Review(p) => {
+                match k.code {
+                    KeyCode::Esc => self.step = Step::Edit,
+                    KeyCode::Enter | KeyCode::Char('y') => {
+                        let Some(signer) = self.signer().map(|k| k.name.clone()) else {
+                            self.error = Some("no signing key".into());
+                            self.step = Step::Edit;
+                            return Intent::None;
+                        };
+                        cmds.push(Effect::Submit {
+                            prepared: p.clone(),
+                            key_name: signer,
+                            files: self.files.clone(),
+                            rebuilds: self.rebuilds.clone(),
+                        });
+                        self.step = Step::Submitting(Vec::new());
+                    }
+                    _ => {}
+                }
+                return Intent::None;
             }
-            submit_form(s, cmds);
+            Step::Edit => {}
         }
-        KeyCode::Backspace => {
-            if field == Field::Package {
-                s.form.prefilled = false;
+        if self.key_name.is_some() {
+            self.on_key_name_key(k, cmds);
+            return Intent::None;
+        }
+        let field = self.focused();
+        let nfields = self.fields().len();
+        match k.code {
+            KeyCode::Esc => return Intent::Close,
+            // Tab completes a content path that does not name a hashed file yet.
+            KeyCode::Tab
+                if field == Field::File
+                    && !self.file.trim().is_empty()
+                    && !matches!(
+                        (&self.file_digest, self.file_path()),
+                        (Some((p, FileDigest::Ready { .. })), Ok(abs)) if *p == abs.display().to_string()
+                    ) =>
+            {
+                cmds.push(Effect::CompletePath {
+                    input: self.file.clone(),
+                    env: self.paths.clone(),
+                    ticket: self.complete_job.start(),
+                });
             }
-            if let Some(t) = s.form.text_mut(field) {
-                t.pop();
-                after_edit(s, cmds);
+            KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1) % nfields,
+            KeyCode::BackTab | KeyCode::Up => self.focus = (self.focus + nfields - 1) % nfields,
+            KeyCode::Left | KeyCode::Right if !field.is_text() => {
+                let n = self.keys.len();
+                self.cycle(field, if k.code == KeyCode::Left { -1 } else { 1 }, n);
+            }
+            KeyCode::Char(' ') if field == Field::Permissions => self.cycle(field, 1, 0),
+            KeyCode::Char('n') if ctrl => match self.current_entry(&self.keys) {
+                Ok((entry, file)) => {
+                    self.staged.push(entry);
+                    if let Some((d, p)) = file {
+                        self.files.insert(d, p);
+                    }
+                    self.version.clear();
+                    self.file.clear();
+                    self.file_digest = None;
+                    self.hash_job.cancel();
+                    self.completion = None;
+                    self.complete_job.cancel();
+                    self.error = None;
+                }
+                Err((f, e)) => self.focus_error(f, e),
+            },
+            KeyCode::Char('g') if ctrl => {
+                self.key_name = Some(next_key_name(&self.keys));
+                self.error = None;
+            }
+            KeyCode::Char('u') if ctrl => {
+                self.staged.pop();
+            }
+            KeyCode::Enter | KeyCode::Char('s') if k.code == KeyCode::Enter || ctrl => {
+                if k.code == KeyCode::Enter && self.focus + 1 < nfields {
+                    self.focus += 1;
+                    return Intent::None;
+                }
+                self.submit(cmds);
+            }
+            KeyCode::Backspace => {
+                if field == Field::Package {
+                    self.prefilled = false;
+                }
+                if let Some(t) = self.text_mut(field) {
+                    t.pop();
+                    cmds.extend(self.edited());
+                }
+            }
+            KeyCode::Char(c) if !ctrl => {
+                begin_edit(self, field);
+                if let Some(t) = self.text_mut(field) {
+                    t.push(c);
+                    cmds.extend(self.edited());
+                }
+            }
+            _ => {}
+        }
+        Intent::None
+    }
+
+    /// The text being edited: the new key's name while Ctrl-G asks for it, else the focused
+    /// field's (none outside the edit step or while a question is showing).
+    pub(super) fn input_buffer(&mut self) -> Option<&mut String> {
+        if !matches!(self.step, Step::Edit) || self.confirm_quit || self.confirm_rebuild.is_some() {
+            return None;
+        }
+        if self.key_name.is_some() {
+            return self.key_name.as_mut();
+        }
+        let f = self.focused();
+        self.text_mut(f)
+    }
+
+    /// After a field's text changed: the error goes, and a content path is hashed again (by
+    /// its absolute path: `~` expanded, relative under the working directory — the path the
+    /// hint shows is the one read).
+    pub(super) fn edited(&mut self) -> Option<Effect> {
+        self.error = None;
+        if self.focused() != Field::File || self.key_name.is_some() {
+            return None;
+        }
+        self.completion = None;
+        // A completion asked for the text before this edit is stale.
+        self.complete_job.cancel();
+        match self.file_path() {
+            Ok(path) => {
+                let path = path.display().to_string();
+                self.file_digest = Some((path.clone(), FileDigest::Pending));
+                Some(Effect::HashFile {
+                    path,
+                    ticket: self.hash_job.start(),
+                })
+            }
+            Err(_) => {
+                self.file_digest = None;
+                self.hash_job.cancel();
+                None
             }
         }
-        KeyCode::Char(c) if !ctrl => {
-            begin_edit(&mut s.form, field);
-            if let Some(t) = s.form.text_mut(field) {
-                t.push(c);
-                after_edit(s, cmds);
+    }
+
+    /// Keys while Ctrl-G asks for the new key's name.
+    fn on_key_name_key(&mut self, k: KeyEvent, cmds: &mut Vec<Effect>) {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        let Some(name) = self.key_name.as_mut() else {
+            return;
+        };
+        match k.code {
+            KeyCode::Esc => self.key_name = None,
+            KeyCode::Backspace => {
+                name.pop();
+                self.error = None;
             }
+            KeyCode::Char(c) if !ctrl => {
+                name.push(c);
+                self.error = None;
+            }
+            KeyCode::Enter => {
+                let name = name.trim().to_string();
+                if let Err(e) = crate::keys::validate_key_name(&name) {
+                    self.error = Some(format!("{e:#}"));
+                } else if self.keys.iter().any(|k| k.name == name) {
+                    self.error = Some(format!(
+                        "a key named `{name}` already exists; pick another name"
+                    ));
+                } else {
+                    self.key_name = None;
+                    self.error = None;
+                    cmds.push(Effect::GenerateKey(name));
+                }
+            }
+            _ => {}
         }
-        _ => {}
+    }
+
+    pub(super) fn focus_error(&mut self, f: Field, e: String) {
+        if let Some(pos) = self.fields().iter().position(|x| *x == f) {
+            self.focus = pos;
+        }
+        self.error = Some(format!("{}: {e}", f.label()));
+    }
+
+    /// Checks the form and asks for the record to be prepared (the log's head fetched).
+    pub(super) fn submit(&mut self, cmds: &mut Vec<Effect>) {
+        let package = match self.package.parse::<PackageName>() {
+            Ok(p) => p,
+            Err(e) => return self.focus_error(Field::Package, e),
+        };
+        if self.signer().is_none() {
+            return self.focus_error(Field::Signer, "no signing key: Ctrl-G generates one".into());
+        }
+        let mut entries = self.staged.clone();
+        match self.current_entry(&self.keys) {
+            Ok((entry, file)) => {
+                entries.push(entry);
+                if let Some((d, p)) = file {
+                    self.files.insert(d, p);
+                }
+            }
+            Err((f, e)) => return self.focus_error(f, e),
+        }
+        self.error = None;
+        self.log = None;
+        self.prepare(package, entries, cmds);
+    }
+
+    /// Waits for a record being prepared (as [`Form::submit`] does before it asks): the ticket
+    /// its answer must carry. For callers that prepare the record themselves, and tests.
+    pub fn preparing(&mut self) -> Ticket {
+        self.step = Step::Preparing;
+        self.prepare_job.start()
+    }
+
+    /// Asks for `entries` to be prepared on `package`'s head: only this request's answer goes
+    /// to review.
+    pub(super) fn prepare(
+        &mut self,
+        package: PackageName,
+        entries: Vec<crate::record::Entry>,
+        cmds: &mut Vec<Effect>,
+    ) {
+        self.step = Step::Preparing;
+        cmds.push(Effect::Prepare {
+            package,
+            entries,
+            ticket: self.prepare_job.start(),
+        });
+    }
+
+    /// The prepared record (or why it could not be): to review, if it answers the newest
+    /// request.
+    pub(super) fn prepared(&mut self, ticket: Ticket, result: Result<Prepared, String>) -> bool {
+        if !self.prepare_job.finish(ticket) {
+            return false;
+        }
+        match result {
+            Ok(mut p) => {
+                p.warnings.extend(self.log_warnings(&p, self.signer()));
+                self.step = Step::Review(Box::new(p));
+            }
+            Err(e) => self.failed(&e),
+        }
+        true
+    }
+
+    /// The package log's facts, fetched with the head of the record being prepared.
+    pub(super) fn log_fetched(
+        &mut self,
+        ticket: Ticket,
+        package: PackageName,
+        facts: Result<LogFacts, String>,
+    ) {
+        if self.prepare_job.is_current(ticket) {
+            self.log = Some((package, facts));
+        }
+    }
+
+    /// Preparing or submitting failed: back to editing, with the reason.
+    pub(super) fn failed(&mut self, e: &str) {
+        self.step = Step::Edit;
+        self.error = Some(crate::text::clean(e).into_owned());
+    }
+
+    /// The registry has no log for the package being prepared (answering the newest request):
+    /// `msg` says why.
+    pub(super) fn no_log(&mut self, ticket: Ticket, msg: &str) -> bool {
+        if !self.prepare_job.finish(ticket) {
+            return false;
+        }
+        self.failed(msg);
+        true
+    }
+
+    /// A Tab completion came back: applied only if it answers the newest Tab (an edit since
+    /// makes it stale).
+    pub(super) fn completed(&mut self, ticket: Ticket, c: Completion) -> Option<Effect> {
+        if !self.complete_job.finish(ticket) {
+            return None;
+        }
+        let changed = c.text != self.file;
+        self.file = c.text.clone();
+        let fx = if changed && self.focused() == Field::File {
+            self.edited()
+        } else {
+            None
+        };
+        // After the edit, which clears an older completion's list.
+        self.completion = (!c.candidates.is_empty() || c.error.is_some()).then_some(c);
+        fx
+    }
+
+    /// A content file's digest came back: applied only if it answers the newest hash.
+    pub(super) fn file_hashed(
+        &mut self,
+        ticket: Ticket,
+        path: String,
+        result: Result<(crate::ids::ContentDigest, u64), String>,
+    ) -> bool {
+        if !self.hash_job.finish(ticket) {
+            return false;
+        }
+        self.file_digest = Some((
+            path,
+            match result {
+                Ok((digest, size)) => FileDigest::Ready { digest, size },
+                Err(e) => FileDigest::Failed(e),
+            },
+        ));
+        true
+    }
+
+    /// The record was submitted: a fresh form (same package and key, not a draft any more);
+    /// returns the message naming the rebuilt original if any.
+    pub(super) fn submitted(&mut self, key: crate::ids::RecordRef) -> String {
+        let package = crate::text::clean(self.package.trim()).into_owned();
+        let rebuilt = self.rebuilds.take().map_or(String::new(), |(r, _)| {
+            format!(" (rebuilds rejected record {}…)", r.record.short(12))
+        });
+        *self = Form {
+            package: self.package.clone(),
+            prefilled: true,
+            signer: self.signer,
+            paths: self.paths.clone(),
+            keys: std::mem::take(&mut self.keys),
+            ..Form::default()
+        };
+        format!(
+            "submitted {package} record {}…{rebuilt}",
+            key.record.short(12)
+        )
     }
 }
 
@@ -196,159 +435,4 @@ pub(super) fn begin_edit(form: &mut Form, field: Field) {
         form.package.clear();
         form.prefilled = false;
     }
-}
-
-/// Keys while Ctrl-G asks for the new key's name.
-fn on_key_name_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
-    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-    let Some(name) = s.form.key_name.as_mut() else {
-        return;
-    };
-    match k.code {
-        KeyCode::Esc => s.form.key_name = None,
-        KeyCode::Backspace => {
-            name.pop();
-            s.form.error = None;
-        }
-        KeyCode::Char(c) if !ctrl => {
-            name.push(c);
-            s.form.error = None;
-        }
-        KeyCode::Enter => {
-            let name = name.trim().to_string();
-            if let Err(e) = crate::keys::validate_key_name(&name) {
-                s.form.error = Some(format!("{e:#}"));
-            } else if s.keys.iter().any(|k| k.name == name) {
-                s.form.error = Some(format!(
-                    "a key named `{name}` already exists; pick another name"
-                ));
-            } else {
-                s.form.key_name = None;
-                s.form.error = None;
-                cmds.push(Effect::GenerateKey(name));
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Ctrl-C: quits at once unless a form holds a draft, which is never thrown away unasked.
-pub(super) fn on_ctrl_c(s: &mut State) {
-    if s.mode == Mode::Form && s.form.has_draft() {
-        s.form.confirm_quit = true;
-    } else {
-        s.quit = true;
-    }
-}
-
-pub(super) fn focus_error(s: &mut State, f: Field, e: String) {
-    if let Some(pos) = s.form.fields().iter().position(|x| *x == f) {
-        s.form.focus = pos;
-    }
-    s.form.error = Some(format!("{}: {e}", f.label()));
-}
-
-pub(super) fn submit_form(s: &mut State, cmds: &mut Vec<Effect>) {
-    let package = match s.form.package.parse::<PackageName>() {
-        Ok(p) => p,
-        Err(e) => return focus_error(s, Field::Package, e),
-    };
-    if s.signer().is_none() {
-        return focus_error(
-            s,
-            Field::Signer,
-            "no signing key: Ctrl-G generates one".into(),
-        );
-    }
-    let mut entries = s.form.staged.clone();
-    match s.form.current_entry(&s.keys) {
-        Ok((entry, file)) => {
-            entries.push(entry);
-            if let Some((d, p)) = file {
-                s.form.files.insert(d, p);
-            }
-        }
-        Err((f, e)) => return focus_error(s, f, e),
-    }
-    s.form.error = None;
-    s.form.log = None;
-    s.form.step = Step::Preparing;
-    cmds.push(Effect::Prepare { package, entries });
-}
-
-/// A Tab completion came back: applied only if the field still holds what was completed.
-pub(super) fn completed(s: &mut State, c: Completion, cmds: &mut Vec<Effect>) {
-    if c.input != s.form.file || s.mode != Mode::Form {
-        return;
-    }
-    let changed = c.text != s.form.file;
-    s.form.file = c.text.clone();
-    if changed && s.form.focused() == Field::File {
-        after_edit(s, cmds);
-    }
-    // After the edit, which clears an older completion's list.
-    s.form.completion = (!c.candidates.is_empty() || c.error.is_some()).then_some(c);
-    s.dirty = true;
-}
-
-/// The registry has no log for the package: if this app submitted its `init` and it is still
-/// pending, that is the reason, not a missing log.
-pub(super) fn no_log_yet(s: &mut State, package: PackageName) {
-    let tracked = s.rows.iter().map(|r| {
-        (
-            r.tracked.package.as_deref().unwrap_or(""),
-            r.tracked.entries.as_deref(),
-            r.state_name(),
-            r.tracked.record_id,
-        )
-    });
-    let msg = crate::publish::pending_init_message(&package, tracked)
-        .unwrap_or_else(|| crate::publish::PublishError::NoLog(package).to_string());
-    s.form.step = Step::Edit;
-    s.form.error = Some(crate::text::clean(&msg).into_owned());
-    s.dirty = true;
-}
-
-/// A content file's digest came back: applied only if the field still names that file.
-pub(super) fn file_hashed(
-    s: &mut State,
-    path: String,
-    result: Result<(crate::ids::ContentDigest, u64), String>,
-) {
-    if s.form.file_path().map(|p| p.display().to_string()).as_ref() != Ok(&path) {
-        return;
-    }
-    s.form.file_digest = Some((
-        path,
-        match result {
-            Ok((digest, size)) => FileDigest::Ready { digest, size },
-            Err(e) => FileDigest::Failed(e),
-        },
-    ));
-    s.dirty = true;
-}
-
-/// The record was submitted: a fresh form (same package and key, not a draft any more), the
-/// new row selected and marked a moment, and a message naming the rebuilt original if any.
-pub(super) fn submitted(s: &mut State, key: crate::ids::RecordRef) {
-    let package = crate::text::clean(s.form.package.trim()).into_owned();
-    let rebuilt = s.form.rebuilds.take().map_or(String::new(), |(r, _)| {
-        format!(" (rebuilds rejected record {}…)", r.record.short(12))
-    });
-    s.form = Form {
-        package: s.form.package.clone(),
-        prefilled: true,
-        signer: s.form.signer,
-        paths: s.form.paths.clone(),
-        ..Form::default()
-    };
-    s.mode = Mode::Table;
-    s.selected = Some(key);
-    s.awaiting = Some(key);
-    s.fresh = Some((key, s.now + 5000));
-    s.mark_view();
-    s.flash(format!(
-        "submitted {package} record {}…{rebuilt}",
-        key.record.short(12)
-    ));
 }

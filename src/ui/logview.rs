@@ -1,22 +1,13 @@
 //! The package log browser (`L`): every record of the selected row's package — what it did,
 //! who signed it, when, and whether the chain is proven — with `Enter` to track a record.
 
-use super::app::{Effect, Mode, State};
+use super::job::{LatestJob, Ticket};
+pub use super::msg::LogView;
+use super::msg::{Effect, Intent, Level};
 use crate::ids::{LogId, RecordRef};
 use crate::registry::RegistryClient;
 use crate::trust::package::{self, PackageLogRecord};
 use crossterm::event::{KeyCode, KeyEvent};
-
-/// A loaded package log.
-#[derive(Debug, Clone)]
-pub struct LogView {
-    pub log_id: LogId,
-    pub package: Option<String>,
-    pub records: Vec<PackageLogRecord>,
-    /// `Ok` when the chain validated and its head is proven in a verified checkpoint; else why
-    /// not (the records are then what the registry served, unproven).
-    pub status: Result<(), String>,
-}
 
 /// The browser's state: loading, loaded or failed, and the selected record.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +16,8 @@ pub struct LogBrowser {
     pub package: Option<String>,
     pub view: Option<Result<LogView, String>>,
     pub selected: usize,
+    /// The log asked for last: only its answer is shown.
+    job: LatestJob,
 }
 
 /// Fetches, validates and proves a package log (the runtime runs this off the draw path) on
@@ -75,75 +68,93 @@ pub async fn load(
     })
 }
 
-/// Opens the browser on the selected row's package.
-pub(super) fn open(s: &mut State, cmds: &mut Vec<Effect>) {
-    let Some(r) = s.selected_row() else {
-        s.warn("select a record first: L shows its package's log");
-        return;
-    };
-    let (log, package) = (r.tracked.log_id, r.tracked.package.clone());
-    s.logs = LogBrowser {
-        log_id: Some(log),
-        package: package.clone(),
-        view: None,
-        selected: 0,
-    };
-    s.mode = Mode::LogBrowser;
-    cmds.push(Effect::LoadPackageLog(log, package));
-}
+impl LogBrowser {
+    /// Opens the browser on a log (the selected row's package).
+    pub(super) fn open(&mut self, log: LogId, package: Option<String>) -> Effect {
+        let ticket = self.job.start();
+        *self = LogBrowser {
+            log_id: Some(log),
+            package: package.clone(),
+            view: None,
+            selected: 0,
+            job: std::mem::take(&mut self.job),
+        };
+        Effect::LoadPackageLog(log, package, ticket)
+    }
 
-/// A loaded log arrives: shown if it is still the one asked for; what each record did is kept
-/// for the table and the detail pane.
-pub(super) fn loaded(s: &mut State, result: Result<LogView, String>) {
-    if let Ok(v) = &result {
-        if v.status.is_ok() {
-            let did = v
+    /// A loaded log arrives: shown if it answers the request made last (an older one, `Ok` or
+    /// `Err`, is dropped). Returns what each record did when the log was proven: kept for the
+    /// table and the detail pane whichever request it answered.
+    pub(super) fn loaded(
+        &mut self,
+        ticket: Ticket,
+        result: Result<LogView, String>,
+    ) -> Vec<(RecordRef, PackageLogRecord)> {
+        let did = match &result {
+            Ok(v) if v.status.is_ok() => v
                 .records
                 .iter()
-                .map(|r| (RecordRef::new(v.log_id, r.record_id), r.clone()));
-            super::trust::learned(s, did.collect::<Vec<_>>());
+                .map(|r| (RecordRef::new(v.log_id, r.record_id), r.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if self.job.finish(ticket) {
+            self.selected = result
+                .as_ref()
+                .map(|v| v.records.len().saturating_sub(1))
+                .unwrap_or(0);
+            self.view = Some(result);
         }
+        did
     }
-    let wanted = s.logs.log_id;
-    let matches = match &result {
-        Ok(v) => Some(v.log_id) == wanted,
-        Err(_) => true,
-    };
-    if matches {
-        s.logs.selected = result
-            .as_ref()
-            .map(|v| v.records.len().saturating_sub(1))
-            .unwrap_or(0);
-        s.logs.view = Some(result);
-    }
-    s.dirty = true;
-}
 
-/// Keys in the browser: move, `Enter` tracks the selected record, `Esc` closes.
-pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
-    let n = match &s.logs.view {
-        Some(Ok(v)) => v.records.len(),
-        _ => 0,
-    };
-    match k.code {
-        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('L') => s.mode = Mode::Table,
-        KeyCode::Char('j') | KeyCode::Down => {
-            s.logs.selected = (s.logs.selected + 1).min(n.saturating_sub(1))
+    fn len(&self) -> usize {
+        match &self.view {
+            Some(Ok(v)) => v.records.len(),
+            _ => 0,
         }
-        KeyCode::Char('k') | KeyCode::Up => s.logs.selected = s.logs.selected.saturating_sub(1),
-        KeyCode::Char('g') | KeyCode::Home => s.logs.selected = 0,
-        KeyCode::Char('G') | KeyCode::End => s.logs.selected = n.saturating_sub(1),
-        KeyCode::Enter => {
-            if let Some(Ok(v)) = &s.logs.view {
-                if let Some(r) = v.records.get(s.logs.selected) {
-                    let key = RecordRef::new(v.log_id, r.record_id);
-                    if s.row(&key).is_some() {
-                        s.flash(format!(
-                            "already tracking {} record {}",
-                            v.package.as_deref().unwrap_or("this"),
-                            r.record_id.short(12)
-                        ));
-                    } else {
+    }
+
+    /// The wheel: `by` records down (negative: up).
+    pub(super) fn scroll_by(&mut self, by: isize) {
+        let n = self.len();
+        self.selected = self
+            .selected
+            .saturating_add_signed(by)
+            .min(n.saturating_sub(1));
+    }
+
+    /// Keys in the browser: move, `Enter` tracks the selected record (`is_tracked` says
+    /// which are), `Esc` closes.
+    pub(super) fn on_key(
+        &mut self,
+        k: KeyEvent,
+        is_tracked: impl Fn(&RecordRef) -> bool,
+        cmds: &mut Vec<Effect>,
+    ) -> Intent {
+        let n = self.len();
+        match k.code {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('L') => return Intent::Close,
+            KeyCode::Char('j') | KeyCode::Down => {
+                self.selected = (self.selected + 1).min(n.saturating_sub(1))
+            }
+            KeyCode::Char('k') | KeyCode::Up => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Char('g') | KeyCode::Home => self.selected = 0,
+            KeyCode::Char('G') | KeyCode::End => self.selected = n.saturating_sub(1),
+            KeyCode::Enter => {
+                if let Some(Ok(v)) = &self.view {
+                    if let Some(r) = v.records.get(self.selected) {
+                        let key = RecordRef::new(v.log_id, r.record_id);
+                        if is_tracked(&key) {
+                            return Intent::Flash(
+                                Level::Info,
+                                format!(
+                                    "already tracking {} record {}",
+                                    v.package.as_deref().unwrap_or("this"),
+                                    r.record_id.short(12)
+                                ),
+                            );
+                        }
                         cmds.push(Effect::Track(vec![
                             crate::tracker::store::NewTracked::by_hand(
                                 v.log_id,
@@ -151,15 +162,19 @@ pub(super) fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
                                 v.package.clone(),
                             ),
                         ]));
-                        s.flash(format!(
-                            "tracking {} record {}",
-                            v.package.as_deref().unwrap_or("the"),
-                            r.record_id.short(12)
-                        ));
+                        return Intent::Flash(
+                            Level::Info,
+                            format!(
+                                "tracking {} record {}",
+                                v.package.as_deref().unwrap_or("the"),
+                                r.record_id.short(12)
+                            ),
+                        );
                     }
                 }
             }
+            _ => {}
         }
-        _ => {}
+        Intent::None
     }
 }

@@ -1,21 +1,30 @@
-//! The dashboard: one reducer ([`app`]) fed by key presses and worker results, the view
-//! ([`view`]), the runtime that wires workers to the reducer ([`runtime`]) and the terminal
-//! ([`terminal`]). [`run`] takes resolved options; it never sees the command line.
+//! The dashboard: one reducer ([`app`]) fed by key presses and worker results and routing them
+//! to the panes that own their state and keys (the record [`table`], the [`prompt`], the
+//! [`detail`], [`help`] and [`events`] overlays, the publish [`form`], the alerts
+//! ([`trust`]), the package log browser ([`logview`]), the [`pulse`] strip); the messages they
+//! share ([`msg`]); the view ([`view`]), the runtime that wires workers to the reducer
+//! ([`runtime`]) and the terminal ([`terminal`]). [`run`] takes resolved options; it never sees the command line.
 
 pub mod app;
-mod detail_keys;
+pub mod detail;
+pub mod events;
 pub mod filter;
 pub mod form;
 mod form_keys;
 pub mod form_path;
+pub mod help;
+pub mod job;
 pub mod keymap;
 pub mod logview;
 pub mod mouse;
+pub mod msg;
 mod prefs;
-mod prompt;
+pub mod prompt;
 pub mod pulse;
 pub mod row;
 pub mod runtime;
+pub mod scroll;
+pub mod status;
 pub mod table;
 pub mod terminal;
 pub mod theme;
@@ -26,11 +35,10 @@ use crate::context::Ctx;
 use crate::exit::{self, fail, CmdResult};
 use crate::sandbox::Sandbox;
 use crate::tracker::scheduler::SchedulerConfig;
-use crate::tracker::store::Store;
-use app::{Action, AppConfig};
+use app::Action;
 use color_eyre::eyre::WrapErr;
 use crossterm::event::EventStream;
-use runtime::{Dashboard, RuntimeOptions};
+use runtime::Dashboard;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -85,10 +93,10 @@ pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
         }
         None => ctx.paths.store_file(),
     };
-    let mut store = Store::open(&store_path, &url).map_err(|e| fail(exit::STORE, e))?;
-    if let Some(n) = ctx.config.history_limit {
-        store.set_history_limit(n);
-    }
+    let store = match &sandbox {
+        Some(_) => ctx.store_at(&store_path, &url)?,
+        None => ctx.store()?,
+    };
     let client_opts = ctx.client_options_for(&url)?;
     let client = crate::registry::RegistryClient::new(&url, client_opts.clone())
         .map_err(|e| fail(exit::USAGE, e))?;
@@ -116,28 +124,21 @@ pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
         period: Duration::from_secs(5),
     };
     let keys = ctx.keys();
-    let mut dash = Dashboard::start(
-        AppConfig {
-            registry: url.clone(),
-            sandbox: sandbox.is_some(),
-            readonly: opts.readonly,
+    let mut dash = Dashboard::builder(&url, store, keys.clone())
+        .client(client)
+        .client_options(client_opts)
+        .sandbox(sandbox.is_some())
+        .readonly(opts.readonly)
+        .color(!no_color)
+        .interval(opts.interval)
+        .scheduler(SchedulerConfig {
             interval: opts.interval,
-            color: !no_color,
-        },
-        client,
-        store,
-        keys.clone(),
-        RuntimeOptions {
-            scheduler: SchedulerConfig {
-                interval: opts.interval,
-                concurrency: opts.concurrency,
-                ..SchedulerConfig::default()
-            },
-            client: client_opts,
-            verifier: Some(verifier),
-        },
-    )
-    .map_err(|e| fail(exit::STORE, e))?;
+            concurrency: opts.concurrency,
+            ..SchedulerConfig::default()
+        })
+        .verifier(Some(verifier))
+        .start()
+        .map_err(|e| fail(exit::STORE, e))?;
     if opts.demo {
         let client = dash.client().clone();
         let store = dash.store();

@@ -3,7 +3,7 @@
 //! thread, asked when the strip opens and every few seconds while it is shown — never on the
 //! draw path.
 
-use super::app::{Effect, State};
+use super::msg::Effect;
 use crate::tracker::pulse::Pulse;
 
 /// Minutes the strip covers (the sparklines show as many as fit, newest at the right).
@@ -23,40 +23,41 @@ pub struct PulseView {
 }
 
 /// Table rows that fit in a terminal `height` lines high, the strip taken into account.
-pub fn page_size(s: &State, height: u16) -> usize {
+pub fn page_size(pulse: &PulseView, height: u16) -> usize {
     let page = super::view::page_size(height);
-    if s.pulse.shown {
+    if pulse.shown {
         page.saturating_sub(LINES as usize)
     } else {
         page
     }
 }
 
-fn ask(s: &mut State, cmds: &mut Vec<Effect>) {
-    s.pulse.asked_at = Some(s.now);
-    cmds.push(Effect::LoadPulse);
-}
-
-/// `P`: shows or hides the strip (the table gives it its lines).
-pub(super) fn toggle(s: &mut State, cmds: &mut Vec<Effect>) {
-    s.pulse.shown = !s.pulse.shown;
-    if s.pulse.shown {
-        s.page = s.page.saturating_sub(LINES as usize).max(1);
-        ask(s, cmds);
-    } else {
-        s.page += LINES as usize;
+impl PulseView {
+    fn ask(&mut self, now: i64) -> Effect {
+        self.asked_at = Some(now);
+        Effect::LoadPulse
     }
-    s.clamp_offset();
-    s.dirty = true;
-}
 
-pub(super) fn on_tick(s: &mut State, cmds: &mut Vec<Effect>) {
-    if s.pulse.shown && s.pulse.asked_at.is_none_or(|at| s.now - at >= REFRESH_MS) {
-        ask(s, cmds);
+    /// `P`: shows or hides the strip; returns the table's page size with it, and the effect
+    /// reading its figures.
+    pub(super) fn toggle(&mut self, page: usize, now: i64) -> (usize, Option<Effect>) {
+        self.shown = !self.shown;
+        if self.shown {
+            let page = page.saturating_sub(LINES as usize).max(1);
+            (page, Some(self.ask(now)))
+        } else {
+            (page + LINES as usize, None)
+        }
     }
-}
 
-pub(super) fn loaded(s: &mut State, p: Pulse) {
-    s.pulse.data = Some(p);
-    s.dirty = true;
+    /// Every tick: the figures again every few seconds while shown.
+    pub(super) fn on_tick(&mut self, now: i64) -> Option<Effect> {
+        (self.shown && self.asked_at.is_none_or(|at| now - at >= REFRESH_MS)).then(|| self.ask(now))
+    }
+
+    /// The store now answers for another registry: read again on the next tick.
+    pub(super) fn forget(&mut self) {
+        self.data = None;
+        self.asked_at = None;
+    }
 }

@@ -1,4 +1,5 @@
-//! One tracked record as the table shows it, and the table's sort columns.
+//! One tracked record as the table shows it, its state as a type ([`StateKind`]), and the
+//! table's sort columns.
 
 use crate::ids::RecordRef;
 use crate::registry::{PackageRecord, RecordState};
@@ -67,12 +68,17 @@ impl Row {
         self.tracked.response.as_ref().and_then(RawJson::value)
     }
 
-    pub fn state_name(&self) -> &'static str {
+    /// The state the STATE column shows.
+    pub fn state_kind(&self) -> StateKind {
         match &self.state {
-            Some(s) => s.name(),
-            None if self.error.is_some() => "error",
-            None => "unknown",
+            Some(s) => StateKind::of(s),
+            None if self.error.is_some() => StateKind::Error,
+            None => StateKind::Unknown,
         }
+    }
+
+    pub fn state_name(&self) -> &'static str {
+        self.state_kind().name()
     }
 
     /// Missing content: from the latest answer, or kept from when the record was `sourcing`.
@@ -108,7 +114,9 @@ impl Row {
         match &self.state {
             Some(RecordState::Processing) => {
                 let n = self.missing().len();
-                if n > 0 && self.tracked.state.as_deref() != Some("published") {
+                let was_published = self.tracked.state.as_deref().and_then(StateKind::parse)
+                    == Some(StateKind::Published);
+                if n > 0 && !was_published {
                     format!("{n} missing content (seen while sourcing)")
                 } else {
                     String::new()
@@ -116,6 +124,73 @@ impl Row {
             }
             Some(s) => crate::text::clean(&s.detail()).into_owned(),
             None => self.error.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// A row's state as the dashboard shows, sorts, counts and filters it: the registry's four
+/// states, plus `error` (never answered, last poll failed) and `unknown` (not polled yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StateKind {
+    Sourcing,
+    Processing,
+    Published,
+    Rejected,
+    Error,
+    Unknown,
+}
+
+impl StateKind {
+    /// In the order the header counts them.
+    pub const ALL: [StateKind; 6] = [
+        Self::Published,
+        Self::Processing,
+        Self::Sourcing,
+        Self::Rejected,
+        Self::Error,
+        Self::Unknown,
+    ];
+
+    pub fn of(s: &RecordState) -> Self {
+        match s {
+            RecordState::Sourcing { .. } => Self::Sourcing,
+            RecordState::Processing => Self::Processing,
+            RecordState::Published { .. } => Self::Published,
+            RecordState::Rejected { .. } => Self::Rejected,
+        }
+    }
+
+    /// The word shown (and matched by the filter and stored in the history).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sourcing => "sourcing",
+            Self::Processing => "processing",
+            Self::Published => "published",
+            Self::Rejected => "rejected",
+            Self::Error => "error",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// A state word as stored (history, events); `None` for a word no state has.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// Published and rejected records never change.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Published | Self::Rejected)
+    }
+
+    /// The STATE sort: what needs the operator first.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Error => 0,
+            Self::Rejected => 1,
+            Self::Sourcing => 2,
+            Self::Processing => 3,
+            Self::Unknown => 4,
+            Self::Published => 5,
         }
     }
 }

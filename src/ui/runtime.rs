@@ -7,7 +7,7 @@ use super::{terminal, view};
 use crate::ids::{ContentDigest, RecordRef};
 use crate::keys::{Algorithm, KeyInfo, KeyStore, SigningKey};
 use crate::publish::{self, PublishError};
-use crate::registry::{ApiError, ClientOptions, RegistryClient};
+use crate::registry::{ClientOptions, RegistryClient};
 use crate::tracker::scheduler::{self, SchedCmd, SchedEvent, SchedulerConfig};
 use crate::tracker::store::{now_ms, Store};
 use crate::tracker::store_thread::{self, StoreHandle, StoreOp};
@@ -15,7 +15,6 @@ use crate::tracker::watcher;
 use color_eyre::eyre::{Result, WrapErr};
 use crossterm::event::{Event, KeyEventKind, MouseEventKind};
 use futures::{Stream, StreamExt};
-use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -64,13 +63,10 @@ fn load_keys(keys: &KeyStore) -> Vec<KeyInfo> {
     })
 }
 
-/// The largest content file the dashboard's form accepts.
-const MAX_FORM_FILE: u64 = 1 << 30;
-
 /// Hashes a content file for the form: one descriptor, a regular file of at most 1 GiB, read
 /// through a bounded reader (a FIFO or `/dev/zero` is refused at once).
 fn hash_file(path: &str) -> Result<(ContentDigest, u64), String> {
-    let bytes = crate::fsutil::read_content(std::path::Path::new(path), MAX_FORM_FILE)
+    let bytes = crate::fsutil::read_content(std::path::Path::new(path), publish::MAX_CONTENT_FILE)
         .map_err(|e| e.to_string())?;
     Ok((ContentDigest::of_bytes(&bytes), bytes.len() as u64))
 }
@@ -98,17 +94,111 @@ pub struct Dashboard {
     actions_tx: mpsc::Sender<Action>,
     actions: mpsc::Receiver<Action>,
     keys: KeyStore,
-    /// The content-file hash in flight: only the newest one's result is applied.
-    hashing: Option<(String, tokio::task::AbortHandle)>,
+    /// The newest content-file hash task (aborted when a newer one starts, if still queued).
+    hashing: Option<tokio::task::AbortHandle>,
     /// Effects held back until the first frame is on screen.
     after_first_frame: Vec<Effect>,
     first_frame: bool,
 }
 
+/// Builds a [`Dashboard`]: the registry, its store and the key store are required; the rest
+/// has defaults (not read-only, no colour, the scheduler's defaults, default client options,
+/// no verifier). Used by [`super::run`] and by the tests.
+pub struct DashboardBuilder {
+    cfg: AppConfig,
+    client: Option<RegistryClient>,
+    store: Store,
+    keys: KeyStore,
+    opts: RuntimeOptions,
+}
+
+impl DashboardBuilder {
+    /// Polls every `interval` (the header says so).
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.cfg.interval = interval;
+        self.opts.scheduler.interval = interval;
+        self
+    }
+
+    /// The scheduler's whole configuration (its interval included; the header keeps the one
+    /// [`DashboardBuilder::interval`] gave).
+    pub fn scheduler(mut self, scheduler: SchedulerConfig) -> Self {
+        self.opts.scheduler = scheduler;
+        self
+    }
+
+    /// Client options, for the first client (unless [`DashboardBuilder::client`] gives one)
+    /// and for `:registry` switches.
+    pub fn client_options(mut self, options: ClientOptions) -> Self {
+        self.opts.client = options;
+        self
+    }
+
+    /// The client to start with (else one is built from the URL and the client options).
+    pub fn client(mut self, client: RegistryClient) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    pub fn verifier(mut self, verifier: Option<crate::trust::worker::VerifierConfig>) -> Self {
+        self.opts.verifier = verifier;
+        self
+    }
+
+    pub fn readonly(mut self, readonly: bool) -> Self {
+        self.cfg.readonly = readonly;
+        self
+    }
+
+    /// The registry is the embedded sandbox (the header says so).
+    pub fn sandbox(mut self, sandbox: bool) -> Self {
+        self.cfg.sandbox = sandbox;
+        self
+    }
+
+    pub fn color(mut self, color: bool) -> Self {
+        self.cfg.color = color;
+        self
+    }
+
+    /// Starts the workers and loads the tracked set ([`Dashboard::start`]).
+    pub fn start(self) -> Result<Dashboard> {
+        let client = match self.client {
+            Some(c) => c,
+            None => RegistryClient::new(&self.cfg.registry, self.opts.client.clone())
+                .wrap_err("building the registry client")?,
+        };
+        Dashboard::start(self.cfg, client, self.store, self.keys, self.opts)
+    }
+}
+
 impl Dashboard {
+    /// A builder for the dashboard of `registry` (a URL) on `store` and `keys`.
+    pub fn builder(registry: &str, store: Store, keys: KeyStore) -> DashboardBuilder {
+        let scheduler = SchedulerConfig::default();
+        DashboardBuilder {
+            cfg: AppConfig {
+                registry: registry.to_string(),
+                sandbox: false,
+                readonly: false,
+                interval: scheduler.interval,
+                color: false,
+            },
+            client: None,
+            store,
+            keys,
+            opts: RuntimeOptions {
+                scheduler,
+                client: ClientOptions::default(),
+                verifier: None,
+            },
+        }
+    }
+
     /// Starts the workers on `store` and `client` and loads the tracked set. The first polls
-    /// are held back until the first frame is drawn ([`Dashboard::run_loop`]).
-    pub fn start(
+    /// are held back until the first frame is drawn ([`Dashboard::run_loop`]). Reached through
+    /// [`Dashboard::builder`].
+    fn start(
         cfg: AppConfig,
         client: RegistryClient,
         store: Store,
@@ -192,13 +282,6 @@ impl Dashboard {
 
     /// Feeds one action to the reducer and carries out the effects it returns.
     pub fn apply(&mut self, a: Action) {
-        if let Action::FileHashed { path, .. } = &a {
-            // Only the newest hash counts: a slower, older one landing last is dropped.
-            match &self.hashing {
-                Some((p, _)) if p == path => self.hashing = None,
-                _ => return,
-            }
-        }
         for e in app::update(&mut self.state, a) {
             self.exec(e);
         }
@@ -226,16 +309,22 @@ impl Dashboard {
                 minutes: super::pulse::MINUTES,
             })),
             Effect::SavePrefs(url, p) => drop(self.store.send(StoreOp::SavePrefs(url, p))),
-            Effect::HashFile(path) => {
-                if let Some((_, old)) = self.hashing.take() {
+            // Only the newest request's result is applied (the reducer checks its ticket).
+            Effect::HashFile { path, ticket } => {
+                // An older hash not started yet is not worth reading: it is aborted (this only
+                // saves work; its answer would be dropped anyway).
+                if let Some(old) = self.hashing.take() {
                     old.abort();
                 }
-                let p = path.clone();
                 let task = tokio::task::spawn_blocking(move || {
-                    let result = hash_file(&p);
-                    let _ = actions.blocking_send(Action::FileHashed { path: p, result });
+                    let result = hash_file(&path);
+                    let _ = actions.blocking_send(Action::FileHashed {
+                        ticket,
+                        path,
+                        result,
+                    });
                 });
-                self.hashing = Some((path, task.abort_handle()));
+                self.hashing = Some(task.abort_handle());
             }
             Effect::ResolveNames(logs) => {
                 let client = self.client.clone();
@@ -267,7 +356,11 @@ impl Dashboard {
                     let _ = actions.blocking_send(Action::KeyGenerated(res));
                 });
             }
-            Effect::Prepare { package, entries } => {
+            Effect::Prepare {
+                package,
+                entries,
+                ticket,
+            } => {
                 let client = self.client.clone();
                 tokio::spawn(async move {
                     let res = match publish::prepare(&client, &package, entries, Default::default())
@@ -276,19 +369,19 @@ impl Dashboard {
                         Ok(p) => {
                             // The log's facts first, so the review can warn before signing.
                             let facts = publish::log_facts(&client, &p.log_id).await;
-                            let _ = actions.send(Action::FormLog(package, facts)).await;
-                            Action::Prepared(Ok(p))
+                            let _ = actions.send(Action::FormLog(ticket, package, facts)).await;
+                            Action::Prepared(ticket, Ok(p))
                         }
-                        Err(PublishError::NoLog(p)) => Action::NoLogYet(p),
-                        Err(e) => Action::Prepared(Err(e.to_string())),
+                        Err(PublishError::NoLog(p)) => Action::NoLogYet(ticket, p),
+                        Err(e) => Action::Prepared(ticket, Err(e.to_string())),
                     };
                     let _ = actions.send(res).await;
                 });
             }
-            Effect::CompletePath { input, env } => {
+            Effect::CompletePath { input, env, ticket } => {
                 tokio::task::spawn_blocking(move || {
                     let c = super::form_path::complete(&input, &env);
-                    let _ = actions.blocking_send(Action::PathCompleted(c));
+                    let _ = actions.blocking_send(Action::PathCompleted(ticket, c));
                 });
             }
             Effect::Submit {
@@ -301,73 +394,37 @@ impl Dashboard {
                 let mut store = self.store.clone();
                 let keys = self.keys.clone();
                 tokio::spawn(async move {
-                    let res = async {
-                        let key = tokio::task::spawn_blocking(move || keys.load(&key_name))
-                            .await
-                            .map_err(|e| format!("loading the key: {e}"))?
-                            .map_err(|e| format!("{e:#}"))?;
-                        let mut contents = BTreeMap::new();
-                        for (digest, path) in &files {
-                            let p = path.clone();
-                            let bytes = tokio::task::spawn_blocking(move || {
-                                crate::fsutil::read_content(&p, MAX_FORM_FILE)
-                            })
-                            .await
-                            .map_err(|e| format!("reading {}: {e}", path.display()))?
-                            .map_err(|e| e.to_string())?;
-                            if ContentDigest::of_bytes(&bytes) != *digest {
-                                return Err(format!(
-                                    "{} changed since it was hashed; pick it again",
-                                    path.display()
-                                ));
-                            }
-                            contents.insert(*digest, bytes);
-                        }
-                        let progress_tx = actions.clone();
-                        publish::sign_track_submit(
-                            &client,
-                            &mut store,
-                            &key,
-                            &prepared,
-                            &contents,
-                            false,
-                            move |p| {
-                                let _ = progress_tx.try_send(Action::SubmitProgress(p.to_string()));
-                            },
-                        )
-                        .await
-                        .map(|(r, _)| r)
-                        .map_err(|e| match e {
-                            PublishError::Api(ApiError::Conflict { .. }) => format!(
-                                "{e} — the head moved; review again to rebuild on the new head"
-                            ),
-                            e => e.to_string(),
-                        })
-                    }
+                    let progress_tx = actions.clone();
+                    let links = store.clone();
+                    let res = publish::publish_prepared(
+                        &client,
+                        &mut store,
+                        &keys,
+                        &key_name,
+                        &prepared,
+                        &files,
+                        rebuilds,
+                        |r, link| {
+                            links.send(StoreOp::SetRebuilds(r, link));
+                        },
+                        move |p| {
+                            let _ = progress_tx.try_send(Action::SubmitProgress(p.to_string()));
+                        },
+                    )
                     .await;
-                    // A rebuild remembers the rejected record it replaces.
-                    if let (Ok(r), Some((original, reason))) = (&res, rebuilds) {
-                        store.send(StoreOp::SetRebuilds(
-                            *r,
-                            crate::tracker::links::RebuildLink {
-                                original: original.record,
-                                reason,
-                            },
-                        ));
-                    }
                     let _ = actions.send(Action::Submitted(res)).await;
                 });
             }
             Effect::Copy(text) => terminal::copy(&text),
-            Effect::LoadPackageLog(log, package) => {
+            Effect::LoadPackageLog(log, package, ticket) => {
                 let client = self.client.clone();
                 let store = self.store_path.clone();
                 tokio::spawn(async move {
                     let r = super::logview::load(&client, store, log, package).await;
-                    let _ = actions.send(Action::PackageLog(Box::new(r))).await;
+                    let _ = actions.send(Action::PackageLog(ticket, Box::new(r))).await;
                 });
             }
-            Effect::SetRegistry(url) => {
+            Effect::SetRegistry(url, ticket) => {
                 // The bearer token belongs to the origin it was given for (not the current
                 // client's: after a switch away, the current client is another origin):
                 // another origin goes without it, and the flash says so. `RegistryClient::new`
@@ -392,7 +449,7 @@ impl Dashboard {
                 // Building a client reads the CA file and the system roots: off the loop.
                 tokio::task::spawn_blocking(move || {
                     let client = RegistryClient::new(&url, opts).map_err(|e| format!("{e:#}"));
-                    let _ = actions.blocking_send(Action::ClientReady(url, client));
+                    let _ = actions.blocking_send(Action::ClientReady(ticket, url, client));
                 });
             }
             Effect::UseClient(url, c) => {
@@ -421,7 +478,7 @@ impl Dashboard {
         let size = terminal
             .size()
             .map_err(|e| color_eyre::eyre::eyre!("reading the terminal size: {e}"))?;
-        self.state.page = super::pulse::page_size(&self.state, size.height);
+        self.state.table.page = super::pulse::page_size(&self.state.pulse, size.height);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let frame_gap = Duration::from_millis(33);
@@ -442,7 +499,7 @@ impl Dashboard {
                         .get_or_init(std::time::Instant::now)
                         .elapsed();
                     tracing::info!(
-                        rows = self.state.rows.len(),
+                        rows = self.state.table.rows.len(),
                         "first frame drawn after {} ms",
                         since.as_millis()
                     );
@@ -476,7 +533,7 @@ impl Dashboard {
                         MouseEventKind::Down(_) | MouseEventKind::ScrollDown | MouseEventKind::ScrollUp
                     ) => batch.push(Action::Mouse(m)),
                     Some(Ok(Event::Resize(_, h))) => {
-                        self.state.page = super::pulse::page_size(&self.state, h);
+                        self.state.table.page = super::pulse::page_size(&self.state.pulse, h);
                         self.state.dirty = true;
                     }
                     Some(Ok(_)) => {}

@@ -1,221 +1,133 @@
-//! The record table: its view model (filter, sort, selection, the incremental view that moves
-//! one row per poll instead of re-sorting) and its keys.
+//! The record table pane (bottom's `DataTable` + `DataTableState`): the tracked rows and
+//! their view model — filter, sort, selection, marks, freeze, the incremental view that moves
+//! one row per poll instead of re-sorting, the counts per state — and its keys.
 
-use super::app::*;
-use super::filter::{Filter, Haystack};
-use super::form::{Form, Step};
-use super::keymap;
-use crate::ids::PackageName;
-use crate::ids::RecordRef;
-use crate::registry::RecordState;
-use crate::tracker::store::Tracked;
-use crossterm::event::KeyEvent;
-use std::collections::BTreeMap;
+mod keys;
+mod view;
 
-impl State {
+use super::filter::Filter;
+use super::mouse::TableBody;
+use super::msg::{Action, Effect};
+use super::prefs::PrefsState;
+use super::row::{Row, SortKey, StateKind};
+use crate::ids::{LogId, RecordRef};
+use crate::registry::{ApiError, PackageRecord, RecordState};
+use crate::tracker::store::{Origin, RawJson, Tracked};
+use crate::trust::package::PackageLogRecord;
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// The record table's state.
+#[derive(Debug, Clone)]
+pub struct RecordTable {
+    pub rows: Vec<Row>,
+    index: HashMap<RecordRef, usize>,
+    /// Row indices after filter and sort, in the total order of [`RecordTable::cmp_rows`].
+    pub view: Vec<usize>,
+    view_stale: bool,
+    /// Rows per state, kept up to date as rows change (the header shows it every frame).
+    counts: BTreeMap<StateKind, usize>,
+    pub selected: Option<RecordRef>,
+    /// A record just tracked or submitted whose row has not arrived yet: it gets the
+    /// selection when it does.
+    pub(super) awaiting: Option<RecordRef>,
+    /// A row marked for a moment (a record just submitted) until the time given (ms).
+    pub fresh: Option<(RecordRef, i64)>,
+    /// Rows marked with Space for a bulk action.
+    pub marked: BTreeSet<RecordRef>,
+    pub offset: usize,
+    /// Table rows that fit on screen (set by the runtime from the terminal's height).
+    pub page: usize,
+    pub sort: SortKey,
+    pub ascending: bool,
+    pub filter: String,
+    /// The compiled [`RecordTable::filter`].
+    compiled: Filter,
+    pub frozen: bool,
+    /// Poll results held while frozen: the latest per record (bounded by the tracked set).
+    frozen_updates: HashMap<RecordRef, Action>,
+    /// Logs whose package name was already asked of the registry.
+    names_asked: HashSet<LogId>,
+    /// Where the rows were last drawn (for mouse clicks; set by the view).
+    pub body: Cell<Option<TableBody>>,
+    /// The sort and filter last saved (or loaded) and the registry they belong to.
+    pub(super) prefs: PrefsState,
+    /// Something shown changed (the reducer folds it into the screen's dirty flag).
+    pub(super) dirty: bool,
+}
+
+impl RecordTable {
+    /// An empty table for `registry`, oldest first (ages shrink down the list: ▼).
+    pub fn new(registry: &str) -> Self {
+        Self {
+            rows: Vec::new(),
+            index: HashMap::new(),
+            view: Vec::new(),
+            view_stale: false,
+            counts: BTreeMap::new(),
+            selected: None,
+            awaiting: None,
+            fresh: None,
+            marked: BTreeSet::new(),
+            offset: 0,
+            page: 20,
+            sort: SortKey::Age,
+            ascending: false,
+            filter: String::new(),
+            compiled: Filter::default(),
+            frozen: false,
+            frozen_updates: HashMap::new(),
+            names_asked: HashSet::new(),
+            body: Cell::new(None),
+            prefs: PrefsState::new(registry),
+            dirty: true,
+        }
+    }
+
+    /// Poll results waiting while the table is frozen.
+    pub fn frozen_waiting(&self) -> usize {
+        self.frozen_updates.len()
+    }
+
     pub fn row(&self, key: &RecordRef) -> Option<&Row> {
         self.index.get(key).map(|i| &self.rows[*i])
+    }
+
+    pub fn contains(&self, key: &RecordRef) -> bool {
+        self.index.contains_key(key)
     }
 
     pub fn selected_row(&self) -> Option<&Row> {
         self.selected.as_ref().and_then(|k| self.row(k))
     }
 
-    /// Rows per state name (maintained incrementally: O(1) per frame).
-    pub fn counts(&self) -> &BTreeMap<&'static str, usize> {
+    /// Rows per state (maintained incrementally: O(1) per frame).
+    pub fn counts(&self) -> &BTreeMap<StateKind, usize> {
         &self.counts
     }
 
-    pub(super) fn recount(&mut self) {
+    pub fn recount(&mut self) {
         let mut c = BTreeMap::new();
         for r in &self.rows {
-            *c.entry(r.state_name()).or_insert(0) += 1;
+            *c.entry(r.state_kind()).or_insert(0) += 1;
         }
         self.counts = c;
     }
 
-    pub(super) fn count_change(&mut self, from: &'static str, to: &'static str) {
+    fn count_change(&mut self, from: StateKind, to: StateKind) {
         if from == to {
             return;
         }
-        if let Some(n) = self.counts.get_mut(from) {
+        if let Some(n) = self.counts.get_mut(&from) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                self.counts.remove(from);
+                self.counts.remove(&from);
             }
         }
         *self.counts.entry(to).or_insert(0) += 1;
     }
 
-    pub(super) fn matches_filter(&self, r: &Row) -> bool {
-        if self.filter.is_empty() {
-            return true;
-        }
-        let (log, record) = (r.tracked.log_id.short(64), r.tracked.record_id.short(64));
-        let detail = r.detail();
-        let h = Haystack {
-            package: r.tracked.package.as_deref().unwrap_or(""),
-            log: &log,
-            record: &record,
-            state: r.state_name(),
-            detail: &detail,
-        };
-        if self.compiled.source == self.filter {
-            self.compiled.matches(&h)
-        } else {
-            Filter::new(&self.filter).matches(&h)
-        }
-    }
-
-    /// The filter in force, compiled.
-    pub fn filter_terms(&self) -> &Filter {
-        &self.compiled
-    }
-
-    /// The view's order: the sort column, then (within a package or log) the registry index,
-    /// then the order rows were added (`added_at`, then position), reversed as a whole when
-    /// descending. A total order, so a row's place in the view can be found by binary search.
-    pub fn cmp_rows(&self, a: usize, b: usize) -> std::cmp::Ordering {
-        let (a, b) = if self.ascending { (a, b) } else { (b, a) };
-        let (ra, rb) = (&self.rows[a], &self.rows[b]);
-        let index = |r: &Row| r.registry_index().unwrap_or(u64::MAX);
-        let added = ra.tracked.added_at.cmp(&rb.tracked.added_at);
-        let by_column = match self.sort {
-            // Rows within a package (or log) in registry order, then the order added.
-            SortKey::Package => ra
-                .tracked
-                .package
-                .cmp(&rb.tracked.package)
-                .then(index(ra).cmp(&index(rb)))
-                .then(added),
-            SortKey::Log => ra
-                .tracked
-                .log_id
-                .cmp(&rb.tracked.log_id)
-                .then(index(ra).cmp(&index(rb)))
-                .then(added),
-            SortKey::Record => ra.tracked.record_id.cmp(&rb.tracked.record_id),
-            SortKey::State => state_rank(ra).cmp(&state_rank(rb)).then(added),
-            SortKey::Index => index(ra).cmp(&index(rb)).then(added),
-            SortKey::Detail => ra.detail().cmp(&rb.detail()).then(added),
-            // Ages as shown: the youngest (the latest record time) is the smallest.
-            SortKey::Age => rb.time_ms().cmp(&ra.time_ms()).then(added.reverse()),
-            // Polled ages as shown: the most recently polled first, never-polled last.
-            SortKey::Polled => rb
-                .tracked
-                .polled_at
-                .unwrap_or(i64::MIN)
-                .cmp(&ra.tracked.polled_at.unwrap_or(i64::MIN)),
-        };
-        by_column.then(a.cmp(&b))
-    }
-
-    /// Where row `i` is in the view, if it is shown (O(log N) while the view is current).
-    pub(super) fn view_pos(&self, i: usize) -> Option<usize> {
-        if self.view_stale {
-            return self.view.iter().position(|x| *x == i);
-        }
-        self.view.binary_search_by(|x| self.cmp_rows(*x, i)).ok()
-    }
-
-    /// Recomputes the filtered, sorted order (only when something changed).
-    pub fn refresh_view(&mut self) {
-        if !self.view_stale {
-            return;
-        }
-        self.view_stale = false;
-        if self.compiled.source != self.filter {
-            self.compiled = Filter::new(&self.filter);
-        }
-        let mut v: Vec<usize> = (0..self.rows.len())
-            .filter(|i| self.matches_filter(&self.rows[*i]))
-            .collect();
-        v.sort_unstable_by(|a, b| self.cmp_rows(*a, *b));
-        self.view = v;
-        self.fix_selection();
-    }
-
-    /// Keeps a shown record selected (the first one when the selected one is not shown).
-    pub(super) fn fix_selection(&mut self) {
-        // A record just tracked or submitted stays selected until its row arrives.
-        let awaited = self.selected.is_some()
-            && self.selected == self.awaiting
-            && !self.index.contains_key(&self.selected.unwrap());
-        if !awaited && self.awaiting.is_some_and(|k| self.index.contains_key(&k)) {
-            self.awaiting = None;
-        }
-        if self.selected_pos().is_none() && !awaited {
-            self.selected = self.view.first().map(|i| self.rows[*i].key());
-        }
-        self.clamp_offset();
-    }
-
-    /// Moves row `i` to its place after a change to it, without re-sorting the view: `was_at`
-    /// is where it was shown before the change. O(log N) plus one memmove.
-    pub(super) fn reposition(&mut self, i: usize, was_at: Option<usize>) {
-        self.dirty = true;
-        if self.compiled.source != self.filter {
-            self.mark_view();
-        }
-        if self.view_stale {
-            return;
-        }
-        let shown = self.matches_filter(&self.rows[i]);
-        let in_place = |s: &Self, p: usize| {
-            (p == 0 || s.cmp_rows(s.view[p - 1], i).is_lt())
-                && (p + 1 >= s.view.len() || s.cmp_rows(i, s.view[p + 1]).is_lt())
-        };
-        let moved = match (was_at, shown) {
-            (Some(p), true) => !in_place(self, p),
-            (Some(_), false) | (None, true) => true,
-            (None, false) => false,
-        };
-        if moved {
-            if let Some(p) = was_at {
-                self.view.remove(p);
-            }
-            if shown {
-                let at = self
-                    .view
-                    .binary_search_by(|x| self.cmp_rows(*x, i))
-                    .unwrap_or_else(|at| at);
-                self.view.insert(at, i);
-            }
-        }
-        self.fix_selection();
-    }
-
-    pub fn selected_pos(&self) -> Option<usize> {
-        let k = self.selected?;
-        let i = *self.index.get(&k)?;
-        self.view_pos(i)
-    }
-
-    pub(super) fn clamp_offset(&mut self) {
-        let page = self.page.max(1);
-        if let Some(p) = self.selected_pos() {
-            if p < self.offset {
-                self.offset = p;
-            } else if p >= self.offset + page {
-                self.offset = p + 1 - page;
-            }
-        }
-        self.offset = self.offset.min(self.view.len().saturating_sub(1));
-    }
-
-    pub(super) fn select_pos(&mut self, pos: usize) {
-        if let Some(i) = self.view.get(pos.min(self.view.len().saturating_sub(1))) {
-            self.selected = Some(self.rows[*i].key());
-            self.clamp_offset();
-        }
-    }
-
-    pub(super) fn mark_view(&mut self) {
-        self.view_stale = true;
-        self.dirty = true;
-    }
-
-    pub(super) fn upsert(&mut self, t: Tracked) -> bool {
+    fn upsert(&mut self, t: Tracked, did: &HashMap<RecordRef, PackageLogRecord>) -> bool {
         let key = RecordRef::new(t.log_id, t.record_id);
         match self.index.get(&key) {
             Some(&i) => {
@@ -228,7 +140,7 @@ impl State {
             None => {
                 self.index.insert(key, self.rows.len());
                 let mut row = Row::from_tracked(t);
-                if let Some(d) = self.trust.did.get(&key) {
+                if let Some(d) = did.get(&key) {
                     row.record_ms = Some(d.time_secs.saturating_mul(1000));
                 }
                 self.rows.push(row);
@@ -237,11 +149,181 @@ impl State {
         }
     }
 
+    /// The tracked set as the store has it: rows added, updated and removed; returns the
+    /// effects (names to resolve, records to schedule and unschedule).
+    pub(super) fn load(
+        &mut self,
+        list: Vec<Tracked>,
+        did: &HashMap<RecordRef, PackageLogRecord>,
+    ) -> Vec<Effect> {
+        let mut cmds = Vec::new();
+        let gone: Vec<RecordRef> = if self.rows.is_empty() {
+            Vec::new()
+        } else {
+            let keep: HashSet<RecordRef> = list
+                .iter()
+                .map(|t| RecordRef::new(t.log_id, t.record_id))
+                .collect();
+            self.rows
+                .iter()
+                .map(Row::key)
+                .filter(|k| !keep.contains(k))
+                .collect()
+        };
+        let mut new = Vec::new();
+        // Grown once, not by doubling: at 100 000 rows a doubling holds both copies.
+        self.rows
+            .reserve(list.len().saturating_sub(self.rows.len()));
+        self.index
+            .reserve(list.len().saturating_sub(self.index.len()));
+        for t in list {
+            let terminal = t
+                .state
+                .as_deref()
+                .and_then(StateKind::parse)
+                .is_some_and(StateKind::is_terminal);
+            let key = RecordRef::new(t.log_id, t.record_id);
+            if self.upsert(t, did) {
+                new.push((key, terminal));
+            }
+        }
+        self.remove_rows(&gone);
+        let unnamed: Vec<LogId> = self
+            .rows
+            .iter()
+            .filter(|r| r.tracked.package.is_none())
+            .map(|r| r.tracked.log_id)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter(|l| self.names_asked.insert(*l))
+            .collect();
+        if !unnamed.is_empty() {
+            cmds.push(Effect::ResolveNames(unnamed));
+        }
+        if !gone.is_empty() {
+            cmds.push(Effect::Unschedule(gone));
+        }
+        if !new.is_empty() {
+            cmds.push(Effect::Schedule(new));
+        }
+        self.recount();
+        self.mark_view();
+        cmds
+    }
+
+    /// Package names the registry gave for logs whose rows had none.
+    pub(super) fn names_resolved(&mut self, names: &BTreeMap<LogId, String>) {
+        for r in &mut self.rows {
+            if r.tracked.package.is_none() {
+                if let Some(n) = names.get(&r.tracked.log_id) {
+                    r.tracked.package = Some(n.clone());
+                }
+            }
+        }
+        self.mark_view();
+    }
+
+    /// Polls of these records started.
+    pub(super) fn poll_started(&mut self, keys: &[RecordRef]) {
+        for k in keys {
+            if let Some(&i) = self.index.get(k) {
+                self.rows[i].in_flight = true;
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// While frozen, a poll result is held (the latest per tracked record).
+    pub(super) fn hold(&mut self, key: RecordRef, a: Action) {
+        if let Some(&i) = self.index.get(&key) {
+            self.rows[i].in_flight = false;
+            self.frozen_updates.insert(key, a);
+            self.dirty = true;
+        }
+    }
+
+    /// Applies one poll result to its row; returns the message to show when a record this
+    /// app signed was rejected.
+    pub(super) fn apply_poll(
+        &mut self,
+        key: RecordRef,
+        result: Result<(PackageRecord, serde_json::Value), ApiError>,
+        at: i64,
+    ) -> Option<String> {
+        let registry_wide = matches!(&result, Err(e) if e.is_registry_wide());
+        let &i = self.index.get(&key)?;
+        let was_at = self.view_pos(i);
+        let was = self.rows[i].state_kind();
+        let r = &mut self.rows[i];
+        r.in_flight = false;
+        r.tracked.polled_at = Some(at);
+        let mut msg = None;
+        match result {
+            Ok((rec, raw)) => {
+                let newly_rejected = r.state_kind() != StateKind::Rejected
+                    && matches!(rec.state, RecordState::Rejected { .. });
+                if let RecordState::Sourcing { missing_content } = &rec.state {
+                    r.tracked.missing = serde_json::to_value(missing_content).ok();
+                }
+                if matches!(rec.state, RecordState::Published { .. }) {
+                    r.tracked.missing = None;
+                }
+                r.tracked.state = Some(rec.state.name().to_string());
+                r.tracked.response = Some(RawJson::new(&raw));
+                r.state = Some(rec.state);
+                r.error = None;
+                r.outage = None;
+                if newly_rejected && needs_rebuild(r) {
+                    msg = Some(format!(
+                        "{} record {} was rejected because the head moved: select it and press b to rebuild on the new head",
+                        r.tracked.package.as_deref().unwrap_or("?"),
+                        r.tracked.record_id.short(8)
+                    ));
+                } else if newly_rejected && r.tracked.origin == Origin::Submitted {
+                    // A record this app signed was refused: say which and why, not only in a count.
+                    msg = Some(format!(
+                        "{} record {} was rejected: {}",
+                        r.tracked.package.as_deref().unwrap_or("?"),
+                        r.tracked.record_id.short(8),
+                        r.detail()
+                    ));
+                }
+            }
+            // A registry outage: the header explains it; the row keeps its state and shows the
+            // failure dimmed.
+            Err(e) if registry_wide => r.outage = Some((outage_label(&e), at)),
+            Err(e) => r.error = Some(crate::text::clean(&e.to_string()).into_owned()),
+        }
+        let now = self.rows[i].state_kind();
+        self.count_change(was, now);
+        // One result moves one row: no re-sort of every row per poll.
+        self.reposition(i, was_at);
+        msg
+    }
+
+    /// What records did, from validated package logs: each tracked row's AGE counts from its
+    /// record's own timestamp from then on.
+    pub(super) fn learn_times(&mut self, did: &[(RecordRef, PackageLogRecord)]) {
+        let mut moved = false;
+        for (key, rec) in did {
+            let ms = Some(rec.time_secs.saturating_mul(1000));
+            if let Some(&i) = self.index.get(key) {
+                if self.rows[i].record_ms != ms {
+                    self.rows[i].record_ms = ms;
+                    moved = true;
+                }
+            }
+        }
+        if moved && self.sort == SortKey::Age {
+            self.mark_view();
+        }
+    }
+
     pub(super) fn remove_rows(&mut self, keys: &[RecordRef]) {
         if keys.is_empty() {
             return;
         }
-        let gone: std::collections::HashSet<RecordRef> = keys.iter().copied().collect();
+        let gone: HashSet<RecordRef> = keys.iter().copied().collect();
         // The selection moves to the row that takes the removed one's place (the next one
         // still shown, else the one before): the operator stays where they were.
         if self.selected.is_some_and(|k| gone.contains(&k)) {
@@ -270,177 +352,36 @@ impl State {
         self.recount();
         self.mark_view();
     }
-}
 
-pub(super) fn on_table_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
-    let Some(action) = keymap::table_action(&k, s.cfg.readonly) else {
-        return;
-    };
-    use keymap::TableAction as T;
-    let pos = s.selected_pos().unwrap_or(0);
-    match action {
-        T::Quit => s.quit = true,
-        T::Down => s.select_pos(pos + 1),
-        T::Up => s.select_pos(pos.saturating_sub(1)),
-        T::Top => s.select_pos(0),
-        T::Bottom => s.select_pos(s.view.len().saturating_sub(1)),
-        T::PageDown => s.select_pos(pos + s.page.max(1)),
-        T::PageUp => s.select_pos(pos.saturating_sub(s.page.max(1))),
-        T::Detail => {
-            if let Some(key) = s.selected {
-                s.mode = Mode::Detail;
-                s.detail_scroll = 0;
-                cmds.push(Effect::LoadHistory(key));
-            }
-        }
-        T::Help => {
-            s.help_scroll = 0;
-            s.mode = Mode::Help;
-        }
-        T::Alerts => {
-            s.trust.scroll = 0;
-            s.mode = Mode::Alerts;
-        }
-        T::Log => super::logview::open(s, cmds),
-        T::Events => {
-            s.events_scroll = 0;
-            s.mode = Mode::Events;
-            cmds.push(Effect::LoadEvents);
-        }
-        T::Filter => {
-            s.mode = Mode::Filter;
-            s.input = s.filter.clone();
-            s.cursor = None;
-        }
-        T::Command => {
-            s.mode = Mode::Command;
-            s.input.clear();
-            s.cursor = None;
-            s.history_pos = None;
-        }
-        T::Track => {
-            s.mode = Mode::Track;
-            s.input.clear();
-            s.cursor = None;
-        }
-        T::Untrack => {
-            if !s.marked.is_empty() {
-                s.mode = Mode::ConfirmUntrack(s.marked.iter().copied().collect());
-            } else if let Some(key) = s.selected {
-                s.mode = Mode::ConfirmUntrack(vec![key]);
-            }
-        }
-        T::Mark => {
-            if let Some(key) = s.selected.filter(|k| s.index.contains_key(k)) {
-                if !s.marked.remove(&key) {
-                    s.marked.insert(key);
-                }
-                s.select_pos(pos + 1);
-            }
-        }
-        T::ClearMarks => {
-            if !s.marked.is_empty() {
-                s.flash(format!("cleared {} marks", s.marked.len()));
-                s.marked.clear();
-            }
-        }
-        T::Refresh => {
-            if let Some(key) = s.selected {
-                cmds.push(Effect::Refresh(vec![key]));
-                s.flash("refreshing");
-            }
-        }
-        T::RefreshAll => {
-            cmds.push(Effect::RefreshAll);
-            s.flash("refreshing all");
-        }
-        T::Freeze => {
-            s.frozen = !s.frozen;
-            if s.frozen {
-                s.flash("frozen: polling continues; f applies what arrived");
-            } else {
-                let mut held: Vec<Action> = std::mem::take(&mut s.frozen_updates)
-                    .into_values()
-                    .collect();
-                // In the order they arrived, so health ends as the newest result left it.
-                held.sort_by_key(|a| match a {
-                    Action::Polled { at, .. } => *at,
-                    _ => 0,
-                });
-                let n = held.len();
-                for a in held {
-                    if let Action::Polled {
-                        key,
-                        result,
-                        at,
-                        latency,
-                        hold,
-                    } = a
-                    {
-                        apply_poll(s, key, result, at, latency, hold);
+    /// Records named for a confirmation or a message: `demo:hello record 1a2b3c4d…`, or
+    /// `3 records (demo:a, demo:b +1 more)`.
+    pub fn describe(&self, keys: &[RecordRef]) -> String {
+        let name = |k: &RecordRef| {
+            let pkg = self
+                .row(k)
+                .and_then(|r| r.tracked.package.clone())
+                .unwrap_or_else(|| format!("log {}…", k.log.short(8)));
+            crate::text::clean(&pkg).into_owned()
+        };
+        match keys {
+            [] => "no records".into(),
+            [k] => format!("{} record {}…", name(k), k.record.short(8)),
+            _ => {
+                let mut names: Vec<String> = Vec::new();
+                for k in keys {
+                    let n = name(k);
+                    if !names.contains(&n) {
+                        names.push(n);
                     }
                 }
-                s.flash(format!("resumed: {n} updates applied"));
+                let more = names.len().saturating_sub(2);
+                names.truncate(2);
+                let mut list = names.join(", ");
+                if more > 0 {
+                    list.push_str(&format!(" +{more} more"));
+                }
+                format!("{} records ({list})", keys.len())
             }
-        }
-        T::Sort => {
-            s.sort = s.sort.next();
-            s.mark_view();
-        }
-        T::Reverse => {
-            s.ascending = !s.ascending;
-            s.mark_view();
-        }
-        T::CopyRecord | T::CopyLog => {
-            if let Some(r) = s.selected_row() {
-                // Which ID was copied: `copied record ID sha256:1a2b3c4d… (demo:hello)`.
-                let (what, id, short) = if action == T::CopyRecord {
-                    let id = &r.tracked.record_id;
-                    ("record ID", id.to_string(), id.short(8))
-                } else {
-                    let id = &r.tracked.log_id;
-                    ("log ID", id.to_string(), id.short(8))
-                };
-                let algo = id.split(':').next().unwrap_or("sha256");
-                let package = r.tracked.package.as_deref().unwrap_or("package unknown");
-                let msg = format!(
-                    "copied {what} {algo}:{short}… ({})",
-                    crate::text::clean(package)
-                );
-                cmds.push(Effect::Copy(id));
-                s.flash(msg);
-            }
-        }
-        T::Publish => open_form(s, cmds),
-        T::Pulse => super::pulse::toggle(s, cmds),
-        T::Rebuild => rebuild(s, cmds),
-        T::ClearFilter => {
-            if !s.filter.is_empty() {
-                s.filter.clear();
-                s.mark_view();
-            }
-        }
-    }
-}
-
-pub(super) fn open_form(s: &mut State, cmds: &mut Vec<Effect>) {
-    if s.cfg.readonly {
-        s.warn("read-only: publishing is disabled");
-        return;
-    }
-    cmds.push(Effect::LoadKeys);
-    s.mode = Mode::Form;
-    s.form.step = Step::Edit;
-    s.form.error = None;
-    // The package of the selected row, unless the draft has one the operator typed.
-    if s.form.package.trim().is_empty() || s.form.prefilled {
-        if let Some(p) = s
-            .selected_row()
-            .and_then(|r| r.tracked.package.clone())
-            .filter(|p| p.parse::<PackageName>().is_ok())
-        {
-            s.form.package = p;
-            s.form.prefilled = true;
         }
     }
 }
@@ -452,160 +393,19 @@ pub fn needs_rebuild(r: &Row) -> bool {
         && r.tracked.package.is_some()
 }
 
-/// Rebuilds the selected rejected record's entries on the log's new head: straight to review.
-/// A publish draft open for something else is not replaced unasked.
-pub(super) fn rebuild(s: &mut State, cmds: &mut Vec<Effect>) {
-    let Some(r) = s.selected_row() else { return };
-    if !needs_rebuild(r) {
-        s.warn("b rebuilds records this app signed that were rejected because the head moved");
-        return;
-    }
-    let key = r.key();
-    if s.form.has_draft() && s.form.rebuilds.as_ref().is_none_or(|(k, _)| *k != key) {
-        open_form(s, cmds);
-        if s.mode == Mode::Form {
-            s.form.confirm_rebuild = Some(key);
-        }
-        return;
-    }
-    rebuild_record(s, key, cmds);
-}
-
-/// Replaces the form with a rebuild of `key` (rejected because the head moved), linked to it.
-pub(super) fn rebuild_record(s: &mut State, key: RecordRef, cmds: &mut Vec<Effect>) {
-    let Some(r) = s.row(&key) else { return };
-    let (Some(entries), Some(package)) = (r.tracked.entries.clone(), r.tracked.package.clone())
-    else {
-        return;
-    };
-    let reason = match &r.state {
-        Some(RecordState::Rejected { reason }) => crate::text::clean(reason).into_owned(),
-        _ => String::new(),
-    };
-    let Ok(pkg) = package.parse::<PackageName>() else {
-        return;
-    };
-    open_form(s, cmds);
-    if s.mode != Mode::Form {
-        return;
-    }
-    s.form = Form {
-        package,
-        signer: s.form.signer,
-        staged: entries.clone(),
-        step: Step::Preparing,
-        paths: s.form.paths.clone(),
-        rebuilds: Some((key, reason)),
-        ..Form::default()
-    };
-    cmds.push(Effect::Prepare {
-        package: pkg,
-        entries,
-    });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ids::{LogId, RecordId, Sha256Hash};
-    use crate::registry::{ApiError, PackageRecord};
-    use crate::tracker::store::Origin;
-    use std::time::Duration;
-
-    fn tracked(n: u32, added_at: i64) -> Tracked {
-        let mut b = [0u8; 32];
-        b[..4].copy_from_slice(&n.to_be_bytes());
-        Tracked {
-            log_id: LogId(Sha256Hash(b)),
-            record_id: RecordId(Sha256Hash(b)),
-            package: Some(format!("demo:p{}", n % 7)),
-            origin: Origin::Tracked,
-            entries: None,
-            added_at,
-            state: None,
-            response: None,
-            missing: None,
-            polled_at: None,
-            error: None,
-        }
-    }
-
-    /// Moving single rows as poll results arrive gives exactly the view (and selection) a full
-    /// filter-and-sort gives, for every sort column, both directions, with and without a filter.
-    #[test]
-    pub(super) fn incremental_view_equals_full_recompute() {
-        let cfg = AppConfig {
-            registry: "http://127.0.0.1:1".into(),
-            sandbox: false,
-            readonly: false,
-            interval: Duration::from_secs(2),
-            color: false,
-        };
-        let mut s = State::new(cfg, 1_000_000);
-        // Several rows share an `added_at` (as `track add -` does), so ties are exercised.
-        let list: Vec<Tracked> = (0..60).map(|n| tracked(n, 1000 + (n / 4) as i64)).collect();
-        let keys: Vec<RecordRef> = list
-            .iter()
-            .map(|t| RecordRef::new(t.log_id, t.record_id))
-            .collect();
-        update(&mut s, Action::StoreLoaded(list));
-        let bodies = [
-            serde_json::json!({"state": "processing"}),
-            serde_json::json!({"state": "published", "registryIndex": 3}),
-            serde_json::json!({"state": "rejected", "reason": "bad beta"}),
-        ];
-        let mut seed = 7u64;
-        for step in 0..1500u32 {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let r = (seed >> 33) as usize;
-            match step % 150 {
-                0 => s.sort = s.sort.next(),
-                50 => s.ascending = !s.ascending,
-                100 => s.filter = ["", "beta", "p3", "processing"][r % 4].into(),
-                _ => {}
-            }
-            if step % 50 == 0 {
-                s.mark_view();
-                s.refresh_view();
-            }
-            if r % 5 == 0 {
-                s.page = 1 + r % 9;
-                s.select_pos(r % 60);
-            }
-            let key = keys[r % keys.len()];
-            let result = if r % 11 == 0 {
-                Err(ApiError::Invalid {
-                    status: 400,
-                    message: "beta".into(),
-                })
-            } else {
-                let body = bodies[r % 3].clone();
-                let mut with_id = body.clone();
-                with_id["recordId"] = key.record.to_string().into();
-                let rec: PackageRecord = serde_json::from_value(with_id).expect("record");
-                Ok((rec, body))
-            };
-            update(
-                &mut s,
-                Action::Polled {
-                    key,
-                    result,
-                    at: 2000 + (r % 13) as i64,
-                    latency: Duration::ZERO,
-                    hold: None,
-                },
-            );
-            let mut full = s.clone();
-            full.mark_view();
-            full.refresh_view();
-            assert_eq!(s.view, full.view, "step {step}: sort {:?}", s.sort);
-            assert_eq!(s.selected, full.selected, "step {step}");
-            assert_eq!(s.offset, full.offset, "step {step}");
-            let mut counts = s.clone();
-            counts.recount();
-            assert_eq!(s.counts(), counts.counts(), "step {step}");
-        }
+/// A registry-wide failure in a few words for a row: the header has the whole message, so the
+/// rows do not repeat it.
+fn outage_label(e: &ApiError) -> String {
+    match e {
+        ApiError::Unreachable { .. } => "unreachable".into(),
+        ApiError::Timeout { .. } => "no answer in time".into(),
+        ApiError::Network { .. } => "connection broke".into(),
+        ApiError::Tls { .. } => "TLS failed".into(),
+        ApiError::NoSuchEndpoint { .. } => "no such endpoint".into(),
+        ApiError::Status { status, .. } => format!("answered {status}"),
+        ApiError::BadBody { .. } => "unreadable answer".into(),
+        ApiError::TooLarge { .. } => "answer too large".into(),
+        ApiError::RedirectLoop { .. } => "too many redirects".into(),
+        _ => "failed".into(),
     }
 }

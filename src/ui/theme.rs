@@ -1,6 +1,7 @@
 //! Colours, glyphs and labels. Every state is glyph + word (+ colour when allowed), so the screen
 //! reads the same under `NO_COLOR`; the selection is reverse video.
 
+use super::row::StateKind;
 use ratatui::style::{Color, Modifier, Style};
 
 /// The STATE column: (state, glyph, meaning). The help legend and README are written from it.
@@ -61,20 +62,26 @@ impl Theme {
     }
 
     /// A state's glyph (from [`STATES`], which the help legend shows) and style.
-    pub fn state(&self, name: &str) -> (&'static str, Style) {
+    pub fn state(&self, kind: StateKind) -> (&'static str, Style) {
         let glyph = STATES
             .iter()
-            .find(|(n, _, _)| *n == name)
+            .find(|(n, _, _)| *n == kind.name())
             .map_or("?", |(_, g, _)| *g);
-        let style = match name {
-            "published" => self.fg(Color::Green),
-            "rejected" => self.fg(Color::Red).add_modifier(Modifier::BOLD),
-            "sourcing" => self.fg(Color::Magenta),
-            "processing" => self.fg(Color::Yellow),
-            "error" => self.fg(Color::Red),
-            _ => self.fg(Color::DarkGray),
+        let style = match kind {
+            StateKind::Published => self.fg(Color::Green),
+            StateKind::Rejected => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            StateKind::Sourcing => self.fg(Color::Magenta),
+            StateKind::Processing => self.fg(Color::Yellow),
+            StateKind::Error => self.fg(Color::Red),
+            StateKind::Unknown => self.fg(Color::DarkGray),
         };
         (glyph, style)
+    }
+
+    /// The glyph and style of a state word as stored (history, events): a word no state has
+    /// shows as `unknown` does.
+    pub fn state_named(&self, name: &str) -> (&'static str, Style) {
+        self.state(StateKind::parse(name).unwrap_or(StateKind::Unknown))
     }
 
     pub fn selected(&self) -> Style {

@@ -8,21 +8,24 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::Path;
 use std::time::Duration;
 use wargdash::keys::KeyStore;
-use wargdash::registry::{ClientOptions, RegistryClient};
-use wargdash::tracker::scheduler::SchedulerConfig;
 use wargdash::tracker::store::Store;
 use wargdash::trust::worker::VerifierConfig;
-use wargdash::ui::app::{Action, AppConfig};
-use wargdash::ui::runtime::{Dashboard, RuntimeOptions};
+use wargdash::ui::app::Action;
+use wargdash::ui::runtime::{Dashboard, DashboardBuilder};
 
 /// How long one turn of the runtime's loop runs before a test looks at the screen.
 const STEP: Duration = Duration::from_millis(150);
+
+/// A hook that sees each action before the reducer.
+type Observer = Box<dyn FnMut(&Action)>;
 
 pub struct DashRun {
     pub dash: Dashboard,
     pub term: ratatui::Terminal<ratatui::backend::TestBackend>,
     w: u16,
     h: u16,
+    /// Sees every action the loop feeds the reducer ([`DashRun::observe`]).
+    observe: Option<Observer>,
 }
 
 /// The store file of a wargdash home (as `Wd` lays it out).
@@ -40,50 +43,59 @@ pub fn verifier(home: &Path, on_alert: Option<String>) -> VerifierConfig {
     }
 }
 
+/// The dashboard these tests start: the wargdash home `home` on the registry `url`, polling
+/// every 300 ms, no colour, no verifier — options a test may change before it starts.
+pub fn builder(url: &str, home: &Path) -> DashboardBuilder {
+    let store = Store::open(&store_path(home), url).expect("store");
+    Dashboard::builder(url, store, KeyStore::new(home.join("data").join("keys")))
+        .interval(Duration::from_millis(300))
+}
+
 impl DashRun {
     /// The dashboard of the wargdash home `home` on the registry `url`, drawn `w`×`h`, polling
     /// every 300 ms, with `verifier` if given.
     pub fn start(url: &str, home: &Path, w: u16, h: u16, verifier: Option<VerifierConfig>) -> Self {
-        let store = Store::open(&store_path(home), url).expect("store");
-        let dash = Dashboard::start(
-            AppConfig {
-                registry: url.to_string(),
-                sandbox: false,
-                readonly: false,
-                interval: Duration::from_millis(300),
-                color: false,
-            },
-            RegistryClient::new(url, ClientOptions::default()).expect("client"),
-            store,
-            KeyStore::new(home.join("data").join("keys")),
-            RuntimeOptions {
-                scheduler: SchedulerConfig {
-                    interval: Duration::from_millis(300),
-                    ..SchedulerConfig::default()
-                },
-                client: ClientOptions::default(),
-                verifier,
-            },
-        )
-        .expect("dashboard");
+        Self::start_with(url, home, w, h, |b| b.verifier(verifier))
+    }
+
+    /// As [`DashRun::start`], with the options `options` sets on [`builder`]'s defaults.
+    pub fn start_with(
+        url: &str,
+        home: &Path,
+        w: u16,
+        h: u16,
+        options: impl FnOnce(DashboardBuilder) -> DashboardBuilder,
+    ) -> Self {
+        let dash = options(builder(url, home)).start().expect("dashboard");
         Self {
             dash,
             term: ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h))
                 .expect("terminal"),
             w,
             h,
+            observe: None,
         }
+    }
+
+    /// `f` sees every action the loop feeds the reducer from now on.
+    pub fn observe(&mut self, f: impl FnMut(&Action) + 'static) {
+        self.observe = Some(Box::new(f));
     }
 
     /// One turn of the runtime's loop.
     pub async fn step(&mut self) {
         let until = tokio::time::Instant::now() + STEP;
+        let observe = &mut self.observe;
         self.dash
             .run_loop(
                 &mut self.term,
                 futures::stream::pending(),
                 Some(until),
-                |_| {},
+                |a| {
+                    if let Some(f) = observe.as_mut() {
+                        f(a)
+                    }
+                },
             )
             .await
             .expect("loop");

@@ -9,7 +9,7 @@ use wargdash::ui::view;
 /// Draws the real view of `s` on a `w`×`h` test terminal (the page size set as the runtime does,
 /// the pulse strip taken into account).
 pub fn render(s: &mut State, w: u16, h: u16) -> Terminal<TestBackend> {
-    s.page = wargdash::ui::pulse::page_size(s, h);
+    s.table.page = wargdash::ui::pulse::page_size(&s.pulse, h);
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
     t.draw(|f| view::draw(s, f)).expect("draw");
     t

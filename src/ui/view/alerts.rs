@@ -4,11 +4,16 @@
 use super::*;
 use crate::text::clean;
 
-pub(super) fn draw_alerts(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+pub(super) fn draw_alerts(
+    trust: &crate::ui::trust::TrustView,
+    t: &Theme,
+    f: &mut Frame,
+    area: Rect,
+) {
     let inner = overlay(f, area, "Trust alerts (Esc closes, j/k scrolls)", 94, 92);
     let mut lines: Vec<Line> = Vec::new();
-    let active = s.trust.active();
-    if let Some((r, _)) = &s.trust.report {
+    let active = trust.active();
+    if let Some((r, _)) = &trust.report {
         if let Some(e) = &r.explanation {
             lines.push(Line::from(Span::styled("What this looks like:", t.bold())));
             lines.push(Line::from(clean(e).into_owned()));
@@ -23,7 +28,7 @@ pub(super) fn draw_alerts(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         lines.push(Line::from(""));
     }
     // Stored alerts, newest first: one row per attack, with how often and when it was seen.
-    for a in &s.trust.stored {
+    for a in &trust.stored {
         let mut head = vec![
             Span::styled(format!("⚠ {}", a.alert.kind.as_str()), t.error()),
             Span::raw(format!("  {}", fmt_time(a.time_ms))),
@@ -44,7 +49,7 @@ pub(super) fn draw_alerts(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             Span::styled("  do:    ", t.bold()),
             Span::raw(a.alert.kind.what_to_do()),
         ]));
-        match s.trust.evidence.get(&a.id) {
+        match trust.evidence.get(&a.id) {
             Some(ev) => {
                 lines.push(Line::from(Span::styled("  evidence:", t.bold())));
                 for l in ev {
@@ -58,7 +63,7 @@ pub(super) fn draw_alerts(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         }
         lines.push(Line::from(""));
     }
-    let skip = s.trust.scroll.min(lines.len().saturating_sub(1));
+    let skip = trust.scroll.clamp(lines.len().saturating_sub(1));
     let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

@@ -4,7 +4,16 @@
 use super::*;
 use crate::text::clean;
 
-pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+/// The pane for `row` (the selected one), with what the verifier knows of it.
+pub(super) fn draw_detail(
+    pane: &crate::ui::detail::DetailPane,
+    row: Option<&Row>,
+    trust: &crate::ui::trust::TrustView,
+    readonly: bool,
+    t: &Theme,
+    f: &mut Frame,
+    area: Rect,
+) {
     let inner = overlay(
         f,
         area,
@@ -12,15 +21,16 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         92,
         90,
     );
-    let Some(r) = s.selected_row() else { return };
+    let Some(r) = row else { return };
     let kv = |k: &str, v: String| {
         Line::from(vec![
             Span::styled(format!("{k:<12}"), t.bold()),
             Span::raw(clean(&v).into_owned()),
         ])
     };
-    let name = r.state_name();
-    let (glyph, style) = t.state(name);
+    let kind = r.state_kind();
+    let (glyph, style) = t.state(kind);
+    let name = kind.name();
     let mut lines = vec![
         kv(
             "package",
@@ -34,7 +44,7 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         kv("origin", format!("{:?}", r.tracked.origin).to_lowercase()),
         kv(
             "record time",
-            match (r.record_ms, s.trust.did.contains_key(&r.key())) {
+            match (r.record_ms, trust.did.contains_key(&r.key())) {
                 (Some(ms), true) => format!("{} (signed in the record)", fmt_time(ms)),
                 (Some(ms), false) => format!("{} (signed by this app)", fmt_time(ms)),
                 (None, _) => "not known until its package log is proven".into(),
@@ -60,7 +70,7 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 clean(reason).into_owned(),
                 t.error(),
             )));
-            if crate::ui::table::needs_rebuild(r) && !s.cfg.readonly {
+            if crate::ui::table::needs_rebuild(r) && !readonly {
                 lines.push(Line::from(Span::styled(
                     "⟲ the log's head moved after this record was built (another record was published first); press b to rebuild it on the new head",
                     t.accent(),
@@ -70,7 +80,7 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         Some(crate::registry::RecordState::Published { registry_index }) => {
             lines.push(kv("reg. index", registry_index.to_string()));
             use crate::trust::records::Proof;
-            let (text, style) = match s.trust.proof(&r.key()) {
+            let (text, style) = match trust.proof(&r.key()) {
                 Some(Proof::Proven { .. }) => (
                     "✔ proven in the latest verified checkpoint".to_string(),
                     t.ok(),
@@ -113,13 +123,13 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     if let Some(e) = &r.error {
         lines.push(kv("last error", e.clone()));
     }
-    if let Some((_, link)) = s.detail_link.as_ref().filter(|(k, _)| *k == r.key()) {
+    if let Some((_, link)) = pane.link.as_ref().filter(|(k, _)| *k == r.key()) {
         lines.push(kv(
             "rebuilds",
             format!("{} (rejected: {})", link.original, link.reason),
         ));
     }
-    if let Some(rec) = s.trust.did.get(&r.key()) {
+    if let Some(rec) = trust.did.get(&r.key()) {
         lines.push(kv("signer", rec.signer.to_string()));
         lines.push(kv("log index", rec.index.to_string()));
         lines.push(Line::from(Span::styled(
@@ -140,11 +150,11 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             lines.push(Line::from(format!("  {}. {e}", i + 1)));
         }
     }
-    if let Some((key, hist)) = &s.detail_history {
+    if let Some((key, hist)) = &pane.history {
         if *key == r.key() && !hist.is_empty() {
             lines.push(Line::from(Span::styled("history:", t.bold())));
             for h in hist {
-                let (g, st) = t.state(&h.state);
+                let (g, st) = t.state_named(&h.state);
                 lines.push(Line::from(vec![
                     Span::raw(format!("  {}  ", fmt_time(h.at))),
                     Span::styled(format!("{g} {}", clean(&h.state)), st),
@@ -170,8 +180,7 @@ pub(super) fn draw_detail(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let lines = wrap(lines, inner.width as usize);
     let room = inner.height as usize;
     let max = lines.len().saturating_sub(room);
-    s.detail_max_scroll.set(max);
-    let skip = s.detail_scroll.min(max);
+    let skip = pane.scroll.clamp(max);
     let more_below = lines.len() > skip + room;
     let mut lines: Vec<Line> = lines.into_iter().skip(skip).take(room).collect();
     if skip > 0 {

@@ -5,12 +5,18 @@
 use super::*;
 use crate::text::clean;
 
-pub(super) fn draw_events(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+pub(super) fn draw_events(
+    pane: &crate::ui::events::EventsPane,
+    alerts: &[crate::trust::db::StoredAlert],
+    t: &Theme,
+    f: &mut Frame,
+    area: Rect,
+) {
     let inner = overlay(f, area, "Events (Esc closes, j/k scrolls)", 94, 90);
     // State changes and alerts merged by time, newest first.
     let mut items: Vec<(i64, Line)> = Vec::new();
-    for e in &s.events {
-        let (g, st) = t.state(&e.to);
+    for e in &pane.events {
+        let (g, st) = t.state_named(&e.to);
         let from = e.from.clone().unwrap_or_else(|| "new".into());
         items.push((
             e.at,
@@ -33,7 +39,7 @@ pub(super) fn draw_events(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             ]),
         ));
     }
-    for a in &s.trust.stored {
+    for a in alerts {
         items.push((
             a.time_ms,
             Line::from(vec![
@@ -50,11 +56,8 @@ pub(super) fn draw_events(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             t.dim(),
         ))]
     } else {
-        items
-            .into_iter()
-            .map(|(_, l)| l)
-            .skip(s.events_scroll)
-            .collect()
+        let skip = pane.scroll.clamp(items.len().saturating_sub(1));
+        items.into_iter().map(|(_, l)| l).skip(skip).collect()
     };
     f.render_widget(Paragraph::new(lines), inner);
 }

@@ -11,14 +11,18 @@ pub(super) fn draw_footer(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 Mode::Command => ":",
                 _ => "track (LOG_ID|NS:NAME RECORD_ID): ",
             };
-            let at = s.cursor.unwrap_or(usize::MAX).min(s.input.chars().count());
+            let at = s
+                .prompt
+                .cursor
+                .unwrap_or(usize::MAX)
+                .min(s.prompt.input.chars().count());
             let mut spans = vec![
                 Span::styled(prompt, t.bold()),
-                Span::raw(s.input.chars().take(at).collect::<String>()),
+                Span::raw(s.prompt.input.chars().take(at).collect::<String>()),
                 Span::styled("▏", t.dim()),
-                Span::raw(s.input.chars().skip(at).collect::<String>()),
+                Span::raw(s.prompt.input.chars().skip(at).collect::<String>()),
             ];
-            if let Some(e) = &s.input_error {
+            if let Some(e) = &s.prompt.error {
                 spans.push(Span::styled(format!("  ✗ {e}"), t.error()));
             }
             Line::from(spans)
@@ -26,19 +30,19 @@ pub(super) fn draw_footer(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         _ => {
             // Marked rows are counted first, so the count is never cut off.
             let mut spans = Vec::new();
-            if !s.marked.is_empty() {
+            if !s.table.marked.is_empty() {
                 spans.push(Span::styled(
-                    format!("* {} marked (d untracks, u clears)", s.marked.len()),
+                    format!("* {} marked (d untracks, u clears)", s.table.marked.len()),
                     t.bold(),
                 ));
                 spans.push(Span::raw("  "));
             }
-            spans.push(match &s.flash {
+            spans.push(match &s.status.flash {
                 Some(m) => {
                     let (prefix, style) = match m.level {
-                        crate::ui::app::Level::Info => ("", t.accent()),
-                        crate::ui::app::Level::Warn => ("⚠ ", t.fg(ratatui::style::Color::Yellow)),
-                        crate::ui::app::Level::Error => ("✗ ", t.error()),
+                        crate::ui::msg::Level::Info => ("", t.accent()),
+                        crate::ui::msg::Level::Warn => ("⚠ ", t.fg(ratatui::style::Color::Yellow)),
+                        crate::ui::msg::Level::Error => ("✗ ", t.error()),
                     };
                     Span::styled(format!("{prefix}{}", m.text), style)
                 }

@@ -3,8 +3,7 @@
 #[allow(unused_imports)]
 use super::*;
 
-pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
-    let form = &s.form;
+pub(super) fn draw_form(form: &crate::ui::form::Form, t: &Theme, f: &mut Frame, area: Rect) {
     match &form.step {
         Step::Review(p) if !form.confirm_quit => {
             let inner = overlay(f, area, "Review: exactly what will be signed", 90, 80);
@@ -38,7 +37,7 @@ pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 ),
                 kv(
                     "key ID",
-                    s.signer()
+                    form.signer()
                         .map(|k| format!("{} ({}, {})", k.key_id, k.name, k.algorithm))
                         .unwrap_or_else(|| "none".into()),
                 ),
@@ -87,7 +86,7 @@ pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 form.kind.name(),
                 EntryKind::ALL.map(|k| k.name()).join(" / ")
             ),
-            Field::Signer => match s.signer() {
+            Field::Signer => match form.signer() {
                 Some(k) => format!("◂ {} ({}) ▸", k.name, k.algorithm),
                 None => "none — Ctrl-G generates an ecdsa-p256 key".into(),
             },
@@ -104,7 +103,7 @@ pub(super) fn draw_form(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             Span::styled(format!("{:<13}", field.label()), t.bold()),
             Span::styled(value, value_style),
         ]));
-        let hint = form.check(field, &s.keys);
+        let hint = form.check(field, &form.keys);
         if field == Field::Package && form.prefilled {
             lines.push(Line::from(Span::styled(
                 "               from the selected row: type to replace",

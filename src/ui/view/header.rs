@@ -5,10 +5,13 @@ use super::*;
 
 pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     let mut l1 = vec![Span::styled("wargdash ", t.bold())];
-    if s.frozen {
+    if s.table.frozen {
         // First on the line, so it is never cut off at 80 columns.
         l1.push(Span::styled(
-            format!("❄ FROZEN: {} updates wait, f resumes", s.frozen_waiting()),
+            format!(
+                "❄ FROZEN: {} updates wait, f resumes",
+                s.table.frozen_waiting()
+            ),
             t.selected(),
         ));
         l1.push(Span::raw(" "));
@@ -30,7 +33,7 @@ pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     }
 
     let mut l2 = Vec::new();
-    let h = &s.health;
+    let h = &s.status.health;
     if h.down {
         let retry = h
             .retry_at
@@ -66,7 +69,7 @@ pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     } else {
         l2.push(Span::styled("○ connecting…", t.dim()));
     }
-    match s.checkpoint {
+    match s.status.checkpoint {
         Some((len, ts)) => l2.push(Span::raw(format!(
             " · checkpoint: log length {len}, {} old",
             // A hostile timestamp (up to u64::MAX seconds) must not overflow: saturate.
@@ -80,37 +83,38 @@ pub(super) fn draw_header(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         " · poll every {}s",
         s.cfg.interval.as_secs_f64()
     )));
-    let counts = s.counts();
+    let counts = s.table.counts();
     // Where the selection is, always first on the line: `31/303`.
     let mut l3 = vec![
         Span::styled(
-            format!("{}/{}", s.selected_pos().map_or(0, |p| p + 1), s.view.len()),
+            format!(
+                "{}/{}",
+                s.table.selected_pos().map_or(0, |p| p + 1),
+                s.table.view.len()
+            ),
             t.bold(),
         ),
         Span::raw("  "),
     ];
-    for name in [
-        "published",
-        "processing",
-        "sourcing",
-        "rejected",
-        "error",
-        "unknown",
-    ] {
-        let n = counts.get(name).copied().unwrap_or(0);
-        if n == 0 && matches!(name, "error" | "unknown") {
+    for kind in StateKind::ALL {
+        let n = counts.get(&kind).copied().unwrap_or(0);
+        if n == 0 && matches!(kind, StateKind::Error | StateKind::Unknown) {
             continue;
         }
-        let (g, st) = t.state(name);
+        let (g, st) = t.state(kind);
+        let name = kind.name();
         l3.push(Span::styled(format!("{g} {name} {n}"), st));
         l3.push(Span::raw("  "));
     }
-    l3.push(Span::styled(format!("· {} tracked", s.rows.len()), t.dim()));
-    if !s.filter.is_empty() {
+    l3.push(Span::styled(
+        format!("· {} tracked", s.table.rows.len()),
+        t.dim(),
+    ));
+    if !s.table.filter.is_empty() {
         l3.push(Span::raw(format!(
             " · filter \"{}\" ({} shown)",
-            crate::text::clean(&s.filter),
-            s.view.len()
+            crate::text::clean(&s.table.filter),
+            s.table.view.len()
         )));
     }
     f.render_widget(
@@ -190,7 +194,7 @@ pub(super) fn trust_spans(s: &State, t: &Theme) -> Vec<Span<'static>> {
             ]
         }
         // The outage itself is said once, on the next line.
-        (_, Some(_)) if s.health.down => {
+        (_, Some(_)) if s.status.health.down => {
             vec![Span::styled("○ unverified (registry down)", t.dim())]
         }
         (_, Some(e)) => vec![Span::styled(format!("○ unverified: {e}"), t.dim())],

@@ -3,9 +3,15 @@
 #[allow(unused_imports)]
 use super::*;
 
-pub(super) fn draw_help(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+pub(super) fn draw_help(
+    help: &crate::ui::help::HelpPane,
+    readonly: bool,
+    t: &Theme,
+    f: &mut Frame,
+    area: Rect,
+) {
     let inner = overlay(f, area, "Keys (Esc closes, j/k scrolls)", 80, 90);
-    let mut lines: Vec<Line> = keymap::help_lines(s.cfg.readonly)
+    let mut lines: Vec<Line> = keymap::help_lines(readonly)
         .into_iter()
         .map(|(k, d)| {
             Line::from(vec![
@@ -31,7 +37,7 @@ pub(super) fn draw_help(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled("Glyphs", t.bold())));
     for (name, glyph, meaning) in crate::ui::theme::STATES {
-        let (_, style) = t.state(name);
+        let (_, style) = t.state_named(name);
         lines.push(Line::from(vec![
             Span::styled(format!("{:>16}  ", format!("{glyph} {name}")), style),
             Span::raw(*meaning),
@@ -51,7 +57,7 @@ pub(super) fn draw_help(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
             Span::raw(*d),
         ]));
     }
-    if !s.cfg.readonly {
+    if !readonly {
         lines.push(Line::from(""));
         lines.push(Line::from(Span::styled("Publish form", t.bold())));
         for (k, d) in keymap::FORM_BINDINGS {
@@ -63,7 +69,7 @@ pub(super) fn draw_help(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
     }
     // Scrolls when it does not fit (80×24 shows about 16 lines).
     let room = inner.height as usize;
-    let skip = s.help_scroll.min(lines.len().saturating_sub(room));
+    let skip = help.scroll.clamp(lines.len().saturating_sub(room));
     let more = lines.len() > skip + room;
     let mut lines: Vec<Line> = lines.into_iter().skip(skip).take(room).collect();
     if more {

@@ -4,12 +4,18 @@
 use super::*;
 use crate::text::clean;
 
-pub(super) fn draw_log(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
-    let name = s
-        .logs
+/// The browser's log; `is_tracked` says which of its records the table tracks.
+pub(super) fn draw_log(
+    logs: &crate::ui::logview::LogBrowser,
+    is_tracked: impl Fn(&crate::ids::RecordRef) -> bool,
+    t: &Theme,
+    f: &mut Frame,
+    area: Rect,
+) {
+    let name = logs
         .package
         .clone()
-        .or_else(|| s.logs.log_id.map(|l| l.short(16)))
+        .or_else(|| logs.log_id.map(|l| l.short(16)))
         .unwrap_or_default();
     let inner = overlay(
         f,
@@ -19,7 +25,7 @@ pub(super) fn draw_log(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         92,
     );
     let mut lines: Vec<Line> = Vec::new();
-    match &s.logs.view {
+    match &logs.view {
         None => lines.push(Line::from(Span::styled(
             "◌ fetching, validating and proving the log…",
             t.dim(),
@@ -47,11 +53,9 @@ pub(super) fn draw_log(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                 t.bold(),
             )));
             let room = (inner.height as usize).saturating_sub(2).max(1);
-            let first = s.logs.selected.saturating_sub(room.saturating_sub(1));
+            let first = logs.selected.saturating_sub(room.saturating_sub(1));
             for (i, r) in v.records.iter().enumerate().skip(first).take(room) {
-                let tracked = s
-                    .row(&crate::ids::RecordRef::new(v.log_id, r.record_id))
-                    .is_some();
+                let tracked = is_tracked(&crate::ids::RecordRef::new(v.log_id, r.record_id));
                 let line = format!(
                     "{:>4} {:>7}  {:<14} {:<20} {:<16} {}{}",
                     r.index,
@@ -62,7 +66,7 @@ pub(super) fn draw_log(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
                     clean(&crate::trust::package::describe(r)),
                     if tracked { "  (tracked)" } else { "" }
                 );
-                let style = if i == s.logs.selected {
+                let style = if i == logs.selected {
                     t.selected()
                 } else {
                     Style::default()

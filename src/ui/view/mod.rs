@@ -1,8 +1,11 @@
-//! Drawing: a pure function of [`State`]. Table rows are built only for the visible window.
+//! Drawing: a pure function of [`State`], each overlay drawn from its own pane's state. Table
+//! rows are built only for the visible window.
 
-use super::app::{Mode, Row, SortKey, State};
+use super::app::State;
 use super::form::{EntryKind, Field, Step};
 use super::keymap;
+use super::msg::Mode;
+use super::row::{Row, SortKey, StateKind};
 use super::theme::{ago, Theme};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -63,23 +66,36 @@ pub fn draw(s: &State, f: &mut Frame) {
     .areas(area);
     draw_header(s, &t, f, header);
     // Set again by the table when it draws rows (mouse clicks map through it).
-    s.table_body.set(None);
+    s.table.body.set(None);
     if s.pulse.shown {
-        pulse::draw_pulse(s, &t, f, strip);
+        pulse::draw_pulse(&s.pulse, &t, f, strip);
     }
-    if s.rows.is_empty() {
+    if s.table.rows.is_empty() {
         draw_splash(s, &t, f, table);
     } else {
-        draw_table(s, &t, f, table);
+        let view = table::TableView {
+            table: &s.table,
+            trust: &s.trust,
+            now: s.now,
+        };
+        draw_table(&view, &t, f, table);
     }
     draw_footer(s, &t, f, footer);
     match &s.mode {
-        Mode::Help => draw_help(s, &t, f, area),
-        Mode::Alerts => draw_alerts(s, &t, f, area),
-        Mode::LogBrowser => draw_log(s, &t, f, area),
-        Mode::Events => draw_events(s, &t, f, area),
-        Mode::Detail => draw_detail(s, &t, f, area),
-        Mode::Form => draw_form(s, &t, f, area),
+        Mode::Help => draw_help(&s.help, s.cfg.readonly, &t, f, area),
+        Mode::Alerts => draw_alerts(&s.trust, &t, f, area),
+        Mode::LogBrowser => draw_log(&s.logs, |k| s.table.contains(k), &t, f, area),
+        Mode::Events => draw_events(&s.events, &s.trust.stored, &t, f, area),
+        Mode::Detail => draw_detail(
+            &s.detail,
+            s.selected_row(),
+            &s.trust,
+            s.cfg.readonly,
+            &t,
+            f,
+            area,
+        ),
+        Mode::Form => draw_form(&s.form, &t, f, area),
         Mode::ConfirmUntrack(keys) => {
             let r = centered(area, 72, 6);
             f.render_widget(Clear, r);

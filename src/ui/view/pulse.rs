@@ -25,9 +25,14 @@ fn latency(ms: u64) -> String {
     ago(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
-pub(super) fn draw_pulse(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+pub(super) fn draw_pulse(
+    pulse: &crate::ui::pulse::PulseView,
+    t: &Theme,
+    f: &mut Frame,
+    area: Rect,
+) {
     let rows = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).split(area);
-    let Some(p) = &s.pulse.data else {
+    let Some(p) = &pulse.data else {
         f.render_widget(
             Paragraph::new(Span::styled("pulse: reading the store…", t.dim())),
             rows[0],

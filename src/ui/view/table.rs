@@ -34,6 +34,14 @@ pub(super) fn cut(text: &str, room: usize) -> (String, usize) {
     (format!("{}…", &text[..end]), end)
 }
 
+/// What the table is drawn from: its own pane, what the verifier knows of its records, and
+/// the time ages count to.
+pub(super) struct TableView<'a> {
+    pub table: &'a crate::ui::table::RecordTable,
+    pub trust: &'a crate::ui::trust::TrustView,
+    pub now: i64,
+}
+
 /// The style of filter matches: reverse video is taken by the selection, so colour when
 /// allowed, else bold underlined.
 fn highlight(t: &Theme) -> Style {
@@ -77,9 +85,9 @@ fn cell_line(
     Line::from(spans)
 }
 
-pub(super) fn sort_title(s: &State, key: SortKey, title: &str) -> String {
-    if s.sort == key {
-        format!("{title}{}", if s.ascending { "▲" } else { "▼" })
+pub(super) fn sort_title(s: &TableView<'_>, key: SortKey, title: &str) -> String {
+    if s.table.sort == key {
+        format!("{title}{}", if s.table.ascending { "▲" } else { "▼" })
     } else {
         title.to_string()
     }
@@ -159,23 +167,23 @@ impl Widths {
 }
 
 pub(super) fn table_row(
-    s: &State,
+    s: &TableView<'_>,
     t: &Theme,
     r: &Row,
     selected: bool,
     w: &Widths,
 ) -> TRow<'static> {
-    let filter = s.filter_terms();
-    let name = r.state_name();
-    let (mut glyph, mut style) = t.state(name);
+    let filter = s.table.filter_terms();
+    let kind = r.state_kind();
+    let (mut glyph, mut style) = t.state(kind);
     let proof = s.trust.proof(&r.key());
     // A published answer nothing verified proves is a claim: no ✓, dimmed, with why.
     let claim = proof.and_then(|p| p.claim_text());
-    let mut state_text = name.to_string();
+    let mut state_text = kind.name().to_string();
     if claim.is_some() {
         (glyph, style) = ("?", t.dim());
         state_text = "published?".into();
-    } else if name == "published"
+    } else if kind == StateKind::Published
         && matches!(
             proof,
             Some(crate::trust::records::Proof::NotIncluded { .. })
@@ -185,14 +193,15 @@ pub(super) fn table_row(
         state_text = "published?".into();
     }
     let mut detail = r.detail();
-    let mut detail_style = if name == "rejected" || (r.error.is_some() && r.state.is_none()) {
-        t.error()
-    } else {
-        Style::default()
-    };
+    let mut detail_style =
+        if kind == StateKind::Rejected || (r.error.is_some() && r.state.is_none()) {
+            t.error()
+        } else {
+            Style::default()
+        };
     // What a published record did: from its validated package log, or the entries this app
     // signed.
-    if name == "published" {
+    if kind == StateKind::Published {
         let did = s
             .trust
             .did
@@ -238,8 +247,8 @@ pub(super) fn table_row(
             detail_line.spans.push(Span::styled(e, t.dim()));
         }
     }
-    let marked = s.marked.contains(&r.key());
-    let fresh = s.fresh.is_some_and(|(k, _)| k == r.key());
+    let marked = s.table.marked.contains(&r.key());
+    let fresh = s.table.fresh.is_some_and(|(k, _)| k == r.key());
     let mark = format!(
         "{}{}",
         if marked {
@@ -311,16 +320,16 @@ pub(super) fn table_row(
     }
 }
 
-pub(super) fn draw_table(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
+pub(super) fn draw_table(s: &TableView<'_>, t: &Theme, f: &mut Frame, area: Rect) {
     let page = area.height.saturating_sub(1) as usize;
-    if s.view.is_empty() {
-        let msg = if s.filter.is_empty() {
+    if s.table.view.is_empty() {
+        let msg = if s.table.filter.is_empty() {
             "no records shown".to_string()
         } else {
             format!(
                 "no matches for \"{}\" among {} tracked (Esc clears the filter)",
-                crate::text::clean(&s.filter),
-                s.rows.len()
+                crate::text::clean(&s.table.filter),
+                s.table.rows.len()
             )
         };
         f.render_widget(
@@ -333,8 +342,8 @@ pub(super) fn draw_table(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         );
         return;
     }
-    let sel = s.selected_pos();
-    let mut offset = s.offset.min(s.view.len().saturating_sub(1));
+    let sel = s.table.selected_pos();
+    let mut offset = s.table.offset.min(s.table.view.len().saturating_sub(1));
     if let Some(p) = sel {
         if p < offset {
             offset = p;
@@ -348,25 +357,26 @@ pub(super) fn draw_table(s: &State, t: &Theme, f: &mut Frame, area: Rect) {
         area.width,
         area.height.saturating_sub(1),
     );
-    s.table_body
+    s.table
+        .body
         .set(Some(crate::ui::mouse::TableBody { area: body, offset }));
-    let end = (offset + page).min(s.view.len());
-    let shown = &s.view[offset..end];
+    let end = (offset + page).min(s.table.view.len());
+    let shown = &s.table.view[offset..end];
     let longest = shown
         .iter()
-        .map(|i| width_of(s.rows[*i].tracked.package.as_deref().unwrap_or("-")))
+        .map(|i| width_of(s.table.rows[*i].tracked.package.as_deref().unwrap_or("-")))
         .max()
         .unwrap_or(0);
     let digits = shown
         .iter()
-        .filter_map(|i| s.rows[*i].registry_index())
+        .filter_map(|i| s.table.rows[*i].registry_index())
         .max()
         .map_or(1, |n| n.to_string().len());
     let w = widths(area.width as usize, longest, digits);
     let rows: Vec<TRow> = shown
         .iter()
         .enumerate()
-        .map(|(i, idx)| table_row(s, t, &s.rows[*idx], Some(offset + i) == sel, &w))
+        .map(|(i, idx)| table_row(s, t, &s.table.rows[*idx], Some(offset + i) == sel, &w))
         .collect();
     let title =
         |key: SortKey, text: &str, room: usize| Cell::from(cut(&sort_title(s, key, text), room).0);

@@ -18,10 +18,10 @@ use wargdash::ids::{LogId, PackageName, RecordId, Sha256Hash};
 use wargdash::keys::{Algorithm, SigningKey};
 use wargdash::record::{Entry, RecordContent, RecordTime};
 use wargdash::registry::{ClientOptions, RegistryClient};
+use wargdash::trust::batch::fetch_package_logs;
 use wargdash::trust::checkpoint::Checkpoint;
 use wargdash::trust::cycle::{prove_heads_checked, HeadProofError};
 use wargdash::trust::map::ProvedLeaf;
-use wargdash::trust::package::fetch_package_logs;
 
 /// Publishes `n` packages (one init each) and waits until a checkpoint covers them; returns
 /// their log IDs, record IDs and the checkpoint.

@@ -239,7 +239,10 @@ async fn run(
         hold_until: None,
         seed,
     };
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Polled, Duration)>();
+    // Polls carry the generation of the client they were sent with: an answer from the
+    // registry switched away from (`SetClient`) is dropped, never recorded as this one's.
+    let mut generation = 0u64;
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Polled, Duration, u64)>();
     loop {
         // Launch what is due, within the concurrency limit and outside an outage hold.
         let now = Instant::now();
@@ -263,11 +266,12 @@ async fn run(
             }
             let client = s.client.clone();
             let done = done_tx.clone();
+            let sent_with = generation;
             tokio::spawn(async move {
                 let start = Instant::now();
                 let polled = poll_one(&client, key.log, key.record).await;
                 drop(permit);
-                let _ = done.send((polled, start.elapsed()));
+                let _ = done.send((polled, start.elapsed(), sent_with));
             });
             started.push(key);
         }
@@ -304,6 +308,7 @@ async fn run(
                         if let SchedCmd::SetClient(c) = cmd {
                             s.client = c;
                             s.outage = 0;
+                            generation += 1;
                         }
                         let keys: Vec<RecordRef> = s.ents.iter_mut().filter(|(_, e)| !e.in_flight).map(|(k, e)| {
                             e.spread = true;
@@ -316,8 +321,19 @@ async fn run(
                     }
                 }
             }
-            Some((polled, latency)) = done_rx.recv() => {
+            Some((polled, latency, sent_with)) = done_rx.recv() => {
                 s.running = s.running.saturating_sub(1);
+                if sent_with != generation {
+                    // Asked of the registry before the switch: ask this one instead.
+                    let key = RecordRef::new(polled.log_id, polled.record_id);
+                    if let Some(e) = s.ents.get_mut(&key) {
+                        e.in_flight = false;
+                    }
+                    if s.ents.contains_key(&key) {
+                        s.set_due(key, Some(Instant::now()));
+                    }
+                    continue;
+                }
                 let hold = s.finished(&polled);
                 if events.send(SchedEvent::Polled { polled, latency, hold }).await.is_err() {
                     return;

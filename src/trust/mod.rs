@@ -7,10 +7,12 @@
 //! ([`cycle`]). Library only: the CLI and the dashboard call into it.
 
 pub mod alerts;
+pub mod batch;
 pub mod checkpoint;
 pub mod cycle;
 pub mod db;
 pub mod full;
+pub mod heads;
 pub mod ledger;
 pub mod map;
 pub mod notify;

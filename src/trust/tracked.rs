@@ -11,13 +11,12 @@
 //! costs one indexed store query per tracked package per cycle and no requests.
 
 use super::alerts::{Alert, AlertKind};
+use super::batch::{fetch_package_logs, validate_all};
 use super::checkpoint::Checkpoint;
-use super::cycle::{not_included_alert, prove_heads_checked, HeadProofError};
 use super::db::TrustDb;
+use super::heads::{not_included_alert, prove_heads_checked, HeadProofError};
 use super::ledger::LedgerEntry;
-use super::package::{
-    fetch_package_logs, invalid_log_alert, validate_all, validate_package_log, PackageLogRecord,
-};
+use super::package::{invalid_log_alert, validate_package_log, PackageLogRecord};
 use super::TrustError;
 use crate::ids::{LogId, RecordId, RecordRef};
 use crate::registry::{ApiError, RegistryClient};

@@ -580,6 +580,8 @@ pub async fn run(
                     MonitorEvent::Trust(_, TrustEvent::Progress(done, of)) => {
                         tracing::debug!("ledger sync: {done} of {of} entries verified");
                     }
+                    // The monitor compares with its peers itself (`peers` above).
+                    MonitorEvent::Trust(_, TrustEvent::Witness(_)) => {}
                     MonitorEvent::Store(StoreEvent::Loaded(list)) => schedule(&list, &mut scheduled),
                     MonitorEvent::Store(StoreEvent::Error(e)) => tracing::error!("store: {e}"),
                     MonitorEvent::Store(_) => {}

@@ -5,6 +5,10 @@
 //! wargdash); add-checkpoint's status codes; /metrics parsed by a Prometheus parser; SIGTERM.
 
 mod common;
+#[path = "common/dash.rs"]
+mod dash;
+#[path = "common/screen.rs"]
+mod screen;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -674,4 +678,65 @@ async fn add_checkpoint_cosigns_a_newer_consistent_checkpoint_once_its_cycle_ver
     );
     let (code, _, err) = m.stop();
     assert_eq!(code, 0, "{err}");
+}
+
+/// The dashboard compares with peer monitors too: `witnessed 1/1` in its header beside a
+/// monitor of the same registry, and the SPLIT_VIEW alert (stored, with evidence) beside a
+/// monitor of another history under the same operator key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_header_says_witnessed_or_the_split_view() {
+    let op = SigningKey::generate(Algorithm::EcdsaP256).unwrap();
+    let a = TestRegistry::start_with_operator_key(&op, Duration::from_millis(300));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let b = TestRegistry::start_with_operator_key(&op, Duration::from_millis(300));
+    publish_init(&a.url, "demo:alpha").await;
+    publish_init(&b.url, "demo:beta").await;
+    let mut ma = Mon::new(&a.url);
+    let mut mb = Mon::new(&b.url);
+    ma.start(&[]);
+    mb.start(&[]);
+    wait_note(&ma).await;
+    wait_note(&mb).await;
+    let witness = |home: &std::path::Path, peer: &Mon| wargdash::ui::witness::WitnessConfig {
+        registry: a.url.clone(),
+        peers: vec![wargdash::witness::peer::Peer::parse(&peer.peer_arg()).unwrap()],
+        origin: ORIGIN.into(),
+        store: dash::store_path(home),
+        period: Duration::from_millis(500),
+    };
+
+    // Beside A's own monitor: agreement.
+    let home = tempfile::tempdir().unwrap();
+    let w = witness(home.path(), &ma);
+    let mut run = dash::DashRun::start_with(&a.url, home.path(), 200, 24, |b| {
+        b.verifier(Some(dash::verifier(home.path(), None)))
+            .witness(Some(w))
+    });
+    let screen = run.until("witnessed 1/1").await;
+    assert!(!screen.contains("ALERT"), "{screen}");
+    drop(run);
+
+    // Beside B's monitor (another history, the same operator key): the split view.
+    let home = tempfile::tempdir().unwrap();
+    let w = witness(home.path(), &mb);
+    let mut run = dash::DashRun::start_with(&a.url, home.path(), 200, 24, |b| {
+        b.verifier(Some(dash::verifier(home.path(), None)))
+            .witness(Some(w))
+    });
+    run.until("⚠ ALERT SPLIT_VIEW").await;
+    let db = wargdash::trust::db::TrustDb::open(&dash::store_path(home.path())).unwrap();
+    let stored = db.alerts(&format!("{}/", a.url), 10).unwrap();
+    let sv = stored
+        .iter()
+        .find(|x| x.alert.kind.as_str() == "SPLIT_VIEW")
+        .expect("stored");
+    assert!(sv.alert.evidence["peerNote"]
+        .as_str()
+        .unwrap()
+        .contains(ORIGIN));
+    drop(run);
+    for m in [&mut ma, &mut mb] {
+        let (code, _, err) = m.stop();
+        assert_eq!(code, 0, "{err}");
+    }
 }

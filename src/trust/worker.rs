@@ -33,6 +33,21 @@ pub enum TrustEvent {
     /// The tracked packages' logs checked: what each proven record did, and the package alerts
     /// in force.
     Packages(Box<PackagesReport>),
+    /// The latest comparison with peer monitors (the dashboard's witness check).
+    Witness(WitnessStatus),
+}
+
+/// How this verifier's view compares with its peers' cosigned checkpoints.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WitnessStatus {
+    /// Peers whose checkpoint agrees with the verified view.
+    pub agree: usize,
+    /// Peers configured.
+    pub total: usize,
+    /// Peers that could not be asked this time (never an alert).
+    pub unreachable: usize,
+    /// SPLIT_VIEW and PEER_SIGNATURE alerts of the latest comparison.
+    pub alerts: Vec<Alert>,
 }
 
 impl std::fmt::Debug for VerifierConfig {

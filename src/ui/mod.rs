@@ -30,6 +30,7 @@ pub mod terminal;
 pub mod theme;
 pub mod trust;
 pub mod view;
+pub mod witness;
 
 use crate::context::Ctx;
 use crate::exit::{self, fail, CmdResult};
@@ -123,6 +124,26 @@ pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
         on_alert: ctx.on_alert(),
         period: Duration::from_secs(5),
     };
+    // Peer monitors to compare with (`registries.<URL>.peers`): a malformed one is a usage
+    // error, before the terminal is taken.
+    let peers: Vec<crate::witness::peer::Peer> = ctx
+        .config
+        .registry(&url)
+        .map(|r| r.peers.clone())
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            crate::witness::peer::Peer::parse(p)
+                .map_err(|e| fail(exit::USAGE, color_eyre::eyre::eyre!("peer `{p}`: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let witness = (!peers.is_empty()).then(|| witness::WitnessConfig {
+        registry: url.clone(),
+        peers,
+        origin: crate::witness::note::default_origin(&url),
+        store: store_path.clone(),
+        period: Duration::from_secs(5),
+    });
     let keys = ctx.keys();
     let mut dash = Dashboard::builder(&url, store, keys.clone())
         .client(client)
@@ -137,6 +158,7 @@ pub async fn run(ctx: &Ctx, opts: DashOptions) -> CmdResult {
             ..SchedulerConfig::default()
         })
         .verifier(Some(verifier))
+        .witness(witness)
         .start()
         .map_err(|e| fail(exit::STORE, e))?;
     if opts.demo {

@@ -79,6 +79,8 @@ pub struct RuntimeOptions {
     pub client: ClientOptions,
     /// The verifier (trust worker); `None` runs without one.
     pub verifier: Option<crate::trust::worker::VerifierConfig>,
+    /// The comparison with peer monitors (`None`: no peers configured).
+    pub witness: Option<super::witness::WitnessConfig>,
 }
 
 /// The workers and the state: everything the dashboard is but the terminal.
@@ -145,6 +147,12 @@ impl DashboardBuilder {
         self
     }
 
+    /// Compare with these peer monitors every period (the header says `witnessed N/M`).
+    pub fn witness(mut self, witness: Option<super::witness::WitnessConfig>) -> Self {
+        self.opts.witness = witness;
+        self
+    }
+
     pub fn readonly(mut self, readonly: bool) -> Self {
         self.cfg.readonly = readonly;
         self
@@ -191,6 +199,7 @@ impl Dashboard {
                 scheduler,
                 client: ClientOptions::default(),
                 verifier: None,
+                witness: None,
             },
         }
     }
@@ -232,6 +241,13 @@ impl Dashboard {
             tokio::spawn(crate::trust::worker::run(
                 client_tx.subscribe(),
                 v,
+                actions_tx.clone(),
+            ));
+        }
+        if let Some(w) = opts.witness {
+            tokio::spawn(super::witness::watch(
+                client_tx.subscribe(),
+                w,
                 actions_tx.clone(),
             ));
         }

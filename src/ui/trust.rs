@@ -35,6 +35,8 @@ pub struct TrustView {
     pub failed_logs: std::collections::HashSet<crate::ids::LogId>,
     /// A first ledger sync in progress: (entries verified, of).
     pub progress: Option<(u64, u64)>,
+    /// The latest comparison with peer monitors, when peers are configured.
+    pub witness: Option<crate::trust::worker::WitnessStatus>,
 }
 
 impl TrustView {
@@ -54,6 +56,9 @@ impl TrustView {
             if let Proof::NotIncluded { detail } = p {
                 v.push((AlertKind::RecordNotIncluded, detail.clone()));
             }
+        }
+        if let Some(w) = &self.witness {
+            v.extend(w.alerts.iter().map(|a| (a.kind, a.detail.clone())));
         }
         v
     }
@@ -108,6 +113,7 @@ impl TrustView {
                     .collect();
                 self.stored = a;
             }
+            TrustEvent::Witness(w) => self.witness = Some(w),
             TrustEvent::Packages(p) => {
                 let p = *p;
                 self.learn(&p.did);

@@ -184,14 +184,23 @@ pub(super) fn trust_spans(s: &State, t: &Theme) -> Vec<Span<'static>> {
                 .operator_key_id
                 .map(|k| format!("{}…", &k.to_string()[..15]))
                 .unwrap_or_else(|| "?".into());
-            vec![
+            let mut spans = vec![
                 Span::styled("✔ verified", t.ok()),
                 Span::raw(format!(
                     " L={} {} · operator {key} ({pin})",
                     r.log_length,
                     ago(s.now - at)
                 )),
-            ]
+            ];
+            // Peer monitors that agree with this view (their disagreement is an alert).
+            if let Some(w) = &s.trust.witness {
+                let style = if w.agree == w.total { t.ok() } else { t.dim() };
+                spans.push(Span::styled(
+                    format!(" · witnessed {}/{}", w.agree, w.total),
+                    style,
+                ));
+            }
+            spans
         }
         // The outage itself is said once, on the next line.
         (_, Some(_)) if s.status.health.down => {

@@ -301,3 +301,97 @@ fn a_timeout_on_the_head_proofs_is_not_an_alert() {
     assert!(!handed.exists(), "no hook ran");
     assert_eq!(wd.ok(&["--json", "alerts"], 0).stdout.trim(), "");
 }
+
+/// A registry that fails its trust endpoints (500 on `fetch/logs`) does not switch checking
+/// off: `poll --once` says it could not verify, and a `published` answer nothing proves stays a
+/// claim (exit 10), never a success.
+#[test]
+fn a_failing_cycle_leaves_claims_pending() {
+    let reg = TestRegistry::start();
+    let proxy = tamper::TamperProxy::start(&reg.url);
+    let wd = published(&proxy.url, "demo:failing");
+    proxy.set_status_hook(Box::new(
+        |_m, path, s| {
+            if path == "/v1/fetch/logs" {
+                500
+            } else {
+                s
+            }
+        },
+    ));
+    let r = wd.ok(&["--json", "poll", "--once"], exit::PENDING);
+    assert!(r.stderr.contains("could not be verified"), "{r:?}");
+    let row: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(row["verified"], false, "{row}");
+}
+
+/// The pin is checked before anything is fetched: a checkpoint signed by another key than the
+/// pinned one is OPERATOR_KEY_CHANGED even when the registry then fails to serve its operator
+/// log.
+#[test]
+fn a_pin_mismatch_alerts_before_any_fetch() {
+    let reg = TestRegistry::start();
+    let proxy = tamper::TamperProxy::start(&reg.url);
+    let wd = Wd::new(Some(&proxy.url));
+    proxy.set_status_hook(Box::new(
+        |_m, path, s| {
+            if path == "/v1/fetch/logs" {
+                500
+            } else {
+                s
+            }
+        },
+    ));
+    let other = format!("sha256:{}", "12".repeat(32));
+    let r = wd.ok(
+        &["--json", "--pin-operator-key", &other, "verify"],
+        exit::ALERT,
+    );
+    assert_eq!(kinds(&last_json(&r)), vec!["OPERATOR_KEY_CHANGED"], "{r:?}");
+}
+
+/// A ledger served in short pages (a proxy paging smaller than the reference server) is read
+/// to the end, not taken for a short ledger.
+#[test]
+fn short_ledger_pages_are_read_on() {
+    let reg = TestRegistry::start();
+    let proxy = tamper::TamperProxy::start(&reg.url);
+    let wd = published(&proxy.url, "demo:paged");
+    std::thread::sleep(Duration::from_millis(700));
+    // Each page cut to its first entry (64 bytes).
+    proxy.set_hook(Box::new(|_m, path, _s, mut body| {
+        if path.starts_with("/v1/ledger/records/") && body.len() > 64 {
+            body.truncate(64);
+        }
+        body
+    }));
+    let v = last_json(&wd.ok(&["--json", "verify"], exit::OK));
+    assert_eq!(kinds(&v), Vec::<String>::new(), "{v}");
+    assert_eq!(v["records"]["verified"], 1, "{v}");
+}
+
+/// `log` whose head proof times out proves nothing this time and raises nothing: a registry
+/// that cannot be asked is not caught at a lie.
+#[test]
+fn log_with_a_head_proof_timeout_is_not_an_alert() {
+    let reg = TestRegistry::start();
+    let proxy = tamper::TamperProxy::start(&reg.url);
+    let wd = published(&proxy.url, "demo:slowlog");
+    std::thread::sleep(Duration::from_millis(700));
+    wd.ok(&["verify"], exit::OK);
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let n = calls.clone();
+    proxy.set_hook(Box::new(move |_m, path, _s, body| {
+        // The cycle's own operator-head proof passes; the package head's times out.
+        if path == "/v1/proof/inclusion" && n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0
+        {
+            std::thread::sleep(Duration::from_millis(2500));
+        }
+        body
+    }));
+    let r = wd.run(&["--request-timeout", "1", "--json", "log", "demo:slowlog"]);
+    assert!(!r.stderr.contains("RECORD_NOT_INCLUDED"), "{r:?}");
+    assert_ne!(r.code, exit::ALERT, "{r:?}");
+    assert!(r.stdout.contains("head proof not asked"), "{r:?}");
+    assert_eq!(wd.ok(&["--json", "alerts"], 0).stdout.trim(), "");
+}

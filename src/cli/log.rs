@@ -61,10 +61,20 @@ pub async fn log(env: &Env<'_>, target: &str) -> CmdResult {
     } else {
         "checkpoint not verified: the ledger sync has not finished".to_string()
     };
+    // Not verified this run: shown (unproven) at the last checkpoint verified before, if any,
+    // never at the length of a checkpoint that did not verify.
+    let unverified_len = match &report.verified {
+        Some(_) => report.log_length,
+        None => wargdash::trust::package::last_verified(&db, &registry)
+            .ok()
+            .flatten()
+            .map(|c| c.log_length)
+            .unwrap_or(report.log_length),
+    };
     let loaded = match load_proven(
         &client,
         report.verified.as_ref(),
-        report.log_length,
+        unverified_len,
         &why,
         &log,
         package.as_deref(),

@@ -100,7 +100,7 @@ async fn run_cycle(
     env: &Env<'_>,
     client: &wargdash::registry::RegistryClient,
     db: &mut wargdash::trust::db::TrustDb,
-) -> Result<Option<wargdash::trust::cycle::CycleReport>, wargdash::exit::Fail> {
+) -> Result<Cycle, wargdash::exit::Fail> {
     let registry = client.base().to_string();
     let opts = env.ctx.cycle_options(&registry, false)?;
     let now = std::time::SystemTime::now()
@@ -121,10 +121,34 @@ async fn run_cycle(
             }
             Err(e) => {
                 tracing::info!("poll --once without verification: {e}");
+                // A registry without the trust endpoints: trust is off. Any other failure
+                // (5xx, refused, garbage) leaves trust on but nothing verified this run.
+                if !matches!(
+                    e,
+                    wargdash::registry::ApiError::NoSuchEndpoint { .. }
+                        | wargdash::registry::ApiError::NotFound { .. }
+                ) {
+                    errln!(
+                        "warning: the registry could not be verified this run: {}",
+                        e.headline()
+                    );
+                    return Ok(Cycle::Failed);
+                }
                 None
             }
-        },
+        }
+        .map_or(Cycle::Off, |r| Cycle::Ran(Box::new(r))),
     )
+}
+
+/// What the verification cycle of a `poll --once` run gave.
+enum Cycle {
+    /// It ran (clean or with alerts).
+    Ran(Box<wargdash::trust::cycle::CycleReport>),
+    /// The registry serves no trust endpoints: trust is off for this run.
+    Off,
+    /// It could not finish: trust is on, nothing was verified this run.
+    Failed,
 }
 
 pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> CmdResult {
@@ -145,10 +169,15 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
     // the rest, and every record without a ledger, with one GET each.
     let mut db = env.ctx.trust_db()?;
     phases.mark("open");
-    let cycle = if use_ledger && !items.is_empty() {
+    let outcome = if use_ledger && !items.is_empty() {
         run_cycle(env, &client, &mut db).await?
     } else {
-        None
+        Cycle::Off
+    };
+    let trust_on = !matches!(outcome, Cycle::Off);
+    let cycle = match outcome {
+        Cycle::Ran(r) => Some(*r),
+        _ => None,
     };
     phases.mark("cycle");
     let registry = client.base().to_string();
@@ -224,8 +253,8 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
     for ((t, p), r) in tracked.iter().zip(&results).zip(&resolved) {
         let code = match (&p.result, &r.proof) {
             (_, Proof::NotIncluded { .. }) => exit::ALERT,
-            // A claim is not a fact while trust is on.
-            (_, Proof::Claimed { .. }) if cycle.is_some() => exit::PENDING,
+            // A claim is not a fact while trust is on (even when this run verified nothing).
+            (_, Proof::Claimed { .. }) if trust_on => exit::PENDING,
             (Ok((rec, _)), _) => state_exit_code(&rec.state),
             (Err(e), _) => exit::api_code(e),
         };

@@ -20,7 +20,14 @@ pub fn stored_text(response: &Value) -> String {
     // Cut harder until it fits: strings to `s` characters, arrays to `a` items.
     for (s, a) in [(2048, 32), (512, 8), (128, 2), (32, 1)] {
         let mut v = shrink(response, s, a);
-        if let Value::Object(m) = &mut v {
+        if let (Value::Object(m), Value::Object(orig)) = (&mut v, response) {
+            // What identifies the record and its state is never cut away (a registry could
+            // pad an answer with keys sorting before them).
+            for k in ["recordId", "state", "registryIndex"] {
+                if let Some(val) = orig.get(k) {
+                    m.insert(k.into(), shrink(val, 256, 0));
+                }
+            }
             m.insert(
                 "wargdashTruncated".into(),
                 serde_json::json!({"bytes": full.len()}),
@@ -91,6 +98,18 @@ mod tests {
         let back: Value = serde_json::from_str(&t).unwrap();
         assert_eq!(back["state"], "rejected");
         assert!(back["wargdashTruncated"]["bytes"].as_u64().unwrap() > 1 << 20);
+        // Padded with many keys sorting first, it keeps what identifies it.
+        let mut padded = serde_json::Map::new();
+        for i in 0..40 {
+            padded.insert(format!("a{i:02}"), Value::String("y".repeat(1000)));
+        }
+        padded.insert("recordId".into(), "sha256:cd".into());
+        padded.insert("state".into(), "published".into());
+        padded.insert("registryIndex".into(), 7.into());
+        let back: Value = serde_json::from_str(&stored_text(&Value::Object(padded))).unwrap();
+        assert_eq!(back["state"], "published", "{back}");
+        assert_eq!(back["registryIndex"], 7, "{back}");
+        assert_eq!(back["recordId"], "sha256:cd", "{back}");
         let small = serde_json::json!({"recordId": "sha256:ab", "state": "published"});
         assert_eq!(stored_text(&small), small.to_string());
     }

@@ -223,9 +223,39 @@ pub async fn run_cycle(
         }
     }
 
+    // The pin, before anything is fetched: a checkpoint signed by another key than the pinned
+    // one is an alert whatever the registry answers next.
+    let stored_pin = stored
+        .as_ref()
+        .and_then(|s| s.pinned_key_id.zip(s.pin_source));
+    let known_pin = opts.pin.or(stored_pin);
+    let mut pin_raised = false;
+    if let Some((pinned, source)) = known_pin {
+        if cp.key_id() != Some(pinned) {
+            pin_raised = true;
+            found.raise(
+                db,
+                Alert::new(
+                    AlertKind::OperatorKeyChanged,
+                    format!(
+                        "checkpoint signed by `{}`, but the operator key pinned ({}) is {pinned}",
+                        short_key(&cp.key_id),
+                        source.as_str()
+                    ),
+                    evidence(),
+                ),
+            );
+        }
+    }
+
     // 3. Operator log at the checkpoint's length.
     let records = match fetch_operator_log(client, cp.log_length).await {
         Ok(r) => r,
+        // The pin already failed: that alert stands, whatever else the registry cannot serve.
+        Err(e) if pin_raised => {
+            report.incomplete = Some(e.headline());
+            return Ok(finish(report, found));
+        }
         // The registry does not hold the checkpoint it serves: with no known key to check the
         // signature, the checkpoint is not the registry's.
         Err(ApiError::NotFound { what, .. }) if what == "logLength" && !signed_by_known => {
@@ -284,11 +314,8 @@ pub async fn run_cycle(
         }
     }
 
-    // 5. Pin.
-    let stored_pin = stored
-        .as_ref()
-        .and_then(|s| s.pinned_key_id.zip(s.pin_source));
-    let pin = opts.pin.or(stored_pin).or_else(|| {
+    // 5. Pin (a mismatch with a known pin was raised before the fetch).
+    let pin = known_pin.or_else(|| {
         if report.checkpoint_verified {
             cp.key_id().map(|k| (k, PinSource::Tofu))
         } else {
@@ -300,7 +327,7 @@ pub async fn run_cycle(
         report.pin = Some(source);
         report.pinned_key_id = Some(pinned);
         pinned_ok = cp.key_id() == Some(pinned);
-        if !pinned_ok {
+        if !pinned_ok && !pin_raised {
             found.raise(
                 db,
                 Alert::new(
@@ -499,6 +526,18 @@ pub async fn run_cycle(
                     )
                     .map_err(|e| e.to_string()),
                     Err(e) if e.is_transient() => return Err(e),
+                    // Refused or not served (401, 403, 404, 429): not a proof that failed.
+                    Err(
+                        e @ (ApiError::Unauthorized { .. }
+                        | ApiError::NoSuchEndpoint { .. }
+                        | ApiError::Status {
+                            status: 403 | 404 | 429,
+                            ..
+                        }),
+                    ) => {
+                        report.incomplete = Some(e.headline());
+                        Ok(())
+                    }
                     Err(e) => Err(e.to_string()),
                 };
                 if let Err(e) = checked {

@@ -233,6 +233,18 @@ impl TrustDb {
 
     pub fn from_connection(conn: Connection) -> Result<Self, TrustError> {
         conn.execute_batch(SCHEMA).map_err(db_err)?;
+        // Two processes opening an older store at once: one adds the columns, the other sees
+        // them added (the check runs inside the write lock).
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+        let added = Self::add_columns(&conn);
+        let end = if added.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        conn.execute_batch(end).map_err(db_err)?;
+        added?;
+        conn.execute_batch(INDEXES).map_err(db_err)?;
+        Ok(Self { conn })
+    }
+
+    fn add_columns(conn: &Connection) -> Result<(), TrustError> {
         for (table, column, def) in ADDED_COLUMNS {
             let has: bool = conn
                 .query_row(
@@ -247,8 +259,7 @@ impl TrustDb {
                     .map_err(db_err)?;
             }
         }
-        conn.execute_batch(INDEXES).map_err(db_err)?;
-        Ok(Self { conn })
+        Ok(())
     }
 
     pub fn load_state(&self, registry: &str) -> Result<Option<TrustState>, TrustError> {

@@ -121,7 +121,18 @@ async fn prove_once(
         .proof_inclusion(cp.log_length, &idx)
         .await
         .map_err(|e| {
-            if e.is_unreachable() {
+            // Only a proof that was received and fails its checks is a failed proof; a
+            // registry that could not be asked, or refused to answer (401, 403, 429), is
+            // asked again later.
+            let refused = matches!(
+                e,
+                crate::registry::ApiError::Unauthorized { .. }
+                    | crate::registry::ApiError::Status {
+                        status: 403 | 429,
+                        ..
+                    }
+            );
+            if e.is_unreachable() || refused {
                 HeadProofError::Unreachable(e.to_string())
             } else {
                 HeadProofError::Failed(e.to_string())

@@ -7,7 +7,6 @@
 
 use super::alerts::{Alert, AlertKind};
 use super::checkpoint::Checkpoint;
-use super::heads::prove_heads;
 use super::map::ProvedLeaf;
 use super::{bail_trust, TrustError};
 use crate::ids::{KeyId, LogId, RecordId};
@@ -315,15 +314,21 @@ pub async fn prove_package(
     client: &RegistryClient,
     checkpoint: &Checkpoint,
     log: &PackageLog,
-) -> Result<(), String> {
+) -> Result<(), super::heads::HeadProofError> {
     let Some(leaf) = log.head_leaf() else {
-        return Err("the package log is empty".into());
+        return Err(super::heads::HeadProofError::Failed(
+            "the package log is empty".into(),
+        ));
     };
-    prove_heads(client, checkpoint, &[leaf])
+    super::heads::prove_heads_checked(client, checkpoint, &[leaf])
         .await
         .into_iter()
         .next()
-        .unwrap_or_else(|| Err("no proof result".into()))
+        .unwrap_or_else(|| {
+            Err(super::heads::HeadProofError::Failed(
+                "no proof result".into(),
+            ))
+        })
 }
 
 /// A package log as the trust engine sees it: the records the registry served at a checkpoint
@@ -371,7 +376,11 @@ pub async fn load_proven(
             Some(cp) => {
                 let (status, alerts) = match prove_package(client, cp, &pl).await {
                     Ok(()) => (Ok(()), Vec::new()),
-                    Err(e) => (
+                    // Not asked (timeout, 5xx, refused): not proven this time, no alert.
+                    Err(super::heads::HeadProofError::Unreachable(e)) => {
+                        (Err(format!("head proof not asked: {e}")), Vec::new())
+                    }
+                    Err(super::heads::HeadProofError::Failed(e)) => (
                         Err(format!("head proof failed: {e}")),
                         pl.head_leaf()
                             .map(|leaf| super::heads::not_included_alert(&leaf, &e, cp))

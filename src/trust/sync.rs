@@ -207,7 +207,12 @@ pub(super) async fn sync_ledger(
     let (start, prefix_changed, problem, forked, restart, cut) = outcome?;
     if restart {
         db.clear_sync(registry).map_err(store_err)?;
-        db.truncate_ledger(registry, verified).map_err(store_err)?;
+        let now_verified = db
+            .load_state(registry)
+            .map_err(store_err)?
+            .map_or(0, |s| s.ledger_len);
+        db.truncate_ledger(registry, verified.max(now_verified))
+            .map_err(store_err)?;
         return Ok(LedgerOutcome {
             synced,
             result: Synced::Partial { reached: verified },
@@ -275,8 +280,14 @@ pub(super) async fn sync_ledger(
         }
     };
     if !matches!(result, Synced::Verified(_)) {
-        // Nothing unverified stays behind.
-        db.truncate_ledger(registry, verified).map_err(store_err)?;
+        // Nothing unverified stays behind; what another process (a dashboard beside a cron
+        // job) verified meanwhile stays.
+        let now_verified = db
+            .load_state(registry)
+            .map_err(store_err)?
+            .map_or(0, |s| s.ledger_len);
+        db.truncate_ledger(registry, verified.max(now_verified))
+            .map_err(store_err)?;
     }
     Ok(LedgerOutcome { synced, result })
 }
@@ -379,8 +390,12 @@ async fn sync_pages(
         if restart {
             break;
         }
-        // The ledger runs a few entries ahead of the checkpoint; never page on without end.
-        if (n as usize) < MAX_PAGE_ENTRIES || start >= l.saturating_add(MAX_LEDGER_AHEAD) {
+        // The ledger runs a few entries ahead of the checkpoint; never page on without end. A
+        // short page before the checkpoint's length is not the end (a server or proxy may page
+        // smaller): the next page says.
+        if ((n as usize) < MAX_PAGE_ENTRIES && start >= l)
+            || start >= l.saturating_add(MAX_LEDGER_AHEAD)
+        {
             break;
         }
         if frontier.len() < l && budget.is_some_and(|b| *synced >= b) {

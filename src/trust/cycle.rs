@@ -608,6 +608,7 @@ pub async fn run_cycle(
                     timestamp: cp.timestamp,
                 }),
                 ledger_len,
+                verified_at_ms: now_ms,
                 frontier,
             };
             db.save_state(&s).map_err(store_err)?;

@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS trust_alerts (
 /// Added on open when missing, so older stores keep working.
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("trust_state", "commit_keys", "TEXT"),
+    ("trust_state", "verified_at", "INTEGER"),
     ("trust_checkpoints", "tree", "TEXT"),
     ("trust_alerts", "subject", "TEXT NOT NULL DEFAULT ''"),
     ("trust_alerts", "last_ms", "INTEGER"),
@@ -276,12 +277,14 @@ impl TrustDb {
             i64,
             Vec<u8>,
             Option<String>,
+            Option<i64>,
         );
         let row: Option<Row> = self
             .conn
             .query_row(
                 "SELECT pinned_key_id, pin_source, operator_record0, operator_key_ids, checkpoint,
-                        log_length, log_root, map_root, timestamp, ledger_len, frontier, commit_keys
+                        log_length, log_root, map_root, timestamp, ledger_len, frontier, commit_keys,
+                        verified_at
                  FROM trust_state WHERE registry = ?1",
                 [registry],
                 |r| {
@@ -298,13 +301,27 @@ impl TrustDb {
                         r.get(9)?,
                         r.get(10)?,
                         r.get(11)?,
+                        r.get(12)?,
                     ))
                 },
             )
             .optional()
             .map_err(db_err)?;
-        let Some((pin, source, rec0, keys, env, len, lr, mr, ts, ledger_len, frontier, commit)) =
-            row
+        let Some((
+            pin,
+            source,
+            rec0,
+            keys,
+            env,
+            len,
+            lr,
+            mr,
+            ts,
+            ledger_len,
+            frontier,
+            commit,
+            verified_at,
+        )) = row
         else {
             return Ok(None);
         };
@@ -349,6 +366,7 @@ impl TrustDb {
             commit_keys,
             checkpoint,
             ledger_len: ledger_len as u64,
+            verified_at_ms: verified_at.unwrap_or(0),
             frontier,
         }))
     }
@@ -367,8 +385,8 @@ impl TrustDb {
             .execute(
                 "INSERT OR REPLACE INTO trust_state (registry, pinned_key_id, pin_source,
                     operator_record0, operator_key_ids, checkpoint, log_length, log_root, map_root,
-                    timestamp, ledger_len, frontier, commit_keys)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    timestamp, ledger_len, frontier, commit_keys, verified_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     s.registry,
                     s.pinned_key_id.map(|k| k.to_string()),
@@ -383,6 +401,7 @@ impl TrustDb {
                     s.ledger_len as i64,
                     s.frontier,
                     commit,
+                    s.verified_at_ms,
                 ],
             )
             .map_err(db_err)?;

@@ -83,15 +83,15 @@ impl ClaimRules {
     ) -> Result<Self, TrustError> {
         let state = db.load_state(registry)?;
         let verified = state.as_ref().map(|s| s.ledger_len).unwrap_or(0);
+        let verified_at = state.as_ref().map_or(0, |s| s.verified_at_ms);
         let cp = state.and_then(|s| s.checkpoint);
         let grace_ms = grace.as_millis().min(i64::MAX as u128) as i64;
         Ok(Self {
             verified,
             signed: cp.as_ref().map(|c| c.log_length).unwrap_or(0),
-            // As CHECKPOINT_STALE judges it: whole seconds.
-            signed_fresh: cp.is_some_and(|c| {
-                (now_ms / 1000).saturating_sub(c.timestamp as i64) <= grace_ms / 1000
-            }),
+            // Verified within the grace, by this machine's clock (not the registry's
+            // timestamp): a stuck verifier never turns claims into alerts.
+            signed_fresh: cp.is_some() && verified_at > 0 && now_ms - verified_at <= grace_ms,
             grace_ms,
             now_ms,
         })

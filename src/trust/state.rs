@@ -68,6 +68,8 @@ pub struct TrustState {
     pub checkpoint: Option<VerifiedCheckpoint>,
     /// Ledger entries [0, ledger_len) are verified against `checkpoint`'s logRoot.
     pub ledger_len: u64,
+    /// When (this machine's clock, Unix ms) `checkpoint` passed its clean cycle; 0 unknown.
+    pub verified_at_ms: i64,
     /// Serialized [`super::ledger::Frontier`] of the verified ledger prefix.
     #[serde(skip)]
     pub frontier: Vec<u8>,
@@ -84,6 +86,7 @@ impl TrustState {
             commit_keys: BTreeMap::new(),
             checkpoint: None,
             ledger_len: 0,
+            verified_at_ms: 0,
             frontier: super::ledger::Frontier::new().to_bytes(),
         }
     }

@@ -68,17 +68,7 @@ fn a_published_claim_past_the_signed_log_is_pending_then_an_alert_that_stays() {
         "{row}"
     );
     // The registry un-says it: the ghost is `processing` again.
-    let g = ghost.clone();
-    scene
-        .proxy
-        .set_hook(Box::new(move |m, path, _status, body| {
-            if m == "GET" && path.ends_with(&format!("/record/{g}")) {
-                serde_json::to_vec(&serde_json::json!({"recordId": g, "state": "processing"}))
-                    .unwrap()
-            } else {
-                body
-            }
-        }));
+    scene.unsay();
     let r = wd.ok(&["--json", "poll", "--once"], exit::PENDING);
     assert!(r.stdout.contains("\"state\":\"processing\""), "{r:?}");
     // Recorded as an event, and the alert is kept.

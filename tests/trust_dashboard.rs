@@ -338,17 +338,7 @@ async fn a_claim_is_shown_as_one_and_asked_again_until_it_is_unsaid() {
     assert!(ghost_row.contains("published?"), "{screen}");
     assert!(!ghost_row.contains("✓ published"), "{screen}");
     // The registry un-says it: the record is asked again and its row follows.
-    let g = scene.ghost.clone();
-    scene
-        .proxy
-        .set_hook(Box::new(move |m, path, _status, body| {
-            if m == "GET" && path.ends_with(&format!("/record/{g}")) {
-                serde_json::to_vec(&serde_json::json!({"recordId": g, "state": "processing"}))
-                    .unwrap()
-            } else {
-                body
-            }
-        }));
+    scene.unsay();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         run.step().await;

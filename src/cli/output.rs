@@ -203,3 +203,20 @@ impl Phases {
         );
     }
 }
+
+/// How `published` claims are judged for `registry`: its verified state and the grace
+/// (`--max-checkpoint-age`).
+pub fn claim_rules(
+    ctx: &wargdash::context::Ctx,
+    db: &wargdash::trust::db::TrustDb,
+    registry: &str,
+) -> Result<wargdash::trust::records::ClaimRules, Fail> {
+    let grace = ctx.cycle_options(registry, false)?.max_age;
+    wargdash::trust::records::ClaimRules::load(
+        db,
+        registry,
+        grace,
+        wargdash::tracker::store::now_ms(),
+    )
+    .map_err(|e| fail(exit::STORE, e))
+}

@@ -19,18 +19,7 @@ pub async fn status(env: &Env<'_>, log: &str, rec: &str) -> CmdResult {
     let proof = match record.state {
         wargdash::registry::RecordState::Published { .. } => {
             let db = env.ctx.trust_db()?;
-            let max_age = env
-                .ctx
-                .cycle_options(&registry, false)
-                .map(|o| o.max_age)
-                .unwrap_or(std::time::Duration::from_secs(60));
-            let rules = wargdash::trust::records::ClaimRules::load(
-                &db,
-                &registry,
-                max_age,
-                wargdash::tracker::store::now_ms(),
-            )
-            .map_err(|e| fail(exit::STORE, e))?;
+            let rules = super::output::claim_rules(env.ctx, &db, &registry)?;
             let r = RecordRef::new(log, rec);
             Some(
                 wargdash::trust::records::check_answer(&db, &registry, r, &record, &rules, None)
@@ -182,14 +171,7 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
     phases.mark("cycle");
     let registry = client.base().to_string();
     let ledger = cycle.as_ref().is_some_and(|r| r.ledger_available);
-    let max_age = ctx.cycle_options(&registry, false)?.max_age;
-    let rules = wargdash::trust::records::ClaimRules::load(
-        &db,
-        &registry,
-        max_age,
-        wargdash::tracker::store::now_ms(),
-    )
-    .map_err(|e| fail(exit::STORE, e))?;
+    let rules = super::output::claim_rules(ctx, &db, &registry)?;
     let since = |r: &RecordRef| store.published_since(&r.log, &r.record).ok().flatten();
     let mut resolved = wargdash::trust::records::resolve(
         &client,

@@ -38,7 +38,7 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
         .map_err(api_fail)?;
     phases.mark("cycle");
     let mut alerts = report.alerts.clone();
-    let now_ms = || (now_secs() * 1000) as i64;
+    let now_ms = wargdash::tracker::store::now_ms;
 
     // The tracked packages' logs: validated, equal to the verified ledger (or, without one,
     // proven by their heads), heads proven.

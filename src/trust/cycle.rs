@@ -326,21 +326,8 @@ pub async fn run_cycle(
     if let Some((pinned, source)) = pin {
         report.pin = Some(source);
         report.pinned_key_id = Some(pinned);
+        // A mismatch with a known pin was raised before the fetch; a new TOFU pin is this key.
         pinned_ok = cp.key_id() == Some(pinned);
-        if !pinned_ok && !pin_raised {
-            found.raise(
-                db,
-                Alert::new(
-                    AlertKind::OperatorKeyChanged,
-                    format!(
-                        "checkpoint signed by `{}`, but the operator key pinned ({}) is {pinned}",
-                        short_key(&cp.key_id),
-                        source.as_str()
-                    ),
-                    evidence(),
-                ),
-            );
-        }
         // Trust on first use: the pin is kept from the first contact on, clean or not.
         if stored_pin.is_none() && source == PinSource::Tofu {
             let mut s = stored.clone().unwrap_or_else(|| TrustState::new(&registry));

@@ -207,12 +207,7 @@ pub(super) async fn sync_ledger(
     let (start, prefix_changed, problem, forked, restart, cut) = outcome?;
     if restart {
         db.clear_sync(registry).map_err(store_err)?;
-        let now_verified = db
-            .load_state(registry)
-            .map_err(store_err)?
-            .map_or(0, |s| s.ledger_len);
-        db.truncate_ledger(registry, verified.max(now_verified))
-            .map_err(store_err)?;
+        drop_unverified(db, registry, verified)?;
         return Ok(LedgerOutcome {
             synced,
             result: Synced::Partial { reached: verified },
@@ -280,16 +275,20 @@ pub(super) async fn sync_ledger(
         }
     };
     if !matches!(result, Synced::Verified(_)) {
-        // Nothing unverified stays behind; what another process (a dashboard beside a cron
-        // job) verified meanwhile stays.
-        let now_verified = db
-            .load_state(registry)
-            .map_err(store_err)?
-            .map_or(0, |s| s.ledger_len);
-        db.truncate_ledger(registry, verified.max(now_verified))
-            .map_err(store_err)?;
+        drop_unverified(db, registry, verified)?;
     }
     Ok(LedgerOutcome { synced, result })
+}
+
+/// Deletes the ledger rows past what is verified: past `verified`, and past what another
+/// process (a dashboard beside a cron job) verified meanwhile, which stays.
+fn drop_unverified(db: &mut TrustDb, registry: &str, verified: u64) -> Result<(), ApiError> {
+    let now_verified = db
+        .load_state(registry)
+        .map_err(store_err)?
+        .map_or(0, |s| s.ledger_len);
+    db.truncate_ledger(registry, verified.max(now_verified))
+        .map_err(store_err)
 }
 
 /// Entries a sync must have ahead of it to be done without the record-ID index.

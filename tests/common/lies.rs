@@ -236,9 +236,22 @@ impl Scene {
                 .ok(&["--json", "poll", "--once"], wargdash::exit::PENDING);
             assert!(r.stdout.contains("published?"), "{r:?}");
             std::thread::sleep(Duration::from_millis(
-                self.case.grace.unwrap_or(0) * 1000 + 600,
+                self.case.grace.unwrap_or(0) * 1000 + 1500,
             ));
         }
+    }
+
+    /// From now on the registry un-says its claim: the ghost record is `processing`.
+    pub fn unsay(&self) {
+        let g = self.ghost.clone();
+        self.proxy.set_hook(Box::new(move |m, path, _status, body| {
+            if m == "GET" && path.ends_with(&format!("/record/{g}")) {
+                serde_json::to_vec(&serde_json::json!({"recordId": g, "state": "processing"}))
+                    .unwrap()
+            } else {
+                body
+            }
+        }));
     }
 
     /// The operator's signing key (to sign what a lie needs).
@@ -469,49 +482,42 @@ fn on_inclusion(f: impl Fn(&mut Value) + Send + Sync + 'static) -> Hook {
 /// An operator record after `last`, signed by `op`, revoking `op`'s own `commit` (valid: the
 /// signer holds what it revokes).
 fn revoke_own_commit(op: &SigningKey, last: &Value) -> Value {
-    use warg_protocol::operator::{OperatorEntry, OperatorRecord};
-    let key = warg_crypto::signing::PrivateKey::decode(op.encode_private().to_string())
-        .expect("operator key");
-    let prev: warg_crypto::hash::AnyHash = last["fetchToken"].as_str().unwrap().parse().unwrap();
-    let rec = OperatorRecord {
-        prev: Some(warg_protocol::registry::RecordId::from(prev)),
-        version: 0,
-        timestamp: std::time::SystemTime::now(),
-        entries: vec![OperatorEntry::RevokeFlat {
-            key_id: key.public_key().fingerprint(),
-            permissions: vec!["commit".parse().unwrap()],
-        }],
+    let key = operator_key(op);
+    let entry = warg_protocol::operator::OperatorEntry::RevokeFlat {
+        key_id: key.public_key().fingerprint(),
+        permissions: vec!["commit".parse().unwrap()],
     };
-    let env = warg_protocol::ProtoEnvelope::signed_contents(&key, rec).unwrap();
-    let body: warg_protocol::ProtoEnvelopeBody = env.into();
-    let mut v = serde_json::to_value(&body).unwrap();
-    let bytes = B64.decode(v["contentBytes"].as_str().unwrap()).unwrap();
-    v["fetchToken"] = wargdash::trust::operator::operator_record_id(&bytes)
-        .to_string()
-        .into();
-    v["registryIndex"] = (last["registryIndex"].as_u64().unwrap() + 1).into();
-    v
+    operator_record(&key, last, entry)
 }
 
 /// An operator record after `last`, signed by `op`, granting `commit` to `new` (valid: the
 /// signer holds what it grants).
 fn grant_commit(op: &SigningKey, new: &SigningKey, last: &Value) -> Value {
-    use warg_protocol::operator::{OperatorEntry, OperatorRecord};
-    let key = warg_crypto::signing::PrivateKey::decode(op.encode_private().to_string())
-        .expect("operator key");
-    let granted = warg_crypto::signing::PrivateKey::decode(new.encode_private().to_string())
-        .expect("new key");
+    let entry = warg_protocol::operator::OperatorEntry::GrantFlat {
+        key: operator_key(new).public_key(),
+        permissions: vec!["commit".parse().unwrap()],
+    };
+    operator_record(&operator_key(op), last, entry)
+}
+
+fn operator_key(k: &SigningKey) -> warg_crypto::signing::PrivateKey {
+    warg_crypto::signing::PrivateKey::decode(k.encode_private().to_string()).expect("key")
+}
+
+/// The `fetch/logs` form of an operator record holding `entry`, after `last`, signed by `key`.
+fn operator_record(
+    key: &warg_crypto::signing::PrivateKey,
+    last: &Value,
+    entry: warg_protocol::operator::OperatorEntry,
+) -> Value {
     let prev: warg_crypto::hash::AnyHash = last["fetchToken"].as_str().unwrap().parse().unwrap();
-    let rec = OperatorRecord {
+    let rec = warg_protocol::operator::OperatorRecord {
         prev: Some(warg_protocol::registry::RecordId::from(prev)),
         version: 0,
         timestamp: std::time::SystemTime::now(),
-        entries: vec![OperatorEntry::GrantFlat {
-            key: granted.public_key(),
-            permissions: vec!["commit".parse().unwrap()],
-        }],
+        entries: vec![entry],
     };
-    let env = warg_protocol::ProtoEnvelope::signed_contents(&key, rec).unwrap();
+    let env = warg_protocol::ProtoEnvelope::signed_contents(key, rec).unwrap();
     let body: warg_protocol::ProtoEnvelopeBody = env.into();
     let mut v = serde_json::to_value(&body).unwrap();
     let bytes = B64.decode(v["contentBytes"].as_str().unwrap()).unwrap();

@@ -83,6 +83,7 @@ pub fn api_code(e: &crate::registry::ApiError) -> i32 {
         | E::RedirectLoop { .. }
         | E::Refused { .. }
         | E::Status { .. } => REGISTRY_FAULT,
+        E::LocalStore { .. } => STORE,
     }
 }
 

@@ -48,6 +48,9 @@ pub enum ApiError {
     /// wargdash refused to send what the registry asked for (an unsafe upload target, a
     /// redirect from https to http): `what` was refused, `why`.
     Refused { what: String, why: String },
+    /// Not the registry: this machine's store failed in the middle of a registry exchange (a
+    /// verification cycle writing what it learned).
+    LocalStore { message: String },
 }
 
 /// What went wrong in a TLS handshake, so the message can say what to do about it.
@@ -250,6 +253,7 @@ impl fmt::Display for ApiError {
             }
             Self::Status { status, excerpt } => write!(f, "the registry answered HTTP {status}: {excerpt:?}"),
             Self::Refused { what, why } => write!(f, "wargdash refused {what}: {why}"),
+            Self::LocalStore { message } => write!(f, "the local store failed: {message}"),
         }
     }
 }

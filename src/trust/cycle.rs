@@ -100,8 +100,7 @@ pub struct CycleReport {
 }
 
 fn store_err(e: TrustError) -> ApiError {
-    ApiError::Invalid {
-        status: 0,
+    ApiError::LocalStore {
         message: e.to_string(),
     }
 }

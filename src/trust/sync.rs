@@ -128,8 +128,7 @@ pub(super) struct LedgerOutcome {
 }
 
 fn store_err(e: TrustError) -> ApiError {
-    ApiError::Invalid {
-        status: 0,
+    ApiError::LocalStore {
         message: e.to_string(),
     }
 }

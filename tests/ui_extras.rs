@@ -546,3 +546,57 @@ mod restart {
         .await;
     }
 }
+
+/// Issue 18, item 3: after a command error the `:` line stays open for correction, and a new
+/// `:` starts a fresh command instead of being appended to the failed one.
+#[test]
+fn a_colon_after_a_command_error_starts_a_fresh_command() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "sort bogus");
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.mode, Mode::Command, "the line stays open after an error");
+    assert!(s.prompt.error.is_some(), "{:?}", s.prompt.error);
+    key(&mut s, KeyCode::Char(':'));
+    assert_eq!(s.prompt.input, "", "a fresh command");
+    assert!(s.prompt.error.is_none());
+    typed(&mut s, "sort age");
+    key(&mut s, KeyCode::Enter);
+    assert!(s.prompt.error.is_none(), "{:?}", s.prompt.error);
+}
+
+/// Issue 18, item 2: a kept publish draft is never lost by a key: `q`, `:q` and Ctrl-C from the
+/// table ask ("quit and discard the draft? y/n"); `n` goes back to the draft, `y` quits.
+#[test]
+fn quitting_from_the_table_asks_when_a_draft_is_kept() {
+    let mut s = state();
+    s.cfg.readonly = false;
+    key(&mut s, KeyCode::Char('p'));
+    assert_eq!(s.mode, Mode::Form, "the form opens");
+    typed(&mut s, "demo:draft");
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.mode, Mode::Table, "Esc keeps the draft");
+    for quit in [
+        vec![KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)],
+        vec![KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)],
+    ] {
+        for k in quit {
+            update(&mut s, Action::Key(k));
+        }
+        assert!(!s.quit, "a kept draft is not thrown away unasked");
+        assert_eq!(s.mode, Mode::Form);
+        assert!(s.form.confirm_quit);
+        let out = text(&render(&mut s, 120, 30));
+        assert!(out.contains("quit and discard the draft? y/n"), "{out}");
+        key(&mut s, KeyCode::Char('n'));
+        assert!(!s.quit);
+        assert!(s.form.has_draft(), "n goes back to the draft");
+        key(&mut s, KeyCode::Esc);
+    }
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "q");
+    key(&mut s, KeyCode::Enter);
+    assert!(!s.quit && s.form.confirm_quit, ":q asks too");
+    key(&mut s, KeyCode::Char('y'));
+    assert!(s.quit, "y quits");
+}

@@ -303,12 +303,7 @@ fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
     s.dirty = true;
     let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && k.code == KeyCode::Char('c') {
-        // Quits at once unless a form holds a draft, which is never thrown away unasked.
-        if s.mode == Mode::Form && s.form.has_draft() {
-            s.form.confirm_quit = true;
-        } else {
-            s.quit = true;
-        }
+        quit_or_ask(s);
         return;
     }
     let (readonly, page) = (s.cfg.readonly, s.table.page);
@@ -334,11 +329,24 @@ fn on_key(s: &mut State, k: KeyEvent, cmds: &mut Vec<Effect>) {
     apply(s, intent, cmds);
 }
 
+/// Quits at once unless a publish draft is kept (in the form or closed with Esc): a draft is
+/// never thrown away unasked, from any view — the form shows "quit and discard the draft?
+/// y/n" and its `y` quits.
+pub(super) fn quit_or_ask(s: &mut State) {
+    let answered = s.mode == Mode::Form && s.form.confirm_quit;
+    if s.form.has_draft() && !answered {
+        s.mode = Mode::Form;
+        s.form.confirm_quit = true;
+    } else {
+        s.quit = true;
+    }
+}
+
 /// Carries out what a pane asked beyond itself.
 fn apply(s: &mut State, intent: Intent, cmds: &mut Vec<Effect>) {
     match intent {
         Intent::None => {}
-        Intent::Quit => s.quit = true,
+        Intent::Quit => quit_or_ask(s),
         Intent::Flash(level, msg) => s.flash_at(level, msg),
         Intent::Close => {
             if s.mode == Mode::Form && s.form.has_draft() {

@@ -53,6 +53,19 @@ impl Prompt {
     /// reducer's ([`Intent::PromptCancelled`], [`Intent::PromptEntered`],
     /// [`Intent::PromptEdited`]).
     pub(super) fn on_key(&mut self, k: KeyEvent, mode: &Mode) -> Intent {
+        // After an error the line stays open for correction, but `:` starts a new command
+        // (it used to be appended: `:sort bogus:so`).
+        if *mode == Mode::Command
+            && self.error.is_some()
+            && k.code == KeyCode::Char(':')
+            && k.modifiers.is_empty()
+        {
+            self.error = None;
+            self.input.clear();
+            self.cursor = None;
+            self.history_pos = None;
+            return Intent::PromptEdited;
+        }
         if !matches!(
             k.code,
             KeyCode::Up | KeyCode::Down | KeyCode::Esc | KeyCode::Enter

@@ -24,7 +24,7 @@ pub(super) fn run_line(s: &mut State, cmds: &mut Vec<Effect>) -> Result<(), Stri
                 .map(|(a, b)| (a, b.trim()))
                 .unwrap_or((line.as_str(), ""));
             match cmd {
-                "q" | "quit" => s.quit = true,
+                "q" | "quit" => super::quit_or_ask(s),
                 "track" => track(s, NewTracked::parse_line(rest)?, cmds),
                 "untrack" if rest == "rejected" || rest == "filtered" => {
                     s.table.refresh_view();

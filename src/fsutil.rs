@@ -5,6 +5,17 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_file(path, bytes, mode, false)
+}
+
+/// Writes a new file at `path` like [`write_atomic`], but never over an existing one: the
+/// temp file is linked into place only if nothing is there (`persist_noclobber`), so two
+/// writers racing for one name cannot overwrite each other. `AlreadyExists` when taken.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    write_file(path, bytes, mode, true)
+}
+
+fn write_file(path: &Path, bytes: &[u8], mode: u32, noclobber: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     std::fs::create_dir_all(dir)?;
     // `tempfile` creates the file with mode 0600 and O_EXCL under a random name.
@@ -20,32 +31,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
     }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+    if noclobber {
+        tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    } else {
+        tmp.persist(path).map_err(|e| e.error)?;
     }
-    Ok(())
-}
-
-/// Writes a new file at `path` like [`write_atomic`], but never over an existing one: the
-/// temp file is linked into place only if nothing is there (`persist_noclobber`), so two
-/// writers racing for one name cannot overwrite each other. `AlreadyExists` when taken.
-pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".wargdash-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    }
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist_noclobber(path).map_err(|e| e.error)?;
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }

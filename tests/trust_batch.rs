@@ -152,6 +152,14 @@ async fn batch_answers_dropped_added_or_too_large() {
     }
 }
 
+/// `verify --json` exits 0: its report, and the registry requests it made.
+fn verify_counted(wd: &Wd, counting: &proxy::CountingProxy) -> (Value, usize) {
+    let before = counting.counts.total.load(Ordering::SeqCst);
+    let out = wd.ok(&["--json", "verify"], 0).stdout;
+    let v: Value = serde_json::from_str(out.lines().last().unwrap_or_default()).unwrap();
+    (v, counting.counts.total.load(Ordering::SeqCst) - before)
+}
+
 /// `verify` batches: a fresh store proves 60 tracked packages in a handful of requests, and a
 /// second run with nothing new asks for no package log and no proof of theirs.
 #[test]
@@ -165,16 +173,7 @@ fn verify_batches_and_a_second_run_asks_for_nothing_it_proved() {
     let lines: String = logs.iter().map(|(l, r)| format!("{l} {r}\n")).collect();
     let r = wd.run_stdin(&["track", "add", "-"], &lines);
     assert_eq!(r.code, 0, "{r:?}");
-    let before = counting.counts.total.load(Ordering::SeqCst);
-    let v: Value = serde_json::from_str(
-        wd.ok(&["--json", "verify"], 0)
-            .stdout
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
-    let first = counting.counts.total.load(Ordering::SeqCst) - before;
+    let (v, first) = verify_counted(&wd, &counting);
     assert_eq!(v["packages"]["proven"], 60, "{v}");
     assert_eq!(v["records"]["verified"], 60, "{v}");
     // checkpoint, operator log, ledger sources + page, operator head, one fetch/logs batch,
@@ -183,16 +182,7 @@ fn verify_batches_and_a_second_run_asks_for_nothing_it_proved() {
         first <= 10,
         "{first} requests for a fresh verify of 60 packages"
     );
-    let before = counting.counts.total.load(Ordering::SeqCst);
-    let v: Value = serde_json::from_str(
-        wd.ok(&["--json", "verify"], 0)
-            .stdout
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
-    let second = counting.counts.total.load(Ordering::SeqCst) - before;
+    let (v, second) = verify_counted(&wd, &counting);
     assert_eq!(v["packages"]["proven"], 60, "{v}");
     assert_eq!(v["packages"]["checked"], 0, "nothing fetched again: {v}");
     assert!(second <= 6, "{second} requests for a second verify");

@@ -139,6 +139,24 @@ fn cap_text(s: &str, max: usize) -> String {
     format!("{}… ({} bytes)", &s[..cut], s.len())
 }
 
+/// Opens (creating if needed) the store's SQLite file for the trust and witness tables: its
+/// directory, a 10 s busy timeout, WAL (as the tracked-set store on the same file) with NORMAL
+/// sync — a commit per ledger page does not wait for a disk flush; a crash loses at most the
+/// latest pages, which the next sync fetches again.
+pub fn open_connection(path: &Path) -> Result<Connection, TrustError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| TrustError(format!("creating data directory {}: {e}", dir.display())))?;
+    }
+    let conn = Connection::open(path).map_err(db_err)?;
+    conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(db_err)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(db_err)?;
+    Ok(conn)
+}
+
 /// What an alert is about: the record or package log its evidence names, empty for the
 /// registry-wide kinds (whose detail changes with every checkpoint re-signed during an attack).
 pub fn alert_subject(a: &Alert) -> String {
@@ -210,21 +228,7 @@ where
 impl TrustDb {
     /// Opens (creating if needed) an SQLite file and its `trust_` tables.
     pub fn open(path: &Path) -> Result<Self, TrustError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                TrustError(format!("creating data directory {}: {e}", dir.display()))
-            })?;
-        }
-        let conn = Connection::open(path).map_err(db_err)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
-        // WAL (as the tracked-set store on the same file) with NORMAL sync: a commit per
-        // ledger page does not wait for a disk flush; a crash loses at most the latest pages,
-        // which the next sync fetches again.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(db_err)?;
-        Self::from_connection(conn)
+        Self::from_connection(open_connection(path)?)
     }
 
     /// A private in-memory store (tests, one-shot checks).

@@ -270,33 +270,23 @@ fn raise(s: &ServerState, tdb: &mut TrustDb, a: Alert) {
     let _ = s.alerts.send(a);
 }
 
+/// 400 with the reason: a body that is not an add-checkpoint request, a note or a checkpoint.
+fn bad_request(e: impl std::fmt::Display) -> Added {
+    Added::Respond(text(StatusCode::BAD_REQUEST, format!("{e}\n")))
+}
+
 fn decide(s: &ServerState, body: &str) -> Result<Added, String> {
     let req = match parse_add(body) {
         Ok(r) => r,
-        Err(e) => {
-            return Ok(Added::Respond(text(
-                StatusCode::BAD_REQUEST,
-                format!("{e}\n"),
-            )))
-        }
+        Err(e) => return Ok(bad_request(e)),
     };
     let note = match Note::parse(&req.note) {
         Ok(n) => n,
-        Err(e) => {
-            return Ok(Added::Respond(text(
-                StatusCode::BAD_REQUEST,
-                format!("{e}\n"),
-            )))
-        }
+        Err(e) => return Ok(bad_request(e)),
     };
     let cp = match Body::parse(&note.text) {
         Ok(b) => b,
-        Err(e) => {
-            return Ok(Added::Respond(text(
-                StatusCode::BAD_REQUEST,
-                format!("{e}\n"),
-            )))
-        }
+        Err(e) => return Ok(bad_request(e)),
     };
     if cp.origin != s.origin {
         return Ok(Added::Respond(text(

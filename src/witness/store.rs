@@ -6,7 +6,6 @@ use crate::ids::Sha256Hash;
 use crate::trust::{bail_trust, TrustError};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
-use std::time::Duration;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS witness_cosigned (
@@ -88,11 +87,7 @@ fn hash(b: Option<Vec<u8>>) -> Option<Sha256Hash> {
 
 impl WitnessDb {
     pub fn open(path: &Path) -> Result<Self, TrustError> {
-        let conn = Connection::open(path).map_err(db_err)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db_err)?;
-        Self::from_connection(conn)
+        Self::from_connection(crate::trust::db::open_connection(path)?)
     }
 
     pub fn in_memory() -> Result<Self, TrustError> {

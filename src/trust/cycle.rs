@@ -299,6 +299,8 @@ pub async fn run_cycle(
             Some((k, _)) if !op.commit_keys.contains(&k) => Some(format!(
                 "operator key {k} does not hold the commit permission"
             )),
+            // Checked in step 2 with this very key: not again.
+            Some((_, pk)) if signed_by_known && known_key.as_ref() == Some(pk) => None,
             Some((_, pk)) => cp
                 .verify(pk)
                 .err()

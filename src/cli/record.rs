@@ -202,7 +202,10 @@ pub async fn poll_once(env: &Env<'_>, concurrency: usize, use_ledger: bool) -> C
                     .iter_mut()
                     .map(|r| (r.record, &mut r.proof))
                     .collect();
-                wargdash::trust::records::apply_chains(&mut refs, &p.did);
+                wargdash::trust::records::apply_chains(
+                    &mut refs,
+                    p.did.iter().map(|(r, l)| (*r, l.registry_index)),
+                );
             }
             Err(e) => tracing::warn!("proving package chains: {e}"),
         }

@@ -84,7 +84,10 @@ pub async fn verify(env: &Env<'_>, full: bool, reset_trust: bool) -> CmdResult {
         .iter_mut()
         .map(|r| (r.record, &mut r.proof))
         .collect();
-    records::apply_chains(&mut refs, &packages.did);
+    records::apply_chains(
+        &mut refs,
+        packages.did.iter().map(|(r, l)| (*r, l.registry_index)),
+    );
     phases.mark("records");
     let (mut verified, mut not_included, mut claimed, mut pending) = (0, 0, 0, 0);
     for r in &resolved {

@@ -97,6 +97,13 @@ impl ClaimRules {
         })
     }
 
+    /// Whether a `published` answer at `index` is judged by how long it has been claimed (a
+    /// claim past the signed log); only then is its first-claimed time needed.
+    pub fn ages(&self, answer: &PackageRecord) -> bool {
+        matches!(answer.state, RecordState::Published { registry_index }
+            if self.signed > 0 && registry_index >= self.signed)
+    }
+
     /// A claim of `r` at `index`, first made at `since_ms` (`None`: just now): still a claim,
     /// or, once a fresh signed log has not covered it for longer than the grace, not included.
     pub fn judge(&self, r: RecordRef, index: u64, since_ms: Option<i64>) -> Proof {
@@ -158,12 +165,11 @@ pub fn verified_len(db: &TrustDb, registry: &str) -> Result<u64, TrustError> {
 /// that does not hold it is not included.
 pub fn apply_chains(
     proofs: &mut [(RecordRef, &mut Proof)],
-    did: &[(RecordRef, super::package::PackageLogRecord)],
+    did: impl IntoIterator<Item = (RecordRef, u64)>,
 ) {
-    let by_record: std::collections::HashMap<RecordRef, u64> =
-        did.iter().map(|(r, p)| (*r, p.registry_index)).collect();
+    let by_record: std::collections::HashMap<RecordRef, u64> = did.into_iter().collect();
     let logs: std::collections::HashSet<crate::ids::LogId> =
-        did.iter().map(|(r, _)| r.log).collect();
+        by_record.keys().map(|r| r.log).collect();
     for (r, proof) in proofs.iter_mut() {
         let Proof::Claimed { index, signed } = **proof else {
             continue;
@@ -280,15 +286,7 @@ pub async fn resolve(
         let r = items[i];
         let proof = match &p.result {
             Ok((rec, _)) => {
-                // Only a claim past the signed log is judged by its age.
-                let when = match rec.state {
-                    RecordState::Published { registry_index }
-                        if rules.signed > 0 && registry_index >= rules.signed =>
-                    {
-                        since(&r)
-                    }
-                    _ => None,
-                };
+                let when = if rules.ages(rec) { since(&r) } else { None };
                 check_answer(db, &registry, r, rec, rules, when)?
             }
             Err(_) => Proof::Unproven,

@@ -84,7 +84,7 @@ fn proofs(
     registry: &str,
     list: &[crate::tracker::store::Tracked],
     rules: &records::ClaimRules,
-    chains: &[(RecordRef, crate::trust::package::PackageLogRecord)],
+    chains: &[(RecordRef, u64)],
 ) -> Result<(Proofs, Vec<Alert>), String> {
     let mut out = Vec::with_capacity(list.len());
     let pairs: Vec<_> = list.iter().map(|t| (t.log_id, t.record_id)).collect();
@@ -97,16 +97,12 @@ fn proofs(
             Some(index) => Proof::Proven { index },
             None => match t.response.as_ref().and_then(|j| j.parse::<PackageRecord>()) {
                 Some(answer) => {
-                    // Only a claim past the signed log is judged by its age.
-                    let since = match answer.state {
-                        crate::registry::RecordState::Published { registry_index }
-                            if rules.signed > 0 && registry_index >= rules.signed =>
-                        {
-                            store
-                                .published_since(&t.log_id, &t.record_id)
-                                .map_err(|e| format!("{e:#}"))?
-                        }
-                        _ => None,
+                    let since = if rules.ages(&answer) {
+                        store
+                            .published_since(&t.log_id, &t.record_id)
+                            .map_err(|e| format!("{e:#}"))?
+                    } else {
+                        None
                     };
                     records::check_answer(db, registry, r, &answer, rules, since)
                         .map_err(|e| e.to_string())?
@@ -117,7 +113,7 @@ fn proofs(
         out.push((t, r, proof));
     }
     let mut refs: Vec<(RecordRef, &mut Proof)> = out.iter_mut().map(|(_, r, p)| (*r, p)).collect();
-    records::apply_chains(&mut refs, chains);
+    records::apply_chains(&mut refs, chains.iter().copied());
     let mut alerts = Vec::new();
     let mut proofs = Vec::new();
     for (t, r, proof) in out {
@@ -177,9 +173,9 @@ pub async fn run<T>(
     let mut packages = PackageCache::default();
     // The tracked set and its logs, listed again when the tracked set changes.
     let mut logs = Vec::new();
-    let mut list: Vec<crate::tracker::store::Tracked> = Vec::new();
-    // Records of proven package chains (the route without a ledger), from the last check.
-    let mut chains: Vec<(RecordRef, crate::trust::package::PackageLogRecord)> = Vec::new();
+    // Records of proven package chains (the route without a ledger) and their registry
+    // indices, from the last check.
+    let mut chains: Vec<(RecordRef, u64)> = Vec::new();
     // Whether the last proofs held a claim (judged again every cycle).
     let mut claims = false;
     // The stored alerts' mark when they were last sent.
@@ -250,13 +246,15 @@ pub async fn run<T>(
         let mark = store.change_mark().unwrap_or_default();
         let key = (registry.clone(), verified, mark);
         let mut changed = last_key.as_ref() != Some(&key);
+        // The tracked set as listed this cycle, if it was (not kept between cycles).
+        let mut fresh: Option<Vec<crate::tracker::store::Tracked>> = None;
         // A store that cannot be read now keeps what was shown (and is read again next cycle).
         if changed {
             match store.list() {
                 Ok(l) => {
                     last_key = Some(key);
                     logs = tracked_logs(&l);
-                    list = l;
+                    fresh = Some(l);
                 }
                 Err(e) => {
                     tracing::warn!("listing tracked records: {e:#}");
@@ -272,10 +270,13 @@ pub async fn run<T>(
                     let _ = db.add_alert(&registry, a, now_ms());
                 }
                 new_alerts.extend(report.new_alerts.iter().cloned());
-                if report.did.len() != chains.len() {
-                    chains_moved = true;
-                }
-                chains = report.did.clone();
+                let did: Vec<(RecordRef, u64)> = report
+                    .did
+                    .iter()
+                    .map(|(r, p)| (*r, p.registry_index))
+                    .collect();
+                chains_moved = did != chains;
+                chains = did;
                 let news = changed || report.checked > 0;
                 if news && !send(TrustEvent::Packages(Box::new(report))).await {
                     return;
@@ -286,10 +287,17 @@ pub async fn run<T>(
         // Proofs when something they depend on changed, and every cycle while a claim stands
         // (a claim is judged again, and its record asked again).
         if changed || chains_moved || claims {
-            let rules = records::ClaimRules::load(db, &registry, grace, now_ms());
-            let result = rules
-                .map_err(|e| e.to_string())
-                .and_then(|rules| proofs(db, store, &registry, &list, &rules, &chains));
+            let listed = match fresh.take() {
+                Some(l) => Ok(l),
+                None => store
+                    .list()
+                    .map_err(|e| format!("listing tracked records: {e:#}")),
+            };
+            let result = listed.and_then(|list| {
+                let rules = records::ClaimRules::load(db, &registry, grace, now_ms())
+                    .map_err(|e| e.to_string())?;
+                proofs(db, store, &registry, &list, &rules, &chains)
+            });
             match result {
                 Ok((p, alerts)) => {
                     // Stored once per record while it lasts (proofs are re-checked whenever
